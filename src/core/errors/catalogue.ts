@@ -1,0 +1,148 @@
+/**
+ * The one catalogue of Plugboard's coded errors.
+ *
+ * Every error the runtime raises or records carries a `code` from this table, so that
+ * operators can search logs for it, the HTTP layer can map it to a status, and tests can
+ * assert on it instead of on message wording. Each entry says what went wrong (`summary`),
+ * what to do about it (`hint`), and which HTTP status fits when the error reaches a client.
+ */
+export const errorCatalogue = {
+  PLUGIN_MODULE_LOAD_FAILED: {
+    summary: 'The plugin module could not be imported',
+    hint: 'Check the file for syntax errors and that its imports resolve; the cause holds the original error.',
+    status: 500,
+  },
+  PLUGIN_INVALID_STRUCTURE: {
+    summary: 'The plugin module does not have the shape of a plugin',
+    hint: 'Export a plugin object, class or factory (see definePlugin) with `metadata` and the methods of its kinds.',
+    status: 500,
+  },
+  PLUGIN_DUPLICATE_NAME: {
+    summary: 'Another plugin with this name is already loaded',
+    hint: 'Plugin names must be unique: rename one of them in its metadata or unload the other first.',
+    status: 409,
+  },
+  PLUGIN_NOT_FOUND: {
+    summary: 'No plugin with this name is loaded',
+    hint: 'List the loaded plugins with getPluginStatus() (GET /plugins) and check the spelling.',
+    status: 404,
+  },
+  PLUGIN_CONFIG_INVALID: {
+    summary: "The plugin's configuration does not match the schema it declares",
+    hint: "Fix the plugin's `config` section; the issues list each offending key.",
+    status: 400,
+  },
+  PLUGIN_DEPENDENCY_MISSING: {
+    summary: 'A plugin this plugin depends on is not loaded or did not start',
+    hint: 'Load and enable the dependency, or remove it from the dependent plugin metadata.',
+    status: 500,
+  },
+  PLUGIN_DEPENDENCY_VERSION: {
+    summary: 'A dependency is loaded but its version is outside the declared range',
+    hint: 'Install a version of the dependency that satisfies the range, or widen the range.',
+    status: 500,
+  },
+  PLUGIN_DEPENDENCY_CYCLE: {
+    summary: 'Plugins depend on each other in a cycle',
+    hint: 'Break the cycle shown in the path by removing one of the dependencies.',
+    status: 500,
+  },
+  PLUGIN_INIT_FAILED: {
+    summary: 'The plugin failed to initialize',
+    hint: 'See the cause; the plugin stays in ERROR state and the rest of the system runs without it.',
+    status: 500,
+  },
+  PLUGIN_SHUTDOWN_FAILED: {
+    summary: 'The plugin failed to shut down cleanly',
+    hint: 'See the cause; its resources may not have been released.',
+    status: 500,
+  },
+  PLUGIN_CALL_FAILED: {
+    summary: 'The plugin threw or rejected while handling a call',
+    hint: 'See the cause for the stack; the call was isolated and the pipeline continued per the failure policy.',
+    status: 500,
+  },
+  PLUGIN_TIMEOUT: {
+    summary: 'The plugin did not finish within its timeout',
+    hint: 'Make the plugin faster, honour the AbortSignal it is given, or raise its `timeout` in config.',
+    status: 504,
+  },
+  PLUGIN_CIRCUIT_OPEN: {
+    summary: "The plugin's circuit breaker is open after repeated failures; the call was skipped",
+    hint: 'Fix the underlying failure; the breaker half-opens after its timeout, or reset it by hand.',
+    status: 503,
+  },
+  PLUGIN_INVALID_RESULT: {
+    summary: 'The plugin returned a value of the wrong shape',
+    hint: 'Return the documented type (or a PluginResult of it); the issues say which field is wrong.',
+    status: 500,
+  },
+  PLUGIN_FAILED_CLOSED: {
+    summary: 'A fail-closed plugin failed, so the request was rejected',
+    hint: 'The plugin is configured with failure_policy "closed"; fix it or switch it to "open".',
+    status: 503,
+  },
+  PLUGIN_NOT_ACTIVE: {
+    summary: 'The plugin is not in the ACTIVE state',
+    hint: 'Check its state and last error in getPluginStatus() (GET /plugins).',
+    status: 503,
+  },
+  ILLEGAL_STATE_TRANSITION: {
+    summary: 'A plugin was asked to move between two states that are not connected',
+    hint: 'This is a bug in the caller: consult the state diagram in docs/ARCHITECTURE.md.',
+    status: 500,
+  },
+  HOOK_UNKNOWN: {
+    summary: 'There is no hook with this name',
+    hint: 'Use one of the 13 hook names of the hook map (HOOK_NAMES).',
+    status: 500,
+  },
+  REQUEST_REJECTED: {
+    summary: 'A middleware rejected the request',
+    hint: 'The rejecting middleware says why (e.g. authentication or rate limit).',
+    status: 400,
+  },
+  REQUEST_ABORTED: {
+    summary: 'The request was cancelled before it finished',
+    hint: 'The caller aborted (e.g. the client disconnected); nothing needs fixing.',
+    status: 499,
+  },
+  REQUEST_INVALID: {
+    summary: 'The chat request is not valid',
+    hint: 'The issues name each invalid field.',
+    status: 400,
+  },
+  BACKEND_NOT_FOUND: {
+    summary: 'No backend provider with this name is active',
+    hint: 'Enable the backend plugin, or pick one of the active backends.',
+    status: 404,
+  },
+  BACKEND_FAILED: {
+    summary: 'The backend provider failed to produce a reply',
+    hint: 'See the cause; check that the backend service is reachable.',
+    status: 502,
+  },
+  TOO_MANY_TURNS: {
+    summary: 'The model/tool loop exceeded the maximum number of turns',
+    hint: 'Raise maxTurns, or check the extension that keeps asking for another turn.',
+    status: 508,
+  },
+  MANAGER_NOT_RUNNING: {
+    summary: 'The plugin manager is not running',
+    hint: 'Call initialize() first, and do not use the manager after shutdown().',
+    status: 503,
+  },
+} as const satisfies Record<string, ErrorCatalogueEntry>;
+
+/** The shape every catalogue entry has. */
+export interface ErrorCatalogueEntry {
+  /** One sentence: what went wrong. */
+  readonly summary: string;
+  /** What the reader can do about it. */
+  readonly hint: string;
+  /** The HTTP status that fits when the error reaches a client. */
+  readonly status: number;
+}
+
+/** A code from the error catalogue. */
+export type ErrorCode = keyof typeof errorCatalogue;

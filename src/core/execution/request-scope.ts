@@ -1,0 +1,57 @@
+import { PlugboardError } from '../errors/plugboard-error.ts';
+
+/**
+ * The cancellation scope of one request. One abort listener per request (not per plugin
+ * call) fans the caller's abort out to every plugin call still running and to every
+ * AbortSignal handed to a plugin, so a disconnect stops backends and hooks alike.
+ */
+export class RequestScope {
+  readonly requestId: string | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #listeners = new Set<(error: PlugboardError) => void>();
+  #abortError: PlugboardError | undefined;
+  readonly #onAbort = () => this.abort(this.#signal?.reason);
+
+  constructor(requestId: string | undefined, signal?: AbortSignal) {
+    this.requestId = requestId;
+    this.#signal = signal;
+    if (signal?.aborted) this.abort(signal.reason);
+    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** Set once the request is aborted. */
+  get abortError(): PlugboardError | undefined {
+    return this.#abortError;
+  }
+
+  /** Calls `listener` when the request is aborted; returns a function that removes it. */
+  onAbort(listener: (error: PlugboardError) => void): () => void {
+    if (this.#abortError !== undefined) {
+      listener(this.#abortError);
+      return noop;
+    }
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Aborts the request: every listener is told once. */
+  abort(reason?: unknown): void {
+    if (this.#abortError !== undefined) return;
+    this.#abortError =
+      reason instanceof PlugboardError && reason.code === 'REQUEST_ABORTED'
+        ? reason
+        : new PlugboardError('REQUEST_ABORTED', `Request ${this.requestId ?? ''} was aborted`.replace('  ', ' '), {
+            cause: reason,
+          });
+    for (const listener of this.#listeners) listener(this.#abortError);
+    this.#listeners.clear();
+  }
+
+  /** Detaches from the caller's signal (the request is over). */
+  dispose(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#listeners.clear();
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,472 @@
+import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
+import { invokePlugin } from '../execution/invoke.ts';
+import { RequestScope } from '../execution/request-scope.ts';
+import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import { type HandlerOutcome, type HookManager, type HookTable, stepOf } from '../hooks/hook-manager.ts';
+import type { HookName, HookPayload, RequestOutcome } from '../hooks/hook-map.ts';
+import type { Logger } from '../logger.ts';
+import type { ChatContext } from '../model/context.ts';
+import type { Message, ToolCall } from '../model/message.ts';
+import type { ChatChunk, ChatResponse, FinishReason, PluginStep, Usage } from '../model/reply.ts';
+import type { RespondDecision } from '../plugin/kinds.ts';
+import type { PluginRecord } from '../plugin/plugin-record.ts';
+import { deepFreeze } from '../util/deep-freeze.ts';
+import { readBackendReply } from './backend-stream.ts';
+import { failedClosed, OutputChain } from './output-chain.ts';
+import type { PipelineSnapshot, SnapshotLease } from './snapshot.ts';
+import {
+  contextValidator,
+  messageValidator,
+  requestValidator,
+  responseValidator,
+  validateBackendReply,
+} from './validators.ts';
+
+/** What the pipeline needs from the manager that runs it. */
+export interface PipelineEnv {
+  readonly deadlines: DeadlineScheduler;
+  readonly hooks: HookManager;
+  readonly logger: Logger;
+  /** Most model calls one request may make (tool loops). */
+  readonly maxTurns: number;
+  /** Returns the current snapshot's lease, already acquired for this request. */
+  readonly acquireSnapshot: () => SnapshotLease;
+}
+
+/** Options of one chat request. */
+export interface ChatOptions {
+  /** Aborting it stops the request: the backend stream, any running plugin call. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs one chat request through every plugin. Streaming and non-streaming requests take
+ * this same path; the only difference is whether chunks are yielded as they are produced
+ * (`context.stream`) and whether output processors work in windows or on the whole reply.
+ *
+ * The order, top to bottom:
+ *  1. middleware `processRequest`, in priority order (may answer or reject the request);
+ *  2. `requestStart` hook;
+ *  3. message processors on the incoming user message (a failure keeps the previous message);
+ *  4. `messageReceived` hook;
+ *  5. feature extensions `extend` the context;
+ *  6. for each model turn: `beforeModelCall` → backend `chat` (streamed or not) → output
+ *     processors on the text as it arrives → `afterModelCall` → extensions'
+ *     `continueConversation` may ask for another turn (tool loops);
+ *  7. output processors finish (buffering ones run on the whole reply);
+ *  8. `messageSent` hook;
+ *  9. middleware `processResponse`, in reverse order;
+ * 10. `requestEnd` hook — always, also after an error, a rejection or an abort.
+ * Any error fires the `error` hook. Failing fail-open plugins are bypassed (recorded in
+ * `steps`); failing fail-closed plugins reject the request.
+ *
+ * Yields chunks only when `initial.stream` is true; returns the final ChatResponse.
+ */
+export async function* runChatPipeline(
+  env: PipelineEnv,
+  initial: ChatContext,
+  options: ChatOptions = {},
+): AsyncGenerator<ChatChunk, ChatResponse, undefined> {
+  const lease = env.acquireSnapshot();
+  const snapshot = lease.snapshot;
+  const streaming = initial.stream;
+  const scope = new RequestScope(initial.requestId, options.signal);
+  const run = new RequestRun(env, snapshot, scope);
+  const startedAt = performance.now();
+  let context = initial;
+  let outcome: RequestOutcome = 'failed';
+  let ended = false;
+  try {
+    // 1. Middleware on the way in.
+    const entered: PluginRecord[] = [];
+    let answer: { decision: RespondDecision; by: PluginRecord } | undefined;
+    for (const record of snapshot.middleware) {
+      if (record.plugin.processRequest === undefined) {
+        entered.push(record);
+        continue;
+      }
+      const current = context;
+      const result = await run.call(record, 'processRequest', (call) => record.plugin.processRequest!(current, call), requestValidator(current));
+      if (!result.ok) {
+        entered.push(record);
+        continue;
+      }
+      const value = result.value;
+      if ('decision' in value) {
+        if (value.decision === 'reject') {
+          outcome = 'rejected';
+          throw attribute(value.error, record);
+        }
+        answer = { decision: value, by: record };
+        break;
+      }
+      context = value;
+      entered.push(record);
+    }
+
+    let message: Message;
+    let usage: Usage | undefined;
+    let finishReason: FinishReason | undefined;
+    let backendName: string | undefined;
+    let model = context.model;
+    let turns = 0;
+    const metadata: Record<string, unknown> = {};
+
+    if (answer !== undefined) {
+      // A middleware answered (e.g. a cache hit): no backend, no processors.
+      message = answer.decision.message;
+      usage = answer.decision.usage;
+      finishReason = 'stop';
+      Object.assign(metadata, answer.decision.metadata, { answeredBy: answer.by.name });
+      if (streaming) yield* run.emit({ content: message.content, ...(message.toolCalls ? { toolCalls: message.toolCalls } : {}) }, context);
+      if (streaming) yield* run.emit({ finishReason, ...(usage ? { usage } : {}) }, context);
+    } else {
+      // 2. Request start.
+      context = (await run.waterfall('requestStart', { context }, contextValidator(context))).context;
+
+      // 3. Message processors on the incoming user message.
+      context = await run.processIncoming(context);
+
+      // 4. Message received.
+      const userIndex = lastIndexOfRole(context.messages, 'user');
+      if (userIndex >= 0 && env.hooks.has('messageReceived', snapshot.hooks)) {
+        const received = context.messages[userIndex]!;
+        const { message: after } = await run.waterfall('messageReceived', { message: received, context }, messageValidator(received));
+        if (after !== received) context = replaceMessage(context, userIndex, after);
+      }
+
+      // 5. Feature extensions enhance the context before the backend.
+      for (const record of snapshot.extensions) {
+        const current = context;
+        const result = await run.call(record, 'extend', (call) => record.plugin.extend!(current, call), contextValidator(current));
+        if (result.ok) context = result.value;
+      }
+
+      // 6. Model turns.
+      const backend = selectBackend(snapshot, context);
+      backendName = backend.name;
+      const chain = new OutputChain(snapshot.outputProcessors, streaming, run.chainEnv);
+      let toolCalls: readonly ToolCall[] = [];
+      let thinking = '';
+      for (let turn = 1; ; turn++) {
+        if (turn > env.maxTurns) {
+          throw new PlugboardError('TOO_MANY_TURNS', `Request needed more than ${env.maxTurns} model turns`, {
+            details: { maxTurns: env.maxTurns },
+          });
+        }
+        turns = turn;
+        context = (
+          await run.waterfall('beforeModelCall', { context, backend: backend.name, turn }, contextValidator(context))
+        ).context;
+        const turnContext = context;
+        const callStart = performance.now();
+        const reply = await run.call(backend, 'chat', (call) => backend.plugin.chat!(turnContext, call), validateBackendReply, false);
+        if (!reply.ok) throw backendFailed(backend, reply.error);
+        if (!(Symbol.asyncIterator in reply.value) && reply.value.model !== undefined) model = reply.value.model;
+
+        let turnText = '';
+        let turnThinking = '';
+        let turnToolCalls: ToolCall[] = [];
+        let turnUsage: Usage | undefined;
+        let turnFinish: FinishReason | undefined;
+        for await (const chunk of readBackendReply(reply.value, backend, env.deadlines, scope)) {
+          if (chunk.content) {
+            turnText += chunk.content;
+            const settled = chain.push(chunk.content, context);
+            if (settled !== '') {
+              run.emittedText += settled;
+              if (streaming) yield* run.emit({ content: settled }, context);
+            }
+          }
+          if (chunk.thinking) {
+            turnThinking += chunk.thinking;
+            if (streaming) yield* run.emit({ thinking: chunk.thinking }, context);
+          }
+          if (chunk.toolCalls) turnToolCalls = [...turnToolCalls, ...chunk.toolCalls];
+          if (chunk.usage) turnUsage = chunk.usage;
+          if (chunk.finishReason) turnFinish = chunk.finishReason;
+        }
+        await run.flushBypassed(context);
+        thinking += turnThinking;
+        usage = addUsage(usage, turnUsage);
+        const turnMessage: Message = deepFreeze({
+          role: 'assistant' as const,
+          content: turnText,
+          ...(turnToolCalls.length ? { toolCalls: turnToolCalls } : {}),
+          ...(turnThinking ? { thinking: turnThinking } : {}),
+        });
+        await run.dispatch('afterModelCall', {
+          context,
+          backend: backend.name,
+          turn,
+          message: turnMessage,
+          ...(turnUsage ? { usage: turnUsage } : {}),
+          ...(turnFinish ? { finishReason: turnFinish } : {}),
+          durationMs: performance.now() - callStart,
+        });
+        const next = await run.continueConversation({ message: turnMessage, turn, ...(turnUsage ? { usage: turnUsage } : {}), ...(turnFinish ? { finishReason: turnFinish } : {}) }, context);
+        if (next === undefined) {
+          toolCalls = turnToolCalls;
+          finishReason = turnFinish ?? (turnToolCalls.length ? 'tool_calls' : 'stop');
+          break;
+        }
+        context = next;
+      }
+
+      // 7. Output processors finish; buffering ones see the whole reply.
+      const finished = await chain.finish(
+        deepFreeze({ role: 'assistant', content: '', ...(toolCalls.length ? { toolCalls } : {}), ...(thinking ? { thinking } : {}) }),
+        context,
+      );
+      if (finished.text !== '') {
+        run.emittedText += finished.text;
+        if (streaming) yield* run.emit({ content: finished.text }, context);
+      }
+      message = deepFreeze({ ...finished.message, content: run.emittedText });
+      if (streaming) {
+        yield* run.emit(
+          { ...(message.toolCalls?.length ? { toolCalls: message.toolCalls } : {}), finishReason, ...(usage ? { usage } : {}) },
+          context,
+        );
+      }
+      await run.flushBypassed(context);
+    }
+
+    // 8. Message sent.
+    await run.dispatch('messageSent', { message, context });
+
+    // 9. Middleware on the way out, in reverse order.
+    let response: ChatResponse = deepFreeze({
+      requestId: context.requestId,
+      message,
+      ...(backendName === undefined ? {} : { backend: backendName }),
+      ...(model === undefined ? {} : { model }),
+      ...(usage === undefined ? {} : { usage }),
+      ...(finishReason === undefined ? {} : { finishReason }),
+      turns,
+      snapshotVersion: snapshot.version,
+      steps: run.steps,
+      metadata,
+    });
+    for (let index = entered.length - 1; index >= 0; index--) {
+      const record = entered[index]!;
+      if (record.plugin.processResponse === undefined) continue;
+      const current = response;
+      const finalContext = context;
+      const result = await run.call(record, 'processResponse', (call) => record.plugin.processResponse!(current, finalContext, call), responseValidator(current));
+      if (result.ok) response = result.value;
+    }
+    await run.flushBypassed(context);
+
+    // 10. Request end.
+    outcome = 'completed';
+    ended = true;
+    await run.dispatch('requestEnd', { context, outcome, response, durationMs: performance.now() - startedAt });
+    return response;
+  } catch (thrown) {
+    const error = scope.abortError ?? toPlugboardError(thrown, 'BACKEND_FAILED', {});
+    if (error.code === 'REQUEST_ABORTED') outcome = 'aborted';
+    else await run.dispatch('error', { error, stage: error.hook ?? 'pipeline', context });
+    ended = true;
+    await run.dispatch('requestEnd', { context, outcome, error, durationMs: performance.now() - startedAt });
+    throw error;
+  } finally {
+    if (!ended) {
+      // The consumer stopped reading (e.g. the client went away): that is an abort.
+      scope.abort();
+      await run.dispatch('requestEnd', {
+        context,
+        outcome: 'aborted',
+        error: scope.abortError!,
+        durationMs: performance.now() - startedAt,
+      });
+    }
+    scope.dispose();
+    lease.release();
+  }
+}
+
+/**
+ * The state of one request while it runs: its steps, the text emitted so far, the
+ * failures of fail-open plugins waiting to be reported to the `error` hook.
+ */
+class RequestRun {
+  readonly steps: PluginStep[] = [];
+  emittedText = '';
+  #chunkIndex = 0;
+  #bypassed: PlugboardError[] = [];
+  readonly chainEnv;
+
+  constructor(
+    private readonly env: PipelineEnv,
+    private readonly snapshot: PipelineSnapshot,
+    private readonly scope: RequestScope,
+  ) {
+    this.chainEnv = {
+      deadlines: env.deadlines,
+      scope,
+      steps: this.steps,
+      onBypass: (error: PlugboardError) => this.#bypassed.push(error),
+    };
+  }
+
+  /** Calls a plugin method under fault isolation; a failure is bypassed or, if fail-closed, thrown. */
+  async call<T>(
+    record: PluginRecord,
+    operation: string,
+    fn: Parameters<typeof invokePlugin<T>>[3],
+    validate: (value: unknown) => T,
+    bypassable = true,
+  ) {
+    const result = await invokePlugin(this.env.deadlines, record, operation, fn, validate, this.scope);
+    this.steps.push(stepOf(record.name, operation, result));
+    if (!result.ok && bypassable) {
+      if (this.scope.abortError) throw this.scope.abortError;
+      if (record.config.failurePolicy === 'closed') throw failedClosed(record, result.error);
+      this.#bypassed.push(result.error);
+    }
+    return result;
+  }
+
+  /** Runs a waterfall hook; a fail-closed handler's failure rejects the request. */
+  async waterfall<H extends HookName>(hook: H, payload: HookPayload<H>, validate: (value: unknown) => unknown) {
+    if (!this.env.hooks.has(hook, this.snapshot.hooks)) return payload;
+    const dispatch = await this.env.hooks.execute(hook, payload, this.#dispatchOptions(validate));
+    this.#afterDispatch(dispatch.results, dispatch.rejection);
+    return dispatch.payload;
+  }
+
+  /** Runs a non-waterfall hook. */
+  async dispatch<H extends HookName>(hook: H, payload: HookPayload<H>): Promise<void> {
+    if (!this.env.hooks.has(hook, this.snapshot.hooks)) return;
+    // requestEnd and error hooks run after an abort too, so they get no request scope.
+    const afterwards = hook === 'requestEnd' || hook === 'error';
+    const dispatch = await this.env.hooks.execute(hook, payload, {
+      ...this.#dispatchOptions(undefined),
+      ...(afterwards ? { scope: undefined } : {}),
+    });
+    if (hook !== 'error' && hook !== 'requestEnd') this.#afterDispatch(dispatch.results, dispatch.rejection);
+  }
+
+  /** Emits one chunk: the `streamChunk` hook sees it, then the caller gets it. */
+  async *emit(chunk: ChatChunk, context: ChatContext): AsyncGenerator<ChatChunk, void, undefined> {
+    const index = this.#chunkIndex++;
+    if (this.env.hooks.has('streamChunk', this.snapshot.hooks)) await this.dispatch('streamChunk', { chunk, index, context });
+    yield chunk;
+  }
+
+  /** Input processors, in priority order, on the last user message. */
+  async processIncoming(context: ChatContext): Promise<ChatContext> {
+    const index = lastIndexOfRole(context.messages, 'user');
+    if (index < 0 || this.snapshot.inputProcessors.length === 0) return context;
+    const original = context.messages[index]!;
+    let message = original;
+    for (const record of this.snapshot.inputProcessors) {
+      const current = message;
+      const result = await this.call(record, 'processMessage', (call) => record.plugin.processMessage!(current, context, call), messageValidator(current));
+      if (result.ok) message = result.value;
+    }
+    await this.flushBypassed(context);
+    return message === original ? context : replaceMessage(context, index, message);
+  }
+
+  /** Asks each extension whether to call the model again; the first that answers wins. */
+  async continueConversation(turn: Parameters<NonNullable<PluginRecord['plugin']['continueConversation']>>[0], context: ChatContext) {
+    for (const record of this.snapshot.extensions) {
+      if (record.plugin.continueConversation === undefined) continue;
+      const result = await this.call(
+        record,
+        'continueConversation',
+        (call) => record.plugin.continueConversation!(turn, context, call),
+        (value) => (value === undefined ? undefined : contextValidator(context)(value)),
+      );
+      if (result.ok && result.value !== undefined) return result.value;
+    }
+    return undefined;
+  }
+
+  /** Reports bypassed plugin failures to the `error` hook. */
+  async flushBypassed(context: ChatContext): Promise<void> {
+    if (this.#bypassed.length === 0) return;
+    const errors = this.#bypassed;
+    this.#bypassed = [];
+    for (const error of errors) await this.dispatch('error', { error, stage: error.hook ?? 'plugin', context });
+  }
+
+  #dispatchOptions(validate: ((value: unknown) => unknown) | undefined) {
+    return {
+      scope: this.scope,
+      table: this.snapshot.hooks as HookTable,
+      steps: this.steps,
+      ...(validate ? { validateSubject: validate } : {}),
+    };
+  }
+
+  #afterDispatch(results: readonly HandlerOutcome[], rejection: PlugboardError | undefined): void {
+    if (this.scope.abortError) throw this.scope.abortError;
+    if (rejection !== undefined) {
+      throw new PlugboardError(
+        'PLUGIN_FAILED_CLOSED',
+        `Request rejected: plugin "${rejection.plugin}" failed in ${rejection.hook} and is fail-closed (${rejection.code}: ${rejection.message})`,
+        { ...(rejection.plugin ? { plugin: rejection.plugin } : {}), ...(rejection.hook ? { hook: rejection.hook } : {}), cause: rejection },
+      );
+    }
+    for (const { result } of results) if (!result.ok) this.#bypassed.push(result.error);
+  }
+}
+
+/** Picks the backend: the context's `backend`, a `backend/model` prefix, or the default. */
+export function selectBackend(snapshot: PipelineSnapshot, context: ChatContext): PluginRecord {
+  const byPrefix = context.model?.includes('/') ? context.model.slice(0, context.model.indexOf('/')) : undefined;
+  const name = context.backend ?? (byPrefix !== undefined && snapshot.backends.has(byPrefix) ? byPrefix : snapshot.defaultBackend);
+  const record = name === undefined ? undefined : snapshot.backends.get(name);
+  if (record !== undefined) return record;
+  const available = [...snapshot.backends.keys()];
+  throw new PlugboardError(
+    'BACKEND_NOT_FOUND',
+    available.length === 0
+      ? 'No backend provider is active: enable a backend plugin'
+      : `No active backend named "${name}"; active backends: ${available.join(', ')}`,
+    { details: { requested: name, available } },
+  );
+}
+
+function backendFailed(record: PluginRecord, error: PlugboardError): PlugboardError {
+  if (error.code === 'REQUEST_ABORTED') return error;
+  return new PlugboardError('BACKEND_FAILED', `Backend "${record.name}" failed: ${error.message}`, {
+    plugin: record.name,
+    hook: 'chat',
+    cause: error,
+  });
+}
+
+function attribute(error: PlugboardError, record: PluginRecord): PlugboardError {
+  if (error.plugin !== undefined) return error;
+  return new PlugboardError(error.code, error.message, {
+    plugin: record.name,
+    hook: 'processRequest',
+    status: error.status,
+    ...(error.details ? { details: error.details } : {}),
+    ...(error.cause !== undefined ? { cause: error.cause } : {}),
+  });
+}
+
+function lastIndexOfRole(messages: readonly Message[], role: Message['role']): number {
+  for (let index = messages.length - 1; index >= 0; index--) if (messages[index]!.role === role) return index;
+  return -1;
+}
+
+function replaceMessage(context: ChatContext, index: number, message: Message): ChatContext {
+  const messages = context.messages.slice();
+  messages[index] = message;
+  return deepFreeze({ ...context, messages });
+}
+
+function addUsage(total: Usage | undefined, turn: Usage | undefined): Usage | undefined {
+  if (turn === undefined) return total;
+  if (total === undefined) return turn;
+  return {
+    promptTokens: total.promptTokens + turn.promptTokens,
+    completionTokens: total.completionTokens + turn.completionTokens,
+  };
+}

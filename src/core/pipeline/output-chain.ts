@@ -1,0 +1,214 @@
+import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
+import { invokePlugin } from '../execution/invoke.ts';
+import type { RequestScope } from '../execution/request-scope.ts';
+import { stepOf } from '../hooks/hook-manager.ts';
+import type { ChatContext } from '../model/context.ts';
+import type { Message } from '../model/message.ts';
+import type { PluginStep } from '../model/reply.ts';
+import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import type { StreamingSupport } from '../plugin/kinds.ts';
+import type { PluginRecord } from '../plugin/plugin-record.ts';
+import { messageValidator } from './validators.ts';
+
+/** What the chain needs from the pipeline. */
+export interface OutputChainEnv {
+  readonly deadlines: DeadlineScheduler;
+  readonly scope: RequestScope;
+  readonly steps: PluginStep[];
+  /** Called when a fail-open processor failed (for the error hook). */
+  readonly onBypass: (error: PlugboardError) => void;
+}
+
+/**
+ * Runs the output message processors over the model's text as it arrives.
+ *
+ * Each processor is a stage. A processor with `streaming` support, when streaming, is a
+ * *windowed* stage: it holds back at most `window` characters and transforms the rest as
+ * it settles. Any other processor (and every processor when not streaming) is a
+ * *buffering* stage: it collects the whole reply and runs `processMessage` on it at the
+ * end. Text flows stage to stage, so the concatenation of what the chain emits is the same
+ * text the non-streaming path produces — provided each windowed transform agrees with its
+ * processor's `processMessage` (which `createPatternRewriter` guarantees).
+ *
+ * A failing fail-open stage is bypassed for the rest of the reply: the text it had not
+ * emitted yet is passed on untransformed, never lost. A fail-closed stage's failure throws.
+ */
+export class OutputChain {
+  readonly #stages: Stage[];
+
+  constructor(processors: readonly PluginRecord[], streaming: boolean, private readonly env: OutputChainEnv) {
+    this.#stages = processors.map((record) =>
+      streaming && record.plugin.streaming !== undefined
+        ? new WindowedStage(record, record.plugin.streaming, env)
+        : new BufferingStage(record),
+    );
+  }
+
+  /** True when every stage streams: text can be emitted as it comes. */
+  get isEmpty(): boolean {
+    return this.#stages.length === 0;
+  }
+
+  /** Feeds new model text through every stage; returns what may be emitted now. */
+  push(text: string, context: ChatContext): string {
+    let flowing = text;
+    for (const stage of this.#stages) {
+      if (flowing === '') break;
+      flowing = stage.push(flowing, context);
+    }
+    return flowing;
+  }
+
+  /**
+   * Ends the reply: flushes every stage in order, running buffering stages'
+   * `processMessage` on the whole text. `message` carries the non-text parts (tool calls,
+   * thinking), which buffering stages may also change. Returns the text still to emit and
+   * the final message.
+   */
+  async finish(message: Message, context: ChatContext): Promise<{ text: string; message: Message }> {
+    let flowing = '';
+    let current = message;
+    for (const stage of this.#stages) {
+      const result = await stage.finish(flowing, current, context, this.env);
+      flowing = result.text;
+      current = result.message;
+    }
+    return { text: flowing, message: current };
+  }
+}
+
+interface Stage {
+  push(text: string, context: ChatContext): string;
+  finish(
+    incoming: string,
+    message: Message,
+    context: ChatContext,
+    env: OutputChainEnv,
+  ): Promise<{ text: string; message: Message }>;
+}
+
+/** Holds everything, then runs `processMessage` once on the whole reply. */
+class BufferingStage implements Stage {
+  #buffer = '';
+
+  constructor(private readonly record: PluginRecord) {}
+
+  push(text: string): string {
+    this.#buffer += text;
+    return '';
+  }
+
+  async finish(incoming: string, message: Message, context: ChatContext, env: OutputChainEnv) {
+    const whole: Message = { ...message, content: this.#buffer + incoming };
+    this.#buffer = '';
+    const record = this.record;
+    const result = await invokePlugin(
+      env.deadlines,
+      record,
+      'processMessage',
+      (call) => record.plugin.processMessage!(whole, context, call),
+      messageValidator(whole),
+      env.scope,
+    );
+    env.steps.push(stepOf(record.name, 'processMessage', result));
+    if (result.ok) return { text: result.value.content, message: result.value };
+    failOrBypass(record, result.error, env);
+    return { text: whole.content, message: whole };
+  }
+}
+
+/**
+ * Transforms text as it settles, holding back at most `window` characters. The transform is
+ * synchronous and runs per chunk, so it gets a light guard (try/catch, breaker, metrics)
+ * instead of the full asynchronous one.
+ */
+class WindowedStage implements Stage {
+  #pending = '';
+  #bypassed = false;
+
+  constructor(
+    private readonly record: PluginRecord,
+    private readonly support: StreamingSupport,
+    private readonly env: OutputChainEnv,
+  ) {}
+
+  push(text: string, context: ChatContext): string {
+    if (this.#bypassed) return text;
+    const pending = this.#pending + text;
+    const hold = this.#holdBack(pending);
+    if (hold === pending.length) {
+      this.#pending = pending;
+      return '';
+    }
+    const settled = pending.slice(0, pending.length - hold);
+    this.#pending = pending.slice(pending.length - hold);
+    return this.#transform(settled, context, false);
+  }
+
+  async finish(incoming: string, message: Message, context: ChatContext) {
+    const rest = this.#pending + incoming;
+    this.#pending = '';
+    const text = this.#bypassed || rest === '' ? rest : this.#transform(rest, context, true);
+    return { text, message: { ...message, content: message.content } };
+  }
+
+  #holdBack(pending: string): number {
+    const window = Math.min(this.support.window, pending.length);
+    if (this.support.holdBack === undefined) return window;
+    try {
+      const asked = this.support.holdBack(pending);
+      return Number.isInteger(asked) ? Math.max(0, Math.min(asked, window)) : window;
+    } catch {
+      return window; // a broken holdBack only costs latency: hold the whole window
+    }
+  }
+
+  #transform(text: string, context: ChatContext, final: boolean): string {
+    const record = this.record;
+    if (record.breaker.isOpen) {
+      this.#bypass(new PlugboardError('PLUGIN_CIRCUIT_OPEN', `Circuit open for plugin "${record.name}"`, { plugin: record.name, hook: 'streaming.transform' }), false);
+      return text;
+    }
+    const start = performance.now();
+    try {
+      const output = this.support.transform(text, context, final);
+      if (typeof output !== 'string') throw new PlugboardError('PLUGIN_INVALID_RESULT', 'streaming.transform must return a string');
+      record.metrics.record('streaming.transform', 'success', performance.now() - start);
+      return output;
+    } catch (thrown) {
+      const error = toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', { plugin: record.name, hook: 'streaming.transform' });
+      record.metrics.record('streaming.transform', 'failure', performance.now() - start);
+      record.lastError = error;
+      // Let the breaker count it, through the same path as every other failure.
+      void record.breaker.run(() => Promise.reject(error)).catch(() => undefined);
+      this.#bypass(error, true);
+      return text;
+    }
+  }
+
+  #bypass(error: PlugboardError, failed: boolean): void {
+    this.#bypassed = true;
+    this.env.steps.push({
+      plugin: this.record.name,
+      operation: 'streaming.transform',
+      outcome: failed ? 'bypassed' : 'skipped',
+      durationMs: 0,
+      errorCode: error.code,
+    });
+    failOrBypass(this.record, error, this.env);
+  }
+}
+
+function failOrBypass(record: PluginRecord, error: PlugboardError, env: OutputChainEnv): void {
+  if (record.config.failurePolicy === 'closed') throw failedClosed(record, error);
+  env.onBypass(error);
+}
+
+/** The error a request gets when a fail-closed plugin fails. */
+export function failedClosed(record: PluginRecord, error: PlugboardError): PlugboardError {
+  return new PlugboardError(
+    'PLUGIN_FAILED_CLOSED',
+    `Request rejected: plugin "${record.name}" failed and is fail-closed (${error.code}: ${error.message})`,
+    { plugin: record.name, hook: error.hook, cause: error },
+  );
+}

@@ -1,0 +1,77 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Priority } from './priority.ts';
+
+/** The four plugin kinds of the spec. A plugin may be several at once. */
+export const PLUGIN_KINDS = ['message-processor', 'backend-provider', 'feature-extension', 'middleware'] as const;
+export type PluginKind = (typeof PLUGIN_KINDS)[number];
+
+/**
+ * What a failing plugin does to the request:
+ * - `open` (default): the plugin is bypassed, the request goes on with what it had (the spec's behaviour).
+ * - `closed`: the request is rejected with `PLUGIN_FAILED_CLOSED` — for authentication, strict filters.
+ * Timeouts and open circuit breakers count as failures.
+ */
+export type FailurePolicy = 'open' | 'closed';
+
+/**
+ * What a plugin says about itself.
+ *
+ * @example
+ * ```ts
+ * metadata: {
+ *   name: 'rag',
+ *   version: '1.2.0',
+ *   description: 'Adds retrieved passages as a system message',
+ *   dependencies: { 'vector-store': '^2.0.0' },
+ *   configSchema: z.object({ topK: z.number().int().default(4) }),
+ * }
+ * ```
+ */
+export interface PluginMetadata<Config = unknown> {
+  /** Unique name: lower-case letters, digits, `-` and `_`. */
+  readonly name: string;
+  /** Semantic version (checked against dependents' ranges). */
+  readonly version: string;
+  readonly description?: string;
+  /** Kinds the plugin claims; checked against the methods it has. Derived from the methods when absent. */
+  readonly kinds?: readonly PluginKind[];
+  /** Other plugins this one needs, by name, with a semver range. */
+  readonly dependencies?: Readonly<Record<string, string>>;
+  /** Default priority (NORMAL when absent); configuration may override it. */
+  readonly priority?: Priority;
+  /** Default failure policy (`open` when absent); configuration may override it. */
+  readonly failurePolicy?: FailurePolicy;
+  /** Default timeout of each call in ms; configuration may override it. */
+  readonly timeoutMs?: number;
+  /** Any Standard Schema (zod, valibot, arktype …) for the plugin's `config`; defaults it may apply are kept. */
+  readonly configSchema?: StandardSchemaV1<unknown, Config>;
+}
+
+/**
+ * The configuration a plugin is initialized with (FR-12). Frozen.
+ *
+ * @example
+ * ```ts
+ * async initialize(config) {
+ *   this.limit = config.config.maxLength;
+ * }
+ * ```
+ */
+export interface PluginConfig<Config = unknown> {
+  readonly enabled: boolean;
+  readonly priority: Priority;
+  /** The plugin's own settings, validated against its `configSchema`. */
+  readonly config: Config;
+  /** Timeout of each call and hook in ms. */
+  readonly timeoutMs: number;
+  readonly failurePolicy: FailurePolicy;
+}
+
+/** Settings a caller may give when loading a plugin; missing ones come from metadata and manager defaults. */
+export interface PluginSettings {
+  readonly enabled?: boolean;
+  readonly priority?: Priority;
+  readonly config?: unknown;
+  readonly timeoutMs?: number;
+  readonly failurePolicy?: FailurePolicy;
+}

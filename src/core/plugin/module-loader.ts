@@ -1,0 +1,55 @@
+import { createJiti } from 'jiti';
+import { PlugboardError, describeCause } from '../errors/plugboard-error.ts';
+import { describe } from './structure-check.ts';
+
+/**
+ * Imports a plugin module from a file. TypeScript loads at run time with no build step
+ * (jiti transpiles it); jiti's module cache is off so that a changed file can be loaded again.
+ */
+const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: false });
+
+/**
+ * Loads the module at `path` and returns the plugin value it exports: the default export,
+ * else a named export `plugin`. A class is instantiated; a factory function is called
+ * (and awaited). @throws PlugboardError `PLUGIN_MODULE_LOAD_FAILED` or `PLUGIN_INVALID_STRUCTURE`.
+ */
+export async function loadPluginModule(path: string): Promise<unknown> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await jiti.import(path)) as Record<string, unknown>;
+  } catch (error) {
+    throw new PlugboardError('PLUGIN_MODULE_LOAD_FAILED', `${path}: could not import the module: ${describeCause(error)}`, {
+      cause: error,
+      details: { file: path },
+    });
+  }
+  const exported = module.default ?? module.plugin;
+  if (exported === undefined) {
+    const names = Object.keys(module);
+    throw new PlugboardError(
+      'PLUGIN_INVALID_STRUCTURE',
+      `${path}: no plugin exported — export it as default (or as "plugin"); the module exports ${names.length ? names.join(', ') : 'nothing'}`,
+      { details: { file: path, exports: names } },
+    );
+  }
+  return instantiate(exported, path);
+}
+
+/** Turns an exported value into a plugin instance: objects as they are, classes with `new`, factories called. */
+export async function instantiate(exported: unknown, path?: string): Promise<unknown> {
+  if (typeof exported !== 'function') return exported;
+  try {
+    if (isClass(exported)) return new (exported as new () => unknown)();
+    return await (exported as () => unknown)();
+  } catch (error) {
+    throw new PlugboardError(
+      'PLUGIN_MODULE_LOAD_FAILED',
+      `${path ? `${path}: ` : ''}constructing the plugin (${describe(exported)}) failed: ${describeCause(error)}`,
+      { cause: error, ...(path === undefined ? {} : { details: { file: path } }) },
+    );
+  }
+}
+
+function isClass(value: unknown): boolean {
+  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
