@@ -1,5 +1,5 @@
-import { PlugboardError } from './errors/plugboard-error.ts';
 import type { ErrorCode } from './errors/catalogue.ts';
+import { PlugboardError } from './errors/plugboard-error.ts';
 
 /** A successful plugin operation. */
 export interface PluginSuccess<T> {

@@ -124,13 +124,10 @@ export class PluginCircuitBreaker {
 
   #create(): CircuitBreakerPolicy | undefined {
     if (!this.options.enabled) return undefined;
-    const policy = circuitBreaker(
-      handleWhen(countsAsFailure),
-      {
-        halfOpenAfter: this.options.halfOpenAfterMs,
-        breaker: new ConsecutiveBreaker(this.options.failureThreshold),
-      },
-    );
+    const policy = circuitBreaker(handleWhen(countsAsFailure), {
+      halfOpenAfter: this.options.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(this.options.failureThreshold),
+    });
     policy.onBreak(() => {
       this.#opened++;
       this.#lastOpenedAt = new Date().toISOString();

@@ -13,6 +13,16 @@ import type { RequestScope } from './request-scope.ts';
  */
 export type ResultValidator<T> = (value: unknown) => T;
 
+/** Per-call options of {@link invokePlugin}. */
+export interface InvokeOptions {
+  /** The request the call belongs to (cancellation, request id in logs). */
+  readonly scope?: RequestScope | undefined;
+  /** Overrides the plugin's configured timeout (e.g. short health checks). */
+  readonly timeoutMs?: number;
+  /** False for calls whose failure must not trip the breaker (health checks, lifecycle). */
+  readonly useBreaker?: boolean;
+}
+
 /**
  * Fault isolation for one plugin call (FR-5.2, FR-5.3, FR-6, NFR-5): the circuit breaker,
  * a timeout, cancellation, validation of what the plugin returned, metrics and logging.
@@ -27,12 +37,15 @@ export async function invokePlugin<T>(
   operation: string,
   fn: (call: PluginCall) => unknown,
   validate: ResultValidator<T>,
-  scope?: RequestScope,
+  options: InvokeOptions = {},
 ): Promise<PluginResult<T>> {
   const start = performance.now();
+  const scope = options.scope;
+  const timeoutMs = options.timeoutMs ?? record.config.timeoutMs;
+  const guarded = () => runGuarded(deadlines, record, operation, fn, validate, scope, timeoutMs);
   record.hold();
   try {
-    const value = await record.breaker.run(() => runGuarded(deadlines, record, operation, fn, validate, scope));
+    const value = await (options.useBreaker === false ? guarded() : record.breaker.run(guarded));
     const durationMs = performance.now() - start;
     record.metrics.record(operation, 'success', durationMs);
     return { ok: true, value, durationMs };
@@ -56,7 +69,11 @@ function recordFailure(record: PluginRecord, operation: string, thrown: unknown,
       details: { breaker: record.breaker.status },
     });
   }
-  const error = attribute(toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', { plugin: record.name, hook: operation }), record.name, operation);
+  const error = attribute(
+    toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', { plugin: record.name, hook: operation }),
+    record.name,
+    operation,
+  );
   if (error.code === 'REQUEST_ABORTED') return error;
   record.metrics.record(operation, error.code === 'PLUGIN_TIMEOUT' ? 'timeout' : 'failure', durationMs);
   record.lastError = error;
@@ -74,11 +91,12 @@ async function runGuarded<T>(
   fn: (call: PluginCall) => unknown,
   validate: ResultValidator<T>,
   scope: RequestScope | undefined,
+  timeoutMs: number,
 ): Promise<T> {
   if (scope?.abortError) throw scope.abortError;
   const call = new GuardedCall(record, scope);
   let value = fn(call);
-  if (isThenable(value)) value = await raceDeadline(deadlines, value, call, record, operation, scope);
+  if (isThenable(value)) value = await raceDeadline(deadlines, value, call, record, operation, scope, timeoutMs);
   if (isPluginResult(value)) {
     if (!value.ok) throw value.error;
     value = value.value;
@@ -94,9 +112,9 @@ function raceDeadline(
   record: PluginRecord,
   operation: string,
   scope: RequestScope | undefined,
+  timeoutMs: number,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const timeoutMs = record.config.timeoutMs;
     const deadline = deadlines.schedule(timeoutMs, () => {
       stopWatchingAbort?.();
       const error = new PlugboardError(
@@ -161,7 +179,9 @@ class GuardedCall implements PluginCall {
   }
 
   get logger(): Logger {
-    this.#logger ??= this.scope?.requestId ? this.record.logger.child({ requestId: this.scope.requestId }) : this.record.logger;
+    this.#logger ??= this.scope?.requestId
+      ? this.record.logger.child({ requestId: this.scope.requestId })
+      : this.record.logger;
     return this.#logger;
   }
 

@@ -1,4 +1,4 @@
-import { bulkhead, type BulkheadPolicy } from 'cockatiel';
+import { type BulkheadPolicy, bulkhead } from 'cockatiel';
 import type { PlugboardError } from '../errors/plugboard-error.ts';
 import { PlugboardError as CodedError } from '../errors/plugboard-error.ts';
 import type { CallStats } from '../execution/call-metrics.ts';
@@ -6,10 +6,10 @@ import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import { invokePlugin, type ResultValidator } from '../execution/invoke.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
 import type { Logger } from '../logger.ts';
+import type { PluginStep } from '../model/reply.ts';
 import type { HookHandler } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { type Priority, priorityRank } from '../plugin/priority.ts';
-import type { PluginStep } from '../model/reply.ts';
 import type { PluginResult } from '../result.ts';
 import { HOOK_KINDS, HOOK_NAMES, type HookName, type HookPayload, WATERFALL_SUBJECT } from './hook-map.ts';
 
@@ -150,12 +150,18 @@ export class HookManager {
    * Runs the handlers of `hook` (FR-5). Never throws: failures are isolated, recorded, and
    * reported in the returned results; a fail-closed plugin's failure sets `rejection`.
    */
-  async execute<H extends HookName>(hook: H, payload: HookPayload<H>, options: DispatchOptions = {}): Promise<HookDispatch<H>> {
+  async execute<H extends HookName>(
+    hook: H,
+    payload: HookPayload<H>,
+    options: DispatchOptions = {},
+  ): Promise<HookDispatch<H>> {
     const registrations = (options.table ?? this.#table)[hook] as readonly HookRegistration<H>[];
     if (registrations.length === 0) return { results: [], payload };
     this.#dispatches.set(hook, (this.#dispatches.get(hook) ?? 0) + 1);
     // Handlers share the payload: freeze it so none can change what the next one sees.
-    const frozen: HookPayload<H> = Object.isFrozen(payload) ? payload : (Object.freeze({ ...payload }) as HookPayload<H>);
+    const frozen: HookPayload<H> = Object.isFrozen(payload)
+      ? payload
+      : (Object.freeze({ ...payload }) as HookPayload<H>);
     const foreground: HookRegistration<H>[] = [];
     for (const registration of registrations) {
       if (registration.record.state !== 'ACTIVE') continue;
@@ -174,7 +180,8 @@ export class HookManager {
     initial: HookPayload<H>,
     options: DispatchOptions,
   ): Promise<HookDispatch<H>> {
-    const subject = HOOK_KINDS[hook] === 'waterfall' ? WATERFALL_SUBJECT[hook as keyof typeof WATERFALL_SUBJECT] : undefined;
+    const subject =
+      HOOK_KINDS[hook] === 'waterfall' ? WATERFALL_SUBJECT[hook as keyof typeof WATERFALL_SUBJECT] : undefined;
     const validate = subject !== undefined && options.validateSubject ? options.validateSubject : acceptAnything;
     const results: HandlerOutcome[] = [];
     let payload = initial;
@@ -216,7 +223,9 @@ export class HookManager {
     const rejection = ran.find(
       (outcome, index) => !outcome.result.ok && registrations[index]?.record.config.failurePolicy === 'closed',
     );
-    return rejection && !rejection.result.ok ? { results: ran, payload, rejection: rejection.result.error } : { results: ran, payload };
+    return rejection && !rejection.result.ok
+      ? { results: ran, payload, rejection: rejection.result.error }
+      : { results: ran, payload };
   }
 
   #invoke<H extends HookName>(
@@ -232,7 +241,7 @@ export class HookManager {
       operation,
       (call) => registration.handler.call(registration.record.plugin, payload, call),
       validate,
-      options.scope,
+      { scope: options.scope },
     ).then((result) => {
       options.steps?.push(stepOf(registration.record.name, operation, result));
       return result;
@@ -240,7 +249,11 @@ export class HookManager {
   }
 
   /** MONITORING handlers observe only: run later, bounded, never awaited by the request. */
-  #runInBackground<H extends HookName>(registration: HookRegistration<H>, payload: HookPayload<H>, options: DispatchOptions): void {
+  #runInBackground<H extends HookName>(
+    registration: HookRegistration<H>,
+    payload: HookPayload<H>,
+    options: DispatchOptions,
+  ): void {
     // Detach from the request's cancellation: an observer should see the end of an aborted request too.
     const detached = { ...options, scope: undefined, steps: undefined };
     this.#background
@@ -275,7 +288,10 @@ export class HookManager {
   }
 
   /** Registered handlers per hook: plugin, priority, whether auto-registered. */
-  getHookInfo(): Record<HookName, { kind: string; handlers: { plugin: string; priority: Priority; automatic: boolean }[] }> {
+  getHookInfo(): Record<
+    HookName,
+    { kind: string; handlers: { plugin: string; priority: Priority; automatic: boolean }[] }
+  > {
     return Object.fromEntries(
       HOOK_NAMES.map((hook) => [
         hook,

@@ -32,16 +32,25 @@ export type RequestOutcome = 'completed' | 'rejected' | 'failed' | 'aborted';
  * metrics keys) is derived from this map.
  */
 export interface HookMap {
-  startup: { kind: 'sequential'; payload: { readonly plugins: readonly string[] }; result: void };
-  shutdown: { kind: 'sequential'; payload: { readonly reason: string }; result: void };
+  startup: { kind: 'sequential'; payload: { readonly plugins: readonly string[] }; result: undefined };
+  shutdown: { kind: 'sequential'; payload: { readonly reason: string }; result: undefined };
   pluginLoaded: {
     kind: 'parallel';
     payload: { readonly plugin: string; readonly metadata: PluginMetadata };
-    result: void;
+    result: undefined;
   };
-  pluginUnloaded: { kind: 'parallel'; payload: { readonly plugin: string; readonly reason: string }; result: void };
-  configReloaded: { kind: 'parallel'; payload: ConfigReloadReport; result: void };
-  requestStart: { kind: 'waterfall'; subject: 'context'; payload: { readonly context: ChatContext }; result: ChatContext };
+  pluginUnloaded: {
+    kind: 'parallel';
+    payload: { readonly plugin: string; readonly reason: string };
+    result: undefined;
+  };
+  configReloaded: { kind: 'parallel'; payload: ConfigReloadReport; result: undefined };
+  requestStart: {
+    kind: 'waterfall';
+    subject: 'context';
+    payload: { readonly context: ChatContext };
+    result: ChatContext;
+  };
   requestEnd: {
     kind: 'parallel';
     payload: {
@@ -51,7 +60,7 @@ export interface HookMap {
       readonly error?: PlugboardError;
       readonly durationMs: number;
     };
-    result: void;
+    result: undefined;
   };
   messageReceived: {
     kind: 'waterfall';
@@ -59,7 +68,11 @@ export interface HookMap {
     payload: { readonly message: Message; readonly context: ChatContext };
     result: Message;
   };
-  messageSent: { kind: 'parallel'; payload: { readonly message: Message; readonly context: ChatContext }; result: void };
+  messageSent: {
+    kind: 'parallel';
+    payload: { readonly message: Message; readonly context: ChatContext };
+    result: undefined;
+  };
   beforeModelCall: {
     kind: 'waterfall';
     subject: 'context';
@@ -77,17 +90,17 @@ export interface HookMap {
       readonly finishReason?: FinishReason;
       readonly durationMs: number;
     };
-    result: void;
+    result: undefined;
   };
   streamChunk: {
     kind: 'sequential';
     payload: { readonly chunk: ChatChunk; readonly index: number; readonly context: ChatContext };
-    result: void;
+    result: undefined;
   };
   error: {
     kind: 'parallel';
     payload: { readonly error: PlugboardError; readonly stage: string; readonly context?: ChatContext };
-    result: void;
+    result: undefined;
   };
 }
 
@@ -120,11 +133,13 @@ export const WATERFALL_SUBJECT = {
   requestStart: 'context',
   messageReceived: 'message',
   beforeModelCall: 'context',
-} as const satisfies { [H in HookName as HookMap[H] extends { subject: string } ? H : never]: HookMap[H] extends {
-  subject: infer S;
-}
-  ? S
-  : never };
+} as const satisfies {
+  [H in HookName as HookMap[H] extends { subject: string } ? H : never]: HookMap[H] extends {
+    subject: infer S;
+  }
+    ? S
+    : never;
+};
 
 /** All hook names, in the order of the spec's list. */
 export const HOOK_NAMES = Object.keys(HOOK_KINDS) as readonly HookName[];

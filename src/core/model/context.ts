@@ -95,12 +95,14 @@ const optionsSchema = z.strictObject({
     .optional(),
   tools: z
     .array(
-      z.strictObject({ name: z.string().min(1), description: z.string().optional(), parameters: recordSchema.optional() }),
+      z.strictObject({
+        name: z.string().min(1),
+        description: z.string().optional(),
+        parameters: recordSchema.optional(),
+      }),
     )
     .optional(),
-  toolChoice: z
-    .union([z.enum(['auto', 'none', 'required']), z.strictObject({ name: z.string().min(1) })])
-    .optional(),
+  toolChoice: z.union([z.enum(['auto', 'none', 'required']), z.strictObject({ name: z.string().min(1) })]).optional(),
   think: z.boolean().optional(),
   keepAlive: z.union([z.string(), z.number()]).optional(),
   extra: recordSchema.optional(),
@@ -125,7 +127,10 @@ export const chatContextSchema = z.strictObject({
 });
 
 /** Input of {@link createChatContext}: only `messages` is required. */
-export type ChatContextInput = Omit<z.input<typeof chatContextSchema>, 'requestId' | 'options' | 'stream' | 'metadata'> & {
+export type ChatContextInput = Omit<
+  z.input<typeof chatContextSchema>,
+  'requestId' | 'options' | 'stream' | 'metadata'
+> & {
   requestId?: string;
   options?: z.input<typeof optionsSchema>;
   stream?: boolean;

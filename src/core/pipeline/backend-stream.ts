@@ -45,7 +45,11 @@ export async function* readBackendReply(
     finished = true;
     const error = scope.abortError ?? toStreamError(thrown, record);
     if (error.code !== 'REQUEST_ABORTED') {
-      record.metrics.record('chat:stream', error.code === 'PLUGIN_TIMEOUT' ? 'timeout' : 'failure', performance.now() - start);
+      record.metrics.record(
+        'chat:stream',
+        error.code === 'PLUGIN_TIMEOUT' ? 'timeout' : 'failure',
+        performance.now() - start,
+      );
       record.lastError = error;
       void record.breaker.run(() => Promise.reject(error)).catch(() => undefined);
     }
@@ -98,7 +102,10 @@ function nextWithin(
 function toStreamError(thrown: unknown, record: PluginRecord): PlugboardError {
   const error = toPlugboardError(thrown, 'BACKEND_FAILED', { plugin: record.name, hook: 'chat:stream' });
   if (error.code === 'PLUGIN_INVALID_RESULT' && error.plugin === undefined) {
-    return new PlugboardError(error.code, `Backend "${record.name}": ${error.message}`, { plugin: record.name, hook: 'chat:stream' });
+    return new PlugboardError(error.code, `Backend "${record.name}": ${error.message}`, {
+      plugin: record.name,
+      hook: 'chat:stream',
+    });
   }
   return error;
 }

@@ -1,7 +1,7 @@
+import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import { invokePlugin } from '../execution/invoke.ts';
 import { RequestScope } from '../execution/request-scope.ts';
-import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import { type HandlerOutcome, type HookManager, type HookTable, stepOf } from '../hooks/hook-manager.ts';
 import type { HookName, HookPayload, RequestOutcome } from '../hooks/hook-map.ts';
 import type { Logger } from '../logger.ts';
@@ -86,7 +86,12 @@ export async function* runChatPipeline(
         continue;
       }
       const current = context;
-      const result = await run.call(record, 'processRequest', (call) => record.plugin.processRequest!(current, call), requestValidator(current));
+      const result = await run.call(
+        record,
+        'processRequest',
+        (call) => record.plugin.processRequest!(current, call),
+        requestValidator(current),
+      );
       if (!result.ok) {
         entered.push(record);
         continue;
@@ -118,7 +123,11 @@ export async function* runChatPipeline(
       usage = answer.decision.usage;
       finishReason = 'stop';
       Object.assign(metadata, answer.decision.metadata, { answeredBy: answer.by.name });
-      if (streaming) yield* run.emit({ content: message.content, ...(message.toolCalls ? { toolCalls: message.toolCalls } : {}) }, context);
+      if (streaming)
+        yield* run.emit(
+          { content: message.content, ...(message.toolCalls ? { toolCalls: message.toolCalls } : {}) },
+          context,
+        );
       if (streaming) yield* run.emit({ finishReason, ...(usage ? { usage } : {}) }, context);
     } else {
       // 2. Request start.
@@ -131,14 +140,23 @@ export async function* runChatPipeline(
       const userIndex = lastIndexOfRole(context.messages, 'user');
       if (userIndex >= 0 && env.hooks.has('messageReceived', snapshot.hooks)) {
         const received = context.messages[userIndex]!;
-        const { message: after } = await run.waterfall('messageReceived', { message: received, context }, messageValidator(received));
+        const { message: after } = await run.waterfall(
+          'messageReceived',
+          { message: received, context },
+          messageValidator(received),
+        );
         if (after !== received) context = replaceMessage(context, userIndex, after);
       }
 
       // 5. Feature extensions enhance the context before the backend.
       for (const record of snapshot.extensions) {
         const current = context;
-        const result = await run.call(record, 'extend', (call) => record.plugin.extend!(current, call), contextValidator(current));
+        const result = await run.call(
+          record,
+          'extend',
+          (call) => record.plugin.extend!(current, call),
+          contextValidator(current),
+        );
         if (result.ok) context = result.value;
       }
 
@@ -160,7 +178,13 @@ export async function* runChatPipeline(
         ).context;
         const turnContext = context;
         const callStart = performance.now();
-        const reply = await run.call(backend, 'chat', (call) => backend.plugin.chat!(turnContext, call), validateBackendReply, false);
+        const reply = await run.call(
+          backend,
+          'chat',
+          (call) => backend.plugin.chat!(turnContext, call),
+          validateBackendReply,
+          false,
+        );
         if (!reply.ok) throw backendFailed(backend, reply.error);
         if (!(Symbol.asyncIterator in reply.value) && reply.value.model !== undefined) model = reply.value.model;
 
@@ -204,7 +228,15 @@ export async function* runChatPipeline(
           ...(turnFinish ? { finishReason: turnFinish } : {}),
           durationMs: performance.now() - callStart,
         });
-        const next = await run.continueConversation({ message: turnMessage, turn, ...(turnUsage ? { usage: turnUsage } : {}), ...(turnFinish ? { finishReason: turnFinish } : {}) }, context);
+        const next = await run.continueConversation(
+          {
+            message: turnMessage,
+            turn,
+            ...(turnUsage ? { usage: turnUsage } : {}),
+            ...(turnFinish ? { finishReason: turnFinish } : {}),
+          },
+          context,
+        );
         if (next === undefined) {
           toolCalls = turnToolCalls;
           finishReason = turnFinish ?? (turnToolCalls.length ? 'tool_calls' : 'stop');
@@ -215,7 +247,12 @@ export async function* runChatPipeline(
 
       // 7. Output processors finish; buffering ones see the whole reply.
       const finished = await chain.finish(
-        deepFreeze({ role: 'assistant', content: '', ...(toolCalls.length ? { toolCalls } : {}), ...(thinking ? { thinking } : {}) }),
+        deepFreeze({
+          role: 'assistant',
+          content: '',
+          ...(toolCalls.length ? { toolCalls } : {}),
+          ...(thinking ? { thinking } : {}),
+        }),
         context,
       );
       if (finished.text !== '') {
@@ -225,7 +262,11 @@ export async function* runChatPipeline(
       message = deepFreeze({ ...finished.message, content: run.emittedText });
       if (streaming) {
         yield* run.emit(
-          { ...(message.toolCalls?.length ? { toolCalls: message.toolCalls } : {}), finishReason, ...(usage ? { usage } : {}) },
+          {
+            ...(message.toolCalls?.length ? { toolCalls: message.toolCalls } : {}),
+            finishReason,
+            ...(usage ? { usage } : {}),
+          },
           context,
         );
       }
@@ -245,7 +286,7 @@ export async function* runChatPipeline(
       ...(finishReason === undefined ? {} : { finishReason }),
       turns,
       snapshotVersion: snapshot.version,
-      steps: run.steps,
+      steps: run.steps.slice(),
       metadata,
     });
     for (let index = entered.length - 1; index >= 0; index--) {
@@ -253,7 +294,12 @@ export async function* runChatPipeline(
       if (record.plugin.processResponse === undefined) continue;
       const current = response;
       const finalContext = context;
-      const result = await run.call(record, 'processResponse', (call) => record.plugin.processResponse!(current, finalContext, call), responseValidator(current));
+      const result = await run.call(
+        record,
+        'processResponse',
+        (call) => record.plugin.processResponse!(current, finalContext, call),
+        responseValidator(current),
+      );
       if (result.ok) response = result.value;
     }
     await run.flushBypassed(context);
@@ -318,7 +364,7 @@ class RequestRun {
     validate: (value: unknown) => T,
     bypassable = true,
   ) {
-    const result = await invokePlugin(this.env.deadlines, record, operation, fn, validate, this.scope);
+    const result = await invokePlugin(this.env.deadlines, record, operation, fn, validate, { scope: this.scope });
     this.steps.push(stepOf(record.name, operation, result));
     if (!result.ok && bypassable) {
       if (this.scope.abortError) throw this.scope.abortError;
@@ -351,7 +397,8 @@ class RequestRun {
   /** Emits one chunk: the `streamChunk` hook sees it, then the caller gets it. */
   async *emit(chunk: ChatChunk, context: ChatContext): AsyncGenerator<ChatChunk, void, undefined> {
     const index = this.#chunkIndex++;
-    if (this.env.hooks.has('streamChunk', this.snapshot.hooks)) await this.dispatch('streamChunk', { chunk, index, context });
+    if (this.env.hooks.has('streamChunk', this.snapshot.hooks))
+      await this.dispatch('streamChunk', { chunk, index, context });
     yield chunk;
   }
 
@@ -363,7 +410,12 @@ class RequestRun {
     let message = original;
     for (const record of this.snapshot.inputProcessors) {
       const current = message;
-      const result = await this.call(record, 'processMessage', (call) => record.plugin.processMessage!(current, context, call), messageValidator(current));
+      const result = await this.call(
+        record,
+        'processMessage',
+        (call) => record.plugin.processMessage!(current, context, call),
+        messageValidator(current),
+      );
       if (result.ok) message = result.value;
     }
     await this.flushBypassed(context);
@@ -371,7 +423,10 @@ class RequestRun {
   }
 
   /** Asks each extension whether to call the model again; the first that answers wins. */
-  async continueConversation(turn: Parameters<NonNullable<PluginRecord['plugin']['continueConversation']>>[0], context: ChatContext) {
+  async continueConversation(
+    turn: Parameters<NonNullable<PluginRecord['plugin']['continueConversation']>>[0],
+    context: ChatContext,
+  ) {
     for (const record of this.snapshot.extensions) {
       if (record.plugin.continueConversation === undefined) continue;
       const result = await this.call(
@@ -408,7 +463,11 @@ class RequestRun {
       throw new PlugboardError(
         'PLUGIN_FAILED_CLOSED',
         `Request rejected: plugin "${rejection.plugin}" failed in ${rejection.hook} and is fail-closed (${rejection.code}: ${rejection.message})`,
-        { ...(rejection.plugin ? { plugin: rejection.plugin } : {}), ...(rejection.hook ? { hook: rejection.hook } : {}), cause: rejection },
+        {
+          ...(rejection.plugin ? { plugin: rejection.plugin } : {}),
+          ...(rejection.hook ? { hook: rejection.hook } : {}),
+          cause: rejection,
+        },
       );
     }
     for (const { result } of results) if (!result.ok) this.#bypassed.push(result.error);
@@ -418,7 +477,8 @@ class RequestRun {
 /** Picks the backend: the context's `backend`, a `backend/model` prefix, or the default. */
 export function selectBackend(snapshot: PipelineSnapshot, context: ChatContext): PluginRecord {
   const byPrefix = context.model?.includes('/') ? context.model.slice(0, context.model.indexOf('/')) : undefined;
-  const name = context.backend ?? (byPrefix !== undefined && snapshot.backends.has(byPrefix) ? byPrefix : snapshot.defaultBackend);
+  const name =
+    context.backend ?? (byPrefix !== undefined && snapshot.backends.has(byPrefix) ? byPrefix : snapshot.defaultBackend);
   const record = name === undefined ? undefined : snapshot.backends.get(name);
   if (record !== undefined) return record;
   const available = [...snapshot.backends.keys()];

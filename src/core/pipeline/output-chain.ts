@@ -1,3 +1,4 @@
+import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import { invokePlugin } from '../execution/invoke.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
@@ -5,7 +6,6 @@ import { stepOf } from '../hooks/hook-manager.ts';
 import type { ChatContext } from '../model/context.ts';
 import type { Message } from '../model/message.ts';
 import type { PluginStep } from '../model/reply.ts';
-import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { StreamingSupport } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { messageValidator } from './validators.ts';
@@ -36,7 +36,11 @@ export interface OutputChainEnv {
 export class OutputChain {
   readonly #stages: Stage[];
 
-  constructor(processors: readonly PluginRecord[], streaming: boolean, private readonly env: OutputChainEnv) {
+  constructor(
+    processors: readonly PluginRecord[],
+    streaming: boolean,
+    private readonly env: OutputChainEnv,
+  ) {
     this.#stages = processors.map((record) =>
       streaming && record.plugin.streaming !== undefined
         ? new WindowedStage(record, record.plugin.streaming, env)
@@ -108,7 +112,7 @@ class BufferingStage implements Stage {
       'processMessage',
       (call) => record.plugin.processMessage!(whole, context, call),
       messageValidator(whole),
-      env.scope,
+      { scope: env.scope },
     );
     env.steps.push(stepOf(record.name, 'processMessage', result));
     if (result.ok) return { text: result.value.content, message: result.value };
@@ -166,17 +170,27 @@ class WindowedStage implements Stage {
   #transform(text: string, context: ChatContext, final: boolean): string {
     const record = this.record;
     if (record.breaker.isOpen) {
-      this.#bypass(new PlugboardError('PLUGIN_CIRCUIT_OPEN', `Circuit open for plugin "${record.name}"`, { plugin: record.name, hook: 'streaming.transform' }), false);
+      this.#bypass(
+        new PlugboardError('PLUGIN_CIRCUIT_OPEN', `Circuit open for plugin "${record.name}"`, {
+          plugin: record.name,
+          hook: 'streaming.transform',
+        }),
+        false,
+      );
       return text;
     }
     const start = performance.now();
     try {
       const output = this.support.transform(text, context, final);
-      if (typeof output !== 'string') throw new PlugboardError('PLUGIN_INVALID_RESULT', 'streaming.transform must return a string');
+      if (typeof output !== 'string')
+        throw new PlugboardError('PLUGIN_INVALID_RESULT', 'streaming.transform must return a string');
       record.metrics.record('streaming.transform', 'success', performance.now() - start);
       return output;
     } catch (thrown) {
-      const error = toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', { plugin: record.name, hook: 'streaming.transform' });
+      const error = toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', {
+        plugin: record.name,
+        hook: 'streaming.transform',
+      });
       record.metrics.record('streaming.transform', 'failure', performance.now() - start);
       record.lastError = error;
       // Let the breaker count it, through the same path as every other failure.

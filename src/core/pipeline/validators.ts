@@ -29,7 +29,8 @@ export function requestValidator(previous: ChatContext): (value: unknown) => Cha
     const decision = (value as { decision?: unknown } | null)?.decision;
     if (decision === 'reject') {
       const error = (value as { error?: unknown }).error;
-      if (!(error instanceof PlugboardError)) throw invalid('a reject decision needs a PlugboardError in "error" (use reject())');
+      if (!(error instanceof PlugboardError))
+        throw invalid('a reject decision needs a PlugboardError in "error" (use reject())');
       return value as MiddlewareDecision;
     }
     if (decision === 'respond') {
@@ -46,7 +47,8 @@ export function responseValidator(previous: ChatResponse): (value: unknown) => C
   return (value) => {
     if (value === previous || value === undefined) return previous;
     const response = value as Partial<ChatResponse> | null;
-    if (typeof response !== 'object' || response === null) throw invalid(`expected a ChatResponse, found ${describe(value)}`);
+    if (typeof response !== 'object' || response === null)
+      throw invalid(`expected a ChatResponse, found ${describe(value)}`);
     if (response.message?.content !== previous.message.content) {
       throw invalid('processResponse changed the message content; change content in a message processor instead');
     }
@@ -73,7 +75,8 @@ export function validateBackendReply(value: unknown): BackendReply {
 /** Checks one streamed chunk; cheap, since it runs per token. */
 export function validateChunk(value: unknown): ChatChunk {
   const chunk = value as ChatChunk | null;
-  if (typeof chunk !== 'object' || chunk === null) throw invalid(`stream chunk must be an object, found ${describe(value)}`);
+  if (typeof chunk !== 'object' || chunk === null)
+    throw invalid(`stream chunk must be an object, found ${describe(value)}`);
   if (chunk.content !== undefined && typeof chunk.content !== 'string') {
     throw invalid(`stream chunk content must be a string, found ${describe(chunk.content)}`);
   }

@@ -1,5 +1,5 @@
 import { createJiti } from 'jiti';
-import { PlugboardError, describeCause } from '../errors/plugboard-error.ts';
+import { describeCause, PlugboardError } from '../errors/plugboard-error.ts';
 import { describe } from './structure-check.ts';
 
 /**
@@ -18,10 +18,14 @@ export async function loadPluginModule(path: string): Promise<unknown> {
   try {
     module = (await jiti.import(path)) as Record<string, unknown>;
   } catch (error) {
-    throw new PlugboardError('PLUGIN_MODULE_LOAD_FAILED', `${path}: could not import the module: ${describeCause(error)}`, {
-      cause: error,
-      details: { file: path },
-    });
+    throw new PlugboardError(
+      'PLUGIN_MODULE_LOAD_FAILED',
+      `${path}: could not import the module: ${describeCause(error)}`,
+      {
+        cause: error,
+        details: { file: path },
+      },
+    );
   }
   const exported = module.default ?? module.plugin;
   if (exported === undefined) {

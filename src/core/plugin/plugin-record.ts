@@ -1,6 +1,6 @@
 import type { PlugboardError } from '../errors/plugboard-error.ts';
-import { PluginCircuitBreaker, type CircuitBreakerOptions } from '../execution/circuit-breaker.ts';
 import { PluginMetrics } from '../execution/call-metrics.ts';
+import { type CircuitBreakerOptions, PluginCircuitBreaker } from '../execution/circuit-breaker.ts';
 import type { HookName } from '../hooks/hook-map.ts';
 import type { Logger } from '../logger.ts';
 import type { AnyPlugin } from './kinds.ts';

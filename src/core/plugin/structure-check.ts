@@ -35,7 +35,11 @@ export function checkPluginStructure(value: unknown, source?: string): PluginSha
   const problems: string[] = [];
   const where = source ? `${source}: ` : '';
   if (typeof value !== 'object' || value === null) {
-    throw invalid(`${where}expected a plugin object, found ${describe(value)}`, [`plugin: found ${describe(value)}`], source);
+    throw invalid(
+      `${where}expected a plugin object, found ${describe(value)}`,
+      [`plugin: found ${describe(value)}`],
+      source,
+    );
   }
   const candidate = value as Record<string, unknown>;
   const metadata = candidate.metadata as Record<string, unknown> | undefined;
@@ -52,7 +56,8 @@ export function checkPluginStructure(value: unknown, source?: string): PluginSha
     if (present.length === 0) continue;
     kinds.add(kind);
     for (const member of required) {
-      if (method(member) === undefined) problems.push(`${member}: missing (required by ${kind}, which ${present.join(', ')} implies)`);
+      if (method(member) === undefined)
+        problems.push(`${member}: missing (required by ${kind}, which ${present.join(', ')} implies)`);
     }
     for (const member of [...required, ...optional]) checkOptionalFunction(member, method(member), problems);
   }
@@ -96,12 +101,24 @@ function checkMetadata(metadata: Record<string, unknown> | undefined, problems: 
     problems.push(`metadata: missing (expected { name, version, … }), found ${describe(metadata)}`);
     return;
   }
-  const known = ['name', 'version', 'description', 'kinds', 'dependencies', 'priority', 'failurePolicy', 'timeoutMs', 'configSchema'];
+  const known = [
+    'name',
+    'version',
+    'description',
+    'kinds',
+    'dependencies',
+    'priority',
+    'failurePolicy',
+    'timeoutMs',
+    'configSchema',
+  ];
   for (const key of Object.keys(metadata)) {
     if (!known.includes(key)) problems.push(`metadata.${key}: unknown key${suggest(key, known)}`);
   }
   if (typeof metadata.name !== 'string' || !NAME_PATTERN.test(metadata.name)) {
-    problems.push(`metadata.name: expected lower-case letters, digits, "-" or "_" starting with a letter, found ${describe(metadata.name)}`);
+    problems.push(
+      `metadata.name: expected lower-case letters, digits, "-" or "_" starting with a letter, found ${describe(metadata.name)}`,
+    );
   }
   if (typeof metadata.version !== 'string' || semver.valid(metadata.version) === null) {
     problems.push(`metadata.version: expected a semantic version like "1.0.0", found ${describe(metadata.version)}`);
@@ -113,28 +130,46 @@ function checkMetadata(metadata: Record<string, unknown> | undefined, problems: 
     problems.push(`metadata.kinds: expected an array of kinds, found ${describe(metadata.kinds)}`);
   }
   if (metadata.dependencies !== undefined) {
-    if (typeof metadata.dependencies !== 'object' || metadata.dependencies === null || Array.isArray(metadata.dependencies)) {
-      problems.push(`metadata.dependencies: expected { name: "semver range" }, found ${describe(metadata.dependencies)}`);
+    if (
+      typeof metadata.dependencies !== 'object' ||
+      metadata.dependencies === null ||
+      Array.isArray(metadata.dependencies)
+    ) {
+      problems.push(
+        `metadata.dependencies: expected { name: "semver range" }, found ${describe(metadata.dependencies)}`,
+      );
     } else {
       for (const [dependency, range] of Object.entries(metadata.dependencies)) {
         if (typeof range !== 'string' || semver.validRange(range) === null) {
-          problems.push(`metadata.dependencies.${dependency}: expected a semver range like "^1.0.0", found ${describe(range)}`);
+          problems.push(
+            `metadata.dependencies.${dependency}: expected a semver range like "^1.0.0", found ${describe(range)}`,
+          );
         }
       }
     }
   }
   if (metadata.priority !== undefined && !PRIORITIES.includes(metadata.priority as never)) {
-    problems.push(`metadata.priority: expected one of ${PRIORITIES.join(', ')}, found ${describe(metadata.priority)}${suggest(String(metadata.priority), PRIORITIES)}`);
+    problems.push(
+      `metadata.priority: expected one of ${PRIORITIES.join(', ')}, found ${describe(metadata.priority)}${suggest(String(metadata.priority), PRIORITIES)}`,
+    );
   }
-  if (metadata.failurePolicy !== undefined && metadata.failurePolicy !== 'open' && metadata.failurePolicy !== 'closed') {
+  if (
+    metadata.failurePolicy !== undefined &&
+    metadata.failurePolicy !== 'open' &&
+    metadata.failurePolicy !== 'closed'
+  ) {
     problems.push(`metadata.failurePolicy: expected "open" or "closed", found ${describe(metadata.failurePolicy)}`);
   }
   if (metadata.timeoutMs !== undefined && !(typeof metadata.timeoutMs === 'number' && metadata.timeoutMs > 0)) {
-    problems.push(`metadata.timeoutMs: expected a positive number of milliseconds, found ${describe(metadata.timeoutMs)}`);
+    problems.push(
+      `metadata.timeoutMs: expected a positive number of milliseconds, found ${describe(metadata.timeoutMs)}`,
+    );
   }
   const schema = metadata.configSchema as { '~standard'?: { validate?: unknown } } | undefined;
   if (schema !== undefined && typeof schema?.['~standard']?.validate !== 'function') {
-    problems.push('metadata.configSchema: expected a Standard Schema (zod, valibot, arktype …), found an object without ~standard.validate');
+    problems.push(
+      'metadata.configSchema: expected a Standard Schema (zod, valibot, arktype …), found an object without ~standard.validate',
+    );
   }
 }
 
@@ -145,7 +180,8 @@ function checkProcessorOptions(candidate: Record<string, unknown>, kinds: Set<Pl
   }
   const streaming = memberOf(candidate, 'streaming') as Record<string, unknown> | undefined;
   if (streaming === undefined) return;
-  if (!kinds.has('message-processor')) problems.push('streaming: only message processors (with processMessage) can stream');
+  if (!kinds.has('message-processor'))
+    problems.push('streaming: only message processors (with processMessage) can stream');
   if (typeof streaming !== 'object' || streaming === null) {
     problems.push(`streaming: expected { window, transform }, found ${describe(streaming)}`);
     return;
@@ -153,12 +189,14 @@ function checkProcessorOptions(candidate: Record<string, unknown>, kinds: Set<Pl
   if (!(typeof streaming.window === 'number' && Number.isInteger(streaming.window) && streaming.window >= 0)) {
     problems.push(`streaming.window: expected a whole number of characters ≥ 0, found ${describe(streaming.window)}`);
   }
-  if (typeof streaming.transform !== 'function') problems.push(`streaming.transform: must be a function, found ${describe(streaming.transform)}`);
+  if (typeof streaming.transform !== 'function')
+    problems.push(`streaming.transform: must be a function, found ${describe(streaming.transform)}`);
   checkOptionalFunction('streaming.holdBack', streaming.holdBack, problems);
 }
 
 function checkOptionalFunction(member: string, value: unknown, problems: string[]): void {
-  if (value !== undefined && typeof value !== 'function') problems.push(`${member}: must be a function, found ${describe(value)}`);
+  if (value !== undefined && typeof value !== 'function')
+    problems.push(`${member}: must be a function, found ${describe(value)}`);
 }
 
 /** Own and prototype members (class instances keep their methods on the prototype). */
@@ -168,7 +206,11 @@ function memberOf(candidate: Record<string, unknown>, member: string): unknown {
 
 function allMemberNames(candidate: object): string[] {
   const names = new Set<string>();
-  for (let proto: object | null = candidate; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto: object | null = candidate;
+    proto !== null && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     for (const name of Object.getOwnPropertyNames(proto)) if (name !== 'constructor') names.add(name);
   }
   return [...names];

@@ -1,0 +1,782 @@
+import { describeCause, PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import { type CircuitBreakerOptions, DEFAULT_CIRCUIT_BREAKER } from '../execution/circuit-breaker.ts';
+import { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
+import { invokePlugin } from '../execution/invoke.ts';
+import { RequestScope } from '../execution/request-scope.ts';
+import { HookManager } from '../hooks/hook-manager.ts';
+import type { HookName } from '../hooks/hook-map.ts';
+import { createDefaultLogger, type Logger } from '../logger.ts';
+import type { ChatContext } from '../model/context.ts';
+import type { Message } from '../model/message.ts';
+import type { BackendReply, ChatResponse, ModelInfo } from '../model/reply.ts';
+import { readBackendReply } from '../pipeline/backend-stream.ts';
+import { type ChatOptions, runChatPipeline } from '../pipeline/chat-pipeline.ts';
+import { type ChatStream, collectResponse, toChatStream } from '../pipeline/chat-stream.ts';
+import { type PipelineSnapshot, SnapshotLease } from '../pipeline/snapshot.ts';
+import { messageValidator, validateBackendReply } from '../pipeline/validators.ts';
+import { planStartOrder } from '../plugin/dependency-graph.ts';
+import { discoverPluginFiles } from '../plugin/discovery.ts';
+import type { EmbeddingRequest, EmbeddingResult, HealthReport, HookHandler } from '../plugin/kinds.ts';
+import type { FailurePolicy, PluginConfig, PluginSettings } from '../plugin/metadata.ts';
+import { instantiate, loadPluginModule } from '../plugin/module-loader.ts';
+import { PluginRecord } from '../plugin/plugin-record.ts';
+import { type Priority, priorityRank } from '../plugin/priority.ts';
+import { checkPluginStructure } from '../plugin/structure-check.ts';
+import { fail, ok, type PluginResult } from '../result.ts';
+import { deepFreeze } from '../util/deep-freeze.ts';
+import { buildHealthReport, type SystemHealth } from './health.ts';
+import { buildMetricsReport, buildStatusReport, type MetricsReport, type StatusReport } from './reports.ts';
+
+/** Settings of the plugin manager. Every field has a default. */
+export interface PluginManagerOptions {
+  /** Structured logger (pino or compatible). Default: JSON on stdout at `warn`. */
+  readonly logger?: Logger;
+  /** Default per-call timeout of plugins and hooks, in ms (spec: 30 s). */
+  readonly defaultTimeoutMs?: number;
+  readonly defaultPriority?: Priority;
+  readonly defaultFailurePolicy?: FailurePolicy;
+  readonly circuitBreaker?: Partial<CircuitBreakerOptions>;
+  /** Most handlers of one parallel hook dispatch at once, and most background MONITORING handlers. */
+  readonly maxConcurrentHooks?: number;
+  /** Background MONITORING handlers that may queue before new ones are dropped. */
+  readonly monitoringQueue?: number;
+  /** Most model turns per request (tool loops). */
+  readonly maxTurns?: number;
+  /** How long shutdown and unload wait for in-flight requests to finish. */
+  readonly drainTimeoutMs?: number;
+  /** Bound on each plugin's `shutdown`. */
+  readonly shutdownTimeoutMs?: number;
+  /** Bound on each plugin's `healthCheck`. */
+  readonly healthTimeoutMs?: number;
+  /** Backend used when a request names none (else the first active backend by priority). */
+  readonly defaultBackend?: string;
+  /** Folder that `loadPluginsFromDirectory()` scans when called without one. */
+  readonly pluginDirectory?: string;
+}
+
+/** A problem loading one plugin file, kept for status reports. */
+export interface LoadProblem {
+  readonly path: string;
+  readonly error: PlugboardError;
+}
+
+/**
+ * A guarded handle on one backend provider: every call goes through the backend's breaker,
+ * timeout and metrics, like calls made by the chat pipeline.
+ */
+export interface BackendHandle {
+  readonly name: string;
+  chat(context: ChatContext, options?: ChatOptions): Promise<PluginResult<BackendReply>>;
+  listModels(): Promise<PluginResult<readonly ModelInfo[]>>;
+  embed(request: EmbeddingRequest, options?: ChatOptions): Promise<PluginResult<EmbeddingResult>>;
+}
+
+type ManagerState = 'created' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * The central plugin orchestrator (spec §7.1): loads, orders, starts, runs and stops plugins,
+ * and runs chat requests through them.
+ *
+ * @example
+ * ```ts
+ * const manager = new PluginManager({ defaultBackend: 'ollama' });
+ * await manager.loadPluginsFromDirectory('./plugins');
+ * await manager.initialize();
+ * const response = await manager.chat(createChatContext({ messages: [{ role: 'user', content: 'Hi' }] }));
+ * await manager.shutdown();
+ * ```
+ */
+export class PluginManager {
+  readonly hooks: HookManager;
+  readonly logger: Logger;
+  readonly #deadlines = new DeadlineScheduler();
+  readonly #records = new Map<string, PluginRecord>();
+  readonly #loadProblems: LoadProblem[] = [];
+  readonly #options: Required<
+    Omit<PluginManagerOptions, 'logger' | 'circuitBreaker' | 'defaultBackend' | 'pluginDirectory'>
+  > & {
+    circuitBreaker: CircuitBreakerOptions;
+    defaultBackend: string | undefined;
+    pluginDirectory: string | undefined;
+  };
+  #state: ManagerState = 'created';
+  #loadSequence = 0;
+  #snapshotVersion = 0;
+  #lease: SnapshotLease;
+  /** Replaced snapshots that still have requests running on them. */
+  readonly #retired = new Set<SnapshotLease>();
+  readonly #startedAt = Date.now();
+
+  constructor(options: PluginManagerOptions = {}) {
+    this.logger = options.logger ?? createDefaultLogger();
+    this.#options = {
+      defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
+      defaultPriority: options.defaultPriority ?? 'NORMAL',
+      defaultFailurePolicy: options.defaultFailurePolicy ?? 'open',
+      circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER, ...options.circuitBreaker },
+      maxConcurrentHooks: options.maxConcurrentHooks ?? 10,
+      monitoringQueue: options.monitoringQueue ?? 1000,
+      maxTurns: options.maxTurns ?? 8,
+      drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+      healthTimeoutMs: options.healthTimeoutMs ?? 2_000,
+      defaultBackend: options.defaultBackend,
+      pluginDirectory: options.pluginDirectory,
+    };
+    this.hooks = new HookManager(
+      this.#deadlines,
+      { maxConcurrentHooks: this.#options.maxConcurrentHooks, monitoringQueue: this.#options.monitoringQueue },
+      this.logger,
+    );
+    this.#lease = new SnapshotLease(this.#buildSnapshot());
+  }
+
+  /** True between `initialize()` and `shutdown()`. */
+  get running(): boolean {
+    return this.#state === 'running';
+  }
+
+  /**
+   * Starts every loaded, enabled plugin in dependency order (FR-3.3), then runs the
+   * `startup` hook. A plugin that cannot start goes to ERROR with the reason; the rest start.
+   */
+  async initialize(): Promise<void> {
+    if (this.#state === 'running') return;
+    if (this.#state !== 'created') throw notRunning('initialize', this.#state);
+    this.#state = 'running';
+    await this.#startPending();
+    const active = [...this.#records.values()]
+      .filter((record) => record.state === 'ACTIVE')
+      .map((record) => record.name);
+    await this.hooks.execute('startup', { plugins: active });
+    this.logger.info({ operation: 'initialize', plugins: active.length }, 'plugin manager started');
+  }
+
+  /**
+   * Stops: runs the `shutdown` hook, waits for running requests (up to `drainTimeoutMs`),
+   * then shuts plugins down in reverse dependency order, each bounded by `shutdownTimeoutMs`.
+   */
+  async shutdown(reason = 'shutdown'): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    const wasRunning = this.#state === 'running';
+    this.#state = 'stopping';
+    if (wasRunning) await this.hooks.execute('shutdown', { reason });
+    await withTimeout(
+      Promise.all([this.#lease.retire(), ...[...this.#retired].map((lease) => lease.retire())]),
+      this.#options.drainTimeoutMs,
+    );
+    for (const name of this.#stopOrder()) await this.#stopPlugin(this.#records.get(name)!, reason);
+    this.#state = 'stopped';
+  }
+
+  /**
+   * Loads one plugin from a file (FR-1.1) and, if the manager is running, starts it.
+   * Returns its name. A module that cannot be imported or is not a plugin throws;
+   * a plugin that loads but cannot start is kept in ERROR state (see getPluginStatus).
+   */
+  async loadPlugin(path: string, settings: PluginSettings = {}): Promise<string> {
+    this.#assertUsable('loadPlugin');
+    const value = await loadPluginModule(path);
+    const name = this.#register(value, settings, path);
+    if (this.#state === 'running') await this.#startPending();
+    return name;
+  }
+
+  /**
+   * Adds a plugin given as a value (an object, a class or a factory) rather than a file:
+   * how first-party plugins and tests load.
+   *
+   * @example
+   * ```ts
+   * await manager.register(defineMessageProcessor({ metadata: { name: 'trim', version: '1.0.0' },
+   *   processMessage: (m) => withContent(m, m.content.trim()) }));
+   * ```
+   */
+  async register(plugin: unknown, settings: PluginSettings = {}): Promise<string> {
+    this.#assertUsable('register');
+    const name = this.#register(await instantiate(plugin), settings, undefined);
+    if (this.#state === 'running') await this.#startPending();
+    return name;
+  }
+
+  /**
+   * Discovers plugin files under `directory` (FR-2) and loads them all; one bad file never
+   * stops the others. Problems are logged with the file path and kept for getPluginStatus().
+   * Returns the names of the plugins loaded.
+   */
+  async loadPluginsFromDirectory(
+    directory = this.#options.pluginDirectory,
+    settingsByName: Readonly<Record<string, PluginSettings>> = {},
+  ): Promise<string[]> {
+    this.#assertUsable('loadPluginsFromDirectory');
+    if (directory === undefined)
+      throw new PlugboardError('MANAGER_NOT_RUNNING', 'No plugin directory given and none configured');
+    const { files, problems } = await discoverPluginFiles(directory);
+    for (const problem of problems) {
+      this.#recordLoadProblem(
+        problem.path,
+        new PlugboardError('PLUGIN_MODULE_LOAD_FAILED', `${problem.path}: cannot read folder (${problem.reason})`),
+      );
+    }
+    const names: string[] = [];
+    for (const file of files) {
+      try {
+        const value = await loadPluginModule(file);
+        const name = peekName(value);
+        names.push(this.#register(value, (name && settingsByName[name]) || {}, file));
+      } catch (error) {
+        this.#recordLoadProblem(file, toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', { details: { file } }));
+      }
+    }
+    if (this.#state === 'running') await this.#startPending();
+    return names;
+  }
+
+  /**
+   * Unloads a plugin (FR-1.4): it leaves the pipeline at once, in-flight requests finish on
+   * it, then its `shutdown` runs and its hooks are removed. Refuses while active plugins depend
+   * on it. @throws PlugboardError `PLUGIN_NOT_FOUND` or `PLUGIN_DEPENDENCY_MISSING`.
+   */
+  async unloadPlugin(name: string, reason = 'unloaded'): Promise<void> {
+    const record = this.#require(name);
+    const dependents = [...this.#records.values()].filter(
+      (other) => other !== record && other.state === 'ACTIVE' && name in (other.plugin.metadata.dependencies ?? {}),
+    );
+    if (dependents.length > 0) {
+      throw new PlugboardError(
+        'PLUGIN_DEPENDENCY_MISSING',
+        `Cannot unload "${name}": ${dependents.map((other) => `"${other.name}"`).join(', ')} depend on it; unload them first`,
+        { plugin: name, details: { dependents: dependents.map((other) => other.name) } },
+      );
+    }
+    await this.#stopPlugin(record, reason);
+    this.#records.delete(name);
+    void this.#rebuild();
+    await this.hooks.execute('pluginUnloaded', { plugin: name, reason });
+  }
+
+  /** Takes an ACTIVE plugin out of the pipeline without unloading it (state PAUSED). */
+  pausePlugin(name: string, reason = 'paused'): void {
+    this.#require(name).states.moveTo('PAUSED', reason);
+    void this.#rebuild();
+  }
+
+  /** Puts a PAUSED plugin back into the pipeline. */
+  resumePlugin(name: string, reason = 'resumed'): void {
+    this.#require(name).states.moveTo('ACTIVE', reason);
+    void this.#rebuild();
+  }
+
+  /** Closes a plugin's circuit breaker and forgets its failures (FR-6 manual reset). */
+  resetCircuitBreaker(name: string): void {
+    this.#require(name).breaker.reset();
+  }
+
+  /**
+   * Registers a hook handler for a loaded plugin by hand (FR-4.5).
+   *
+   * @example
+   * ```ts
+   * manager.registerHook('requestEnd', ({ durationMs }) => histogram.observe(durationMs), 'MONITORING', 'metrics');
+   * ```
+   */
+  registerHook<H extends HookName>(hook: H, handler: HookHandler<H>, priority: Priority, pluginName: string): void {
+    this.hooks.registerHook(hook, handler, priority, this.#require(pluginName));
+    void this.#rebuild();
+  }
+
+  /** Removes a plugin's handlers of `hook` (all hooks when omitted). Returns how many were removed. */
+  unregisterHook(hook: HookName | undefined, pluginName: string): number {
+    const removed = this.hooks.unregisterHook(hook, pluginName);
+    void this.#rebuild();
+    return removed;
+  }
+
+  /** A guarded handle on an ACTIVE backend provider, by name (FR-8.5). */
+  getBackendProvider(name: string): BackendHandle | undefined {
+    const record = this.#lease.snapshot.backends.get(name);
+    if (record === undefined) return undefined;
+    const deadlines = this.#deadlines;
+    return {
+      name,
+      async chat(context, options = {}) {
+        const scope = new RequestScope(context.requestId, options.signal);
+        const result = await invokePlugin(
+          deadlines,
+          record,
+          'chat',
+          (call) => record.plugin.chat!(context, call),
+          validateBackendReply,
+          { scope },
+        );
+        if (!result.ok || !(Symbol.asyncIterator in result.value)) return result;
+        return ok(readBackendReply(result.value, record, deadlines, scope), result.durationMs);
+      },
+      listModels: () =>
+        invokePlugin(deadlines, record, 'listModels', (call) => record.plugin.listModels!(call), validateModels),
+      embed: async (request, options = {}) => {
+        if (record.plugin.embed === undefined) {
+          return fail(
+            new PlugboardError('BACKEND_FAILED', `Backend "${name}" does not support embeddings`, {
+              plugin: name,
+              hook: 'embed',
+              status: 400,
+            }),
+          );
+        }
+        return invokePlugin(
+          deadlines,
+          record,
+          'embed',
+          (call) => record.plugin.embed!(request, call),
+          validateEmbeddings,
+          {
+            scope: new RequestScope(undefined, options.signal),
+          },
+        );
+      },
+    };
+  }
+
+  /** Names of the ACTIVE backends, in priority order. */
+  get backendNames(): readonly string[] {
+    return [...this.#lease.snapshot.backends.keys()];
+  }
+
+  /**
+   * Runs the input message processors on `message` (FR-7.4): a waterfall in priority order;
+   * a failing fail-open processor is skipped and the previous message kept (FR-7.5).
+   * Fails only when a fail-closed processor fails.
+   */
+  async executeMessageProcessors(message: Message, context: ChatContext): Promise<PluginResult<Message>> {
+    const start = performance.now();
+    let current = message;
+    for (const record of this.#lease.snapshot.inputProcessors) {
+      const input = current;
+      const result = await invokePlugin(
+        this.#deadlines,
+        record,
+        'processMessage',
+        (call) => record.plugin.processMessage!(input, context, call),
+        messageValidator(input),
+      );
+      if (result.ok) current = result.value;
+      else if (record.config.failurePolicy === 'closed')
+        return fail(result.error, undefined, performance.now() - start);
+    }
+    return ok(current, performance.now() - start);
+  }
+
+  /** Runs a chat request through every plugin and returns the whole reply. */
+  chat(context: ChatContext, options: ChatOptions = {}): Promise<ChatResponse> {
+    this.#assertRunning('chat');
+    return collectResponse(this.#pipeline(context, options));
+  }
+
+  /** Runs a chat request and streams the reply (`context.stream` should be true). */
+  stream(context: ChatContext, options: ChatOptions = {}): ChatStream {
+    this.#assertRunning('stream');
+    return toChatStream(this.#pipeline(context, options));
+  }
+
+  /** Status of every plugin: state, transitions, kinds, priority, breaker, last error. */
+  getPluginStatus(): StatusReport {
+    return buildStatusReport([...this.#records.values()], this.#loadProblems, this.#lease.snapshot.version);
+  }
+
+  /** Performance metrics: per plugin, per operation and hook, and system-wide. */
+  getMetrics(): MetricsReport {
+    return buildMetricsReport([...this.#records.values()], this.hooks, this.#startedAt);
+  }
+
+  /** Runs every ACTIVE plugin's health check (bounded) and sums up (spec §11.3). */
+  async getHealth(): Promise<SystemHealth> {
+    const checks = new Map<string, PluginResult<HealthReport>>();
+    await Promise.all(
+      [...this.#records.values()]
+        .filter((record) => record.state === 'ACTIVE')
+        .map(async (record) => {
+          const check = record.plugin.healthCheck;
+          const result =
+            check === undefined
+              ? ok<HealthReport>({ status: 'healthy' })
+              : await invokePlugin(
+                  this.#deadlines,
+                  record,
+                  'healthCheck',
+                  (call) => check.call(record.plugin, call),
+                  validateHealth,
+                  {
+                    timeoutMs: this.#options.healthTimeoutMs,
+                    useBreaker: false,
+                  },
+                );
+          checks.set(record.name, result);
+        }),
+    );
+    return buildHealthReport(this.#state === 'running', [...this.#records.values()], checks, this.#lease.snapshot);
+  }
+
+  // ——— internals ———
+
+  #pipeline(context: ChatContext, options: ChatOptions) {
+    return runChatPipeline(
+      {
+        deadlines: this.#deadlines,
+        hooks: this.hooks,
+        logger: this.logger,
+        maxTurns: this.#options.maxTurns,
+        acquireSnapshot: () => {
+          this.#lease.acquire();
+          return this.#lease;
+        },
+      },
+      context,
+      options,
+    );
+  }
+
+  #register(value: unknown, settings: PluginSettings, source: string | undefined): string {
+    const shape = checkPluginStructure(value, source);
+    const metadata = shape.plugin.metadata;
+    const existing = this.#records.get(metadata.name);
+    if (existing !== undefined) {
+      throw new PlugboardError(
+        'PLUGIN_DUPLICATE_NAME',
+        `${source ? `${source}: ` : ''}a plugin named "${metadata.name}" is already loaded${existing.source ? ` from ${existing.source}` : ''}`,
+        { plugin: metadata.name, details: { file: source, existing: existing.source } },
+      );
+    }
+    const config: PluginConfig = Object.freeze({
+      enabled: settings.enabled ?? true,
+      priority: settings.priority ?? metadata.priority ?? this.#options.defaultPriority,
+      config: deepFreeze(settings.config ?? {}),
+      timeoutMs: settings.timeoutMs ?? metadata.timeoutMs ?? this.#options.defaultTimeoutMs,
+      failurePolicy: settings.failurePolicy ?? metadata.failurePolicy ?? this.#options.defaultFailurePolicy,
+    });
+    const record = new PluginRecord(
+      shape.plugin,
+      shape.kinds,
+      shape.hookMethods,
+      config,
+      source,
+      this.#loadSequence++,
+      this.#options.circuitBreaker,
+      this.logger,
+    );
+    record.states.moveTo('LOADING', source ? `loading ${source}` : 'registering');
+    this.#records.set(record.name, record);
+    const configError = validateConfig(record, settings.config);
+    if (configError !== undefined) {
+      this.#fail(record, configError);
+    } else {
+      record.states.moveTo('LOADED', 'module loaded and structure valid');
+    }
+    this.logger.info(
+      { plugin: record.name, operation: 'load', success: configError === undefined, file: source },
+      'plugin loaded',
+    );
+    return record.name;
+  }
+
+  /** Starts every LOADED, enabled plugin whose dependencies allow it, in dependency order. */
+  async #startPending(): Promise<void> {
+    const candidates = [...this.#records.values()].filter(
+      (record) =>
+        record.state === 'ACTIVE' || record.state === 'PAUSED' || (record.state === 'LOADED' && record.config.enabled),
+    );
+    const unavailable = new Map(
+      [...this.#records.values()]
+        .filter((record) => !candidates.includes(record))
+        .map((record) => [
+          record.name,
+          record.state === 'ERROR'
+            ? `it is in ERROR (${record.lastError?.message ?? 'unknown'})`
+            : `it is ${record.config.enabled ? record.state : 'disabled'}`,
+        ]),
+    );
+    const plan = planStartOrder(
+      candidates.map((record) => ({
+        name: record.name,
+        version: record.version,
+        dependencies: record.plugin.metadata.dependencies ?? {},
+      })),
+      unavailable,
+    );
+    for (const [name, error] of plan.failures) {
+      const record = this.#records.get(name)!;
+      if (record.state === 'LOADED') this.#fail(record, error);
+    }
+    for (const name of plan.order) {
+      const record = this.#records.get(name)!;
+      if (record.state !== 'LOADED') continue;
+      const brokenDependency = Object.keys(record.plugin.metadata.dependencies ?? {}).find(
+        (dependency) => this.#records.get(dependency)?.state !== 'ACTIVE',
+      );
+      if (brokenDependency !== undefined) {
+        const dependency = this.#records.get(brokenDependency);
+        this.#fail(
+          record,
+          new PlugboardError(
+            'PLUGIN_DEPENDENCY_MISSING',
+            `Plugin "${name}" depends on "${brokenDependency}", which did not start: ${dependency?.lastError?.message ?? dependency?.state}`,
+            { plugin: name, details: { dependency: brokenDependency } },
+          ),
+        );
+        continue;
+      }
+      await this.#startPlugin(record);
+    }
+  }
+
+  async #startPlugin(record: PluginRecord): Promise<void> {
+    record.states.moveTo('INITIALIZING', 'initializing');
+    const initialize = record.plugin.initialize;
+    const result =
+      initialize === undefined
+        ? ok(undefined)
+        : await invokePlugin(
+            this.#deadlines,
+            record,
+            'initialize',
+            (call) => initialize.call(record.plugin, record.config, call),
+            () => undefined,
+            {
+              useBreaker: false,
+            },
+          );
+    if (!result.ok) {
+      this.#fail(
+        record,
+        new PlugboardError(
+          'PLUGIN_INIT_FAILED',
+          `Plugin "${record.name}" failed to initialize: ${result.error.message}`,
+          {
+            plugin: record.name,
+            hook: 'initialize',
+            cause: result.error,
+          },
+        ),
+      );
+      return;
+    }
+    for (const hook of record.hookMethods) {
+      const handler = record.plugin[`on${hook[0]!.toUpperCase()}${hook.slice(1)}` as keyof typeof record.plugin];
+      this.hooks.registerHook(hook, handler as HookHandler<typeof hook>, record.config.priority, record, true);
+    }
+    record.states.moveTo('ACTIVE', 'initialized');
+    void this.#rebuild();
+    await this.hooks.execute('pluginLoaded', { plugin: record.name, metadata: record.plugin.metadata });
+  }
+
+  async #stopPlugin(record: PluginRecord, reason: string): Promise<void> {
+    if (record.state === 'UNLOADED' || record.state === 'UNLOADING') return;
+    const wasStarted = record.state === 'ACTIVE' || record.state === 'PAUSED';
+    if (record.state === 'LOADING' || record.state === 'INITIALIZING')
+      record.states.moveTo('ERROR', 'stopped while starting');
+    record.states.moveTo('UNLOADING', reason);
+    // Requests that started on an earlier snapshot may still call it: let them finish.
+    await withTimeout(this.#rebuild(), this.#options.drainTimeoutMs);
+    const drained = await record.drain(this.#options.drainTimeoutMs);
+    if (!drained)
+      record.logger.warn(
+        { operation: 'shutdown', inFlight: record.inFlight },
+        'shutting down with calls still in flight',
+      );
+    const shutdown = record.plugin.shutdown;
+    if (wasStarted && shutdown !== undefined) {
+      const result = await invokePlugin(
+        this.#deadlines,
+        record,
+        'shutdown',
+        (call) => shutdown.call(record.plugin, call),
+        () => undefined,
+        {
+          timeoutMs: this.#options.shutdownTimeoutMs,
+          useBreaker: false,
+        },
+      );
+      if (!result.ok) {
+        record.lastError = new PlugboardError(
+          'PLUGIN_SHUTDOWN_FAILED',
+          `Plugin "${record.name}" failed to shut down: ${result.error.message}`,
+          {
+            plugin: record.name,
+            hook: 'shutdown',
+            cause: result.error,
+          },
+        );
+      }
+    }
+    this.hooks.unregisterHook(undefined, record.name);
+    record.states.moveTo('UNLOADED', reason);
+    void this.#rebuild();
+  }
+
+  /** Reverse dependency order: dependents stop before what they depend on. */
+  #stopOrder(): string[] {
+    const records = [...this.#records.values()];
+    const plan = planStartOrder(
+      records.map((record) => ({
+        name: record.name,
+        version: record.version,
+        dependencies: Object.fromEntries(
+          Object.keys(record.plugin.metadata.dependencies ?? {})
+            .filter((dependency) => this.#records.has(dependency))
+            .map((dependency) => [dependency, '*']),
+        ),
+      })),
+    );
+    const ordered = [
+      ...plan.order,
+      ...records.map((record) => record.name).filter((name) => !plan.order.includes(name)),
+    ];
+    return ordered.reverse();
+  }
+
+  #fail(record: PluginRecord, error: PlugboardError): void {
+    record.lastError = error;
+    record.states.moveTo('ERROR', error.message);
+    record.logger.error(
+      { operation: 'start', success: false, error: error.code, cause: describeCause(error) },
+      error.message,
+    );
+  }
+
+  #recordLoadProblem(path: string, error: PlugboardError): void {
+    this.#loadProblems.push({ path, error });
+    this.logger.error({ operation: 'load', file: path, success: false, error: error.code }, error.message);
+  }
+
+  /**
+   * Builds a new snapshot from the current records and retires the old one. Resolves when
+   * every retired snapshot has no request left running on it.
+   */
+  #rebuild(): Promise<void> {
+    const old = this.#lease;
+    this.#lease = new SnapshotLease(this.#buildSnapshot());
+    this.#retired.add(old);
+    void old.retire().then(() => this.#retired.delete(old));
+    return Promise.all([...this.#retired].map((lease) => lease.retire())).then(() => undefined);
+  }
+
+  #buildSnapshot(): PipelineSnapshot {
+    const active = [...this.#records.values()]
+      .filter((record) => record.state === 'ACTIVE')
+      .sort((a, b) => priorityRank(a.config.priority) - priorityRank(b.config.priority) || a.loadOrder - b.loadOrder);
+    const processors = active.filter((record) => record.kinds.has('message-processor'));
+    const backends = new Map(
+      active.filter((record) => record.kinds.has('backend-provider')).map((record) => [record.name, record]),
+    );
+    const preferred = this.#options?.defaultBackend;
+    return Object.freeze({
+      version: ++this.#snapshotVersion,
+      middleware: active.filter((record) => record.kinds.has('middleware')),
+      inputProcessors: processors.filter((record) => record.plugin.direction !== 'output'),
+      outputProcessors: processors.filter((record) => record.plugin.direction !== 'input'),
+      extensions: active.filter((record) => record.kinds.has('feature-extension')),
+      backends,
+      defaultBackend: preferred !== undefined && backends.has(preferred) ? preferred : backends.keys().next().value,
+      hooks: this.hooks.table,
+    });
+  }
+
+  #require(name: string): PluginRecord {
+    const record = this.#records.get(name);
+    if (record === undefined) {
+      throw new PlugboardError(
+        'PLUGIN_NOT_FOUND',
+        `No plugin named "${name}" is loaded; loaded: ${[...this.#records.keys()].join(', ') || 'none'}`,
+        {
+          plugin: name,
+        },
+      );
+    }
+    return record;
+  }
+
+  #assertUsable(operation: string): void {
+    if (this.#state === 'stopping' || this.#state === 'stopped') throw notRunning(operation, this.#state);
+  }
+
+  #assertRunning(operation: string): void {
+    if (this.#state !== 'running') throw notRunning(operation, this.#state);
+  }
+}
+
+function notRunning(operation: string, state: ManagerState): PlugboardError {
+  return new PlugboardError('MANAGER_NOT_RUNNING', `Cannot ${operation}: the plugin manager is ${state}`);
+}
+
+function validateConfig(record: PluginRecord, raw: unknown): PlugboardError | undefined {
+  const schema = record.plugin.metadata.configSchema;
+  if (schema === undefined) return undefined;
+  const outcome = schema['~standard'].validate(raw ?? {});
+  if (outcome instanceof Promise) {
+    return new PlugboardError(
+      'PLUGIN_CONFIG_INVALID',
+      `Plugin "${record.name}": asynchronous config schemas are not supported`,
+      {
+        plugin: record.name,
+      },
+    );
+  }
+  if (outcome.issues !== undefined) {
+    const issues = outcome.issues.map(
+      (issue) =>
+        `${issue.path?.map((segment) => (typeof segment === 'object' ? String(segment.key) : String(segment))).join('.') || '(root)'}: ${issue.message}`,
+    );
+    return new PlugboardError(
+      'PLUGIN_CONFIG_INVALID',
+      `Plugin "${record.name}" has invalid config: ${issues.join('; ')}`,
+      {
+        plugin: record.name,
+        details: { issues },
+      },
+    );
+  }
+  // Keep what the schema produced (defaults applied, values coerced), frozen.
+  record.config = Object.freeze({ ...record.config, config: deepFreeze(outcome.value) });
+  return undefined;
+}
+
+function peekName(value: unknown): string | undefined {
+  const name = (value as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function validateModels(value: unknown): readonly ModelInfo[] {
+  if (!Array.isArray(value))
+    throw new PlugboardError('PLUGIN_INVALID_RESULT', 'listModels must return an array of { id }');
+  return value.map((model) => {
+    if (typeof model === 'string') return { id: model };
+    if (typeof model?.id !== 'string')
+      throw new PlugboardError('PLUGIN_INVALID_RESULT', 'listModels: every model needs a string id');
+    return model as ModelInfo;
+  });
+}
+
+function validateEmbeddings(value: unknown): EmbeddingResult {
+  const result = value as EmbeddingResult | null;
+  if (!Array.isArray(result?.embeddings) || !result.embeddings.every((vector) => Array.isArray(vector))) {
+    throw new PlugboardError('PLUGIN_INVALID_RESULT', 'embed must return { model, embeddings: number[][] }');
+  }
+  return result;
+}
+
+function validateHealth(value: unknown): HealthReport {
+  const status = (value as HealthReport | null)?.status;
+  if (status !== 'healthy' && status !== 'degraded' && status !== 'unhealthy') {
+    throw new PlugboardError(
+      'PLUGIN_INVALID_RESULT',
+      'healthCheck must return { status: "healthy" | "degraded" | "unhealthy" }',
+    );
+  }
+  return value as HealthReport;
+}
+
+async function withTimeout(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+}

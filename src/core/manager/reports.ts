@@ -1,0 +1,136 @@
+import type { CallStats } from '../execution/call-metrics.ts';
+import type { BreakerStatus } from '../execution/circuit-breaker.ts';
+import type { HookManager } from '../hooks/hook-manager.ts';
+import type { HookName } from '../hooks/hook-map.ts';
+import type { FailurePolicy, PluginKind } from '../plugin/metadata.ts';
+import type { PluginRecord } from '../plugin/plugin-record.ts';
+import type { Priority } from '../plugin/priority.ts';
+import { PLUGIN_STATES, type PluginState, type StateTransition } from '../plugin/state.ts';
+
+/** A recorded error, as status reports show it. */
+export interface ErrorSummary {
+  readonly code: string;
+  readonly message: string;
+  readonly hook?: string;
+}
+
+/** One plugin in `getPluginStatus()` (GET /plugins). */
+export interface PluginStatus {
+  readonly name: string;
+  readonly version: string;
+  readonly description?: string;
+  readonly state: PluginState;
+  readonly enabled: boolean;
+  readonly kinds: readonly PluginKind[];
+  readonly priority: Priority;
+  readonly failurePolicy: FailurePolicy;
+  readonly timeoutMs: number;
+  readonly source?: string;
+  readonly dependencies: Readonly<Record<string, string>>;
+  readonly hooks: readonly HookName[];
+  readonly breaker: BreakerStatus;
+  readonly inFlight: number;
+  readonly lastError?: ErrorSummary;
+  readonly transitions: readonly StateTransition[];
+}
+
+/** `getPluginStatus()`. */
+export interface StatusReport {
+  readonly snapshotVersion: number;
+  readonly plugins: Readonly<Record<string, PluginStatus>>;
+  /** Files that could not be loaded at all (no plugin name to file them under). */
+  readonly loadErrors: readonly { readonly path: string; readonly error: ErrorSummary }[];
+}
+
+/** `getMetrics()`. */
+export interface MetricsReport {
+  readonly system: {
+    readonly uptimeSeconds: number;
+    readonly plugins: Readonly<Record<'total' | Lowercase<PluginState>, number>>;
+    readonly breakers: Readonly<Record<BreakerStatus['state'], number>>;
+    readonly hookDispatches: number;
+    readonly droppedMonitoringHooks: number;
+  };
+  readonly plugins: Readonly<
+    Record<
+      string,
+      CallStats & { readonly operations: Readonly<Record<string, CallStats>>; readonly breaker: BreakerStatus }
+    >
+  >;
+  readonly hooks: ReturnType<HookManager['getMetrics']>;
+}
+
+export function buildStatusReport(
+  records: readonly PluginRecord[],
+  loadProblems: readonly { path: string; error: { code: string; message: string; hook?: string | undefined } }[],
+  snapshotVersion: number,
+): StatusReport {
+  return {
+    snapshotVersion,
+    plugins: Object.fromEntries(records.map((record) => [record.name, pluginStatus(record)])),
+    loadErrors: loadProblems.map((problem) => ({ path: problem.path, error: summarize(problem.error)! })),
+  };
+}
+
+function pluginStatus(record: PluginRecord): PluginStatus {
+  const metadata = record.plugin.metadata;
+  const lastError = summarize(record.lastError);
+  return {
+    name: record.name,
+    version: record.version,
+    ...(metadata.description === undefined ? {} : { description: metadata.description }),
+    state: record.state,
+    enabled: record.config.enabled,
+    kinds: [...record.kinds],
+    priority: record.config.priority,
+    failurePolicy: record.config.failurePolicy,
+    timeoutMs: record.config.timeoutMs,
+    ...(record.source === undefined ? {} : { source: record.source }),
+    dependencies: metadata.dependencies ?? {},
+    hooks: record.hookMethods,
+    breaker: record.breaker.status,
+    inFlight: record.inFlight,
+    ...(lastError === undefined ? {} : { lastError }),
+    transitions: record.states.history,
+  };
+}
+
+export function buildMetricsReport(
+  records: readonly PluginRecord[],
+  hooks: HookManager,
+  startedAt: number,
+): MetricsReport {
+  const states = Object.fromEntries([
+    ['total', records.length],
+    ...PLUGIN_STATES.map((state) => [state.toLowerCase(), 0]),
+  ]);
+  const breakers: Record<BreakerStatus['state'], number> = { closed: 0, open: 0, 'half-open': 0, disabled: 0 };
+  for (const record of records) {
+    states[record.state.toLowerCase()]++;
+    breakers[record.breaker.status.state]++;
+  }
+  const hookMetrics = hooks.getMetrics();
+  return {
+    system: {
+      uptimeSeconds: (Date.now() - startedAt) / 1000,
+      plugins: states as MetricsReport['system']['plugins'],
+      breakers,
+      hookDispatches: Object.values(hookMetrics.dispatches).reduce((sum, count) => sum + (count ?? 0), 0),
+      droppedMonitoringHooks: hookMetrics.droppedMonitoring,
+    },
+    plugins: Object.fromEntries(
+      records.map((record) => [
+        record.name,
+        { ...record.metrics.total.snapshot(), operations: record.metrics.operations(), breaker: record.breaker.status },
+      ]),
+    ),
+    hooks: hookMetrics,
+  };
+}
+
+function summarize(
+  error: { code: string; message: string; hook?: string | undefined } | undefined,
+): ErrorSummary | undefined {
+  if (error === undefined) return undefined;
+  return { code: error.code, message: error.message, ...(error.hook === undefined ? {} : { hook: error.hook }) };
+}
