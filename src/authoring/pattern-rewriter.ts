@@ -22,7 +22,9 @@ export interface PatternRewriter {
  * never splits the text inside a match, so a pattern split across two chunks is still rewritten.
  *
  * The streamed result equals `rewrite(wholeText)` as long as no match is longer than
- * `window` characters and rules do not create matches for each other.
+ * `window` characters, rules do not create matches for each other, and patterns look only at
+ * the text they match: no `\b`, `^`, `$` or lookarounds, since `transform` sees each settled
+ * piece alone (`/\b\d{3}-\d{4}\b/` would rewrite the start of `555-12345` cut after `1234`).
  *
  * @example
  * ```ts

@@ -127,6 +127,11 @@ export const errorCatalogue = {
     hint: 'Raise maxTurns, or check the extension that keeps asking for another turn.',
     status: 508,
   },
+  INTERNAL_ERROR: {
+    summary: 'Something unexpected failed inside Plugboard itself',
+    hint: 'This is a bug in Plugboard: please report it with the log line and request id.',
+    status: 500,
+  },
   MANAGER_NOT_RUNNING: {
     summary: 'The plugin manager is not running',
     hint: 'Call initialize() first, and do not use the manager after shutdown().',

@@ -14,6 +14,9 @@ export interface ErrorOrigin {
   readonly status?: number;
 }
 
+/** Marks PlugboardErrors across module copies (a registered symbol is the same in every copy). */
+const BRAND = Symbol.for('plugboard.PlugboardError');
+
 /**
  * The one error class of Plugboard. Always carries a catalogue `code`.
  *
@@ -26,6 +29,14 @@ export interface ErrorOrigin {
  * ```
  */
 export class PlugboardError extends Error {
+  /**
+   * `instanceof` recognises PlugboardErrors made by another copy of this module: plugin files
+   * are imported through jiti, which evaluates their own copy of Plugboard's modules.
+   */
+  static override [Symbol.hasInstance](value: unknown): value is PlugboardError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   override readonly name = 'PlugboardError';
   readonly code: ErrorCode;
   readonly plugin: string | undefined;
@@ -40,6 +51,7 @@ export class PlugboardError extends Error {
     this.hook = origin.hook;
     this.details = origin.details;
     this.status = origin.status ?? errorCatalogue[code].status;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
   /** The catalogue's advice for this code. */

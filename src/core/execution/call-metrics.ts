@@ -40,7 +40,8 @@ export class CallMetrics {
   #lastExecutedAt = 0;
   #histogram: RecordableHistogram = createHistogram();
 
-  record(outcome: CallOutcome, durationMs: number): void {
+  /** `at` is the wall time of the call's end (epoch ms); the caller may pass it to read the clock once for several records. */
+  record(outcome: CallOutcome, durationMs: number, at?: number): void {
     switch (outcome) {
       case 'success':
         this.#successes++;
@@ -56,7 +57,7 @@ export class CallMetrics {
         return; // a skipped call did not execute: no latency, no last-execution time
     }
     this.#histogram.record(Math.max(1, Math.round(durationMs * 1000)));
-    this.#lastExecutedAt = Date.now();
+    this.#lastExecutedAt = at ?? Date.now();
   }
 
   snapshot(): CallStats {
@@ -90,13 +91,15 @@ export class PluginMetrics {
   readonly #byOperation = new Map<string, CallMetrics>();
 
   record(operation: string, outcome: CallOutcome, durationMs: number): void {
-    this.total.record(outcome, durationMs);
+    // One clock read for both records: Date.now() costs about as much as the rest of a record.
+    const at = outcome === 'skipped' ? 0 : Date.now();
+    this.total.record(outcome, durationMs, at);
     let metrics = this.#byOperation.get(operation);
     if (metrics === undefined) {
       metrics = new CallMetrics();
       this.#byOperation.set(operation, metrics);
     }
-    metrics.record(outcome, durationMs);
+    metrics.record(outcome, durationMs, at);
   }
 
   operations(): Record<string, CallStats> {

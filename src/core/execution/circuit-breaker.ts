@@ -37,6 +37,11 @@ export interface BreakerStatus {
   readonly lastOpenedAt?: string;
 }
 
+declare const directTicketBrand: unique symbol;
+/** Opaque token of a call on the breaker's fast path: see {@link PluginCircuitBreaker.directTicket}. */
+export type DirectTicket = { readonly [directTicketBrand]: true };
+const BREAKER_DISABLED = Object.freeze({}) as DirectTicket;
+
 /**
  * One plugin's circuit breaker: cockatiel's consecutive breaker, with a manual reset
  * (cockatiel has none, so reset swaps in a fresh policy). Aborted requests are not the
@@ -48,6 +53,7 @@ export class PluginCircuitBreaker {
   #failurePending = false;
   #opened = 0;
   #lastOpenedAt: string | undefined;
+  #openedAtMs = 0;
 
   constructor(private readonly options: CircuitBreakerOptions) {
     this.#policy = this.#create();
@@ -90,6 +96,38 @@ export class PluginCircuitBreaker {
     return this.#policy !== undefined && this.#policy.state !== CircuitState.Closed;
   }
 
+  /**
+   * Whether a synchronous call, which cannot go through {@link run} (a streaming transform),
+   * may run now: not while open, until `halfOpenAfterMs` has passed. Such a caller reports
+   * outcomes through `run` (a success while {@link isOpen} is the trial that closes it).
+   */
+  get admitsCall(): boolean {
+    const policy = this.#policy;
+    if (policy === undefined || policy.state !== CircuitState.Open) return true;
+    return Date.now() - this.#openedAtMs >= this.options.halfOpenAfterMs;
+  }
+
+  /**
+   * The fast path of {@link run} for a caller that runs the call itself, so that a plugin
+   * method answering synchronously costs no promise: a ticket when `run` would call `fn`
+   * directly (breaker disabled, or closed with no failure pending), undefined when the call
+   * must go through `run`. The caller reports a failed direct call with
+   * {@link reportDirectFailure} and this ticket; a success needs no report, as in `run`.
+   */
+  directTicket(): DirectTicket | undefined {
+    const policy = this.#policy;
+    if (policy === undefined) return BREAKER_DISABLED;
+    return !this.#failurePending && policy.state === CircuitState.Closed
+      ? (policy as unknown as DirectTicket)
+      : undefined;
+  }
+
+  /** Reports the failure of a call made on a {@link directTicket}, exactly as `run`'s fast path does. */
+  reportDirectFailure(ticket: DirectTicket, error: unknown): Promise<void> {
+    if (ticket === BREAKER_DISABLED) return Promise.resolve();
+    return this.#reportFailure(ticket as unknown as CircuitBreakerPolicy, error);
+  }
+
   async #reportFailure(policy: CircuitBreakerPolicy, error: unknown): Promise<void> {
     if (!countsAsFailure(error) || this.#policy !== policy) return;
     this.#failurePending = true;
@@ -130,7 +168,8 @@ export class PluginCircuitBreaker {
     });
     policy.onBreak(() => {
       this.#opened++;
-      this.#lastOpenedAt = new Date().toISOString();
+      this.#openedAtMs = Date.now();
+      this.#lastOpenedAt = new Date(this.#openedAtMs).toISOString();
     });
     return policy;
   }

@@ -61,6 +61,8 @@ class DeadlineList {
   }
 
   private arm(expiresAt: number): void {
+    // An entry added from an expiry callback may have armed a timer already: never keep two.
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => this.expire(), Math.max(0, expiresAt - performance.now()));
   }
 

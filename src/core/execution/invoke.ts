@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { PluginCall } from '../plugin/plugin-call.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { isPluginResult, type PluginResult } from '../result.ts';
-import { isBreakerRejection } from './circuit-breaker.ts';
+import { type DirectTicket, isBreakerRejection } from './circuit-breaker.ts';
 import type { DeadlineScheduler } from './deadline-scheduler.ts';
 import type { RequestScope } from './request-scope.ts';
 
@@ -31,33 +31,41 @@ export interface InvokeOptions {
  * @param operation what runs, for metrics and errors (`processMessage`, `hook:requestEnd` …)
  * @param fn calls the plugin with the PluginCall it is given
  */
-export async function invokePlugin<T>(
+export function invokePlugin<T>(
   deadlines: DeadlineScheduler,
   record: PluginRecord,
   operation: string,
   fn: (call: PluginCall) => unknown,
   validate: ResultValidator<T>,
-  options: InvokeOptions = {},
+  options: InvokeOptions = NO_OPTIONS,
 ): Promise<PluginResult<T>> {
-  const start = performance.now();
-  const scope = options.scope;
-  const timeoutMs = options.timeoutMs ?? record.config.timeoutMs;
-  const guarded = () => runGuarded(deadlines, record, operation, fn, validate, scope, timeoutMs);
-  record.hold();
-  try {
-    const value = await (options.useBreaker === false ? guarded() : record.breaker.run(guarded));
-    const durationMs = performance.now() - start;
-    record.metrics.record(operation, 'success', durationMs);
-    return { ok: true, value, durationMs };
-  } catch (thrown) {
-    const durationMs = performance.now() - start;
-    // Whatever a plugin throws once the request is aborted (fetch's AbortError …) is the abort.
-    const cause = scope?.abortError !== undefined && !isBreakerRejection(thrown) ? scope.abortError : thrown;
-    return { ok: false, error: recordFailure(record, operation, cause, durationMs), durationMs };
-  } finally {
-    record.release();
-  }
+  const result = invokeGuarded(deadlines, record, operation, fn, validate, options);
+  return result instanceof Promise ? result : Promise.resolve(result);
 }
+
+/**
+ * {@link invokePlugin} for the hot path: the same guard, but when the plugin method answers
+ * synchronously and the breaker is on its fast path (closed, nothing pending), the result
+ * comes back synchronously, without a single promise. Most no-op and cheap plugins
+ * (filters, header checks, observers) answer synchronously, and every promise and
+ * microtask of a call is paid once per plugin per message.
+ */
+export function invokeGuarded<T>(
+  deadlines: DeadlineScheduler,
+  record: PluginRecord,
+  operation: string,
+  fn: (call: PluginCall) => unknown,
+  validate: ResultValidator<T>,
+  options: InvokeOptions = NO_OPTIONS,
+): PluginResult<T> | Promise<PluginResult<T>> {
+  const call = new GuardedCall<T>(deadlines, record, operation, validate, options);
+  record.hold();
+  if (options.useBreaker === false) return call.runDirect(fn, undefined);
+  const ticket = record.breaker.directTicket();
+  return ticket === undefined ? call.runThroughBreaker(fn) : call.runDirect(fn, ticket);
+}
+
+const NO_OPTIONS: InvokeOptions = Object.freeze({});
 
 function recordFailure(record: PluginRecord, operation: string, thrown: unknown, durationMs: number): PlugboardError {
   if (isBreakerRejection(thrown)) {
@@ -84,87 +92,44 @@ function recordFailure(record: PluginRecord, operation: string, thrown: unknown,
   return error;
 }
 
-async function runGuarded<T>(
-  deadlines: DeadlineScheduler,
-  record: PluginRecord,
-  operation: string,
-  fn: (call: PluginCall) => unknown,
-  validate: ResultValidator<T>,
-  scope: RequestScope | undefined,
-  timeoutMs: number,
-): Promise<T> {
-  if (scope?.abortError) throw scope.abortError;
-  const call = new GuardedCall(record, scope);
-  let value = fn(call);
-  if (isThenable(value)) value = await raceDeadline(deadlines, value, call, record, operation, scope, timeoutMs);
-  if (isPluginResult(value)) {
-    if (!value.ok) throw value.error;
-    value = value.value;
-  }
-  return validate(value);
-}
-
-/** Waits for the plugin, but no longer than its timeout or the request's life. */
-function raceDeadline(
-  deadlines: DeadlineScheduler,
-  pending: PromiseLike<unknown>,
-  call: GuardedCall,
-  record: PluginRecord,
-  operation: string,
-  scope: RequestScope | undefined,
-  timeoutMs: number,
-): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const deadline = deadlines.schedule(timeoutMs, () => {
-      stopWatchingAbort?.();
-      const error = new PlugboardError(
-        'PLUGIN_TIMEOUT',
-        `Plugin "${record.name}" did not finish ${operation} within ${timeoutMs} ms`,
-        { plugin: record.name, hook: operation, details: { timeoutMs } },
-      );
-      call.abort(error);
-      reject(error);
-    });
-    const stopWatchingAbort = scope?.onAbort((error) => {
-      deadline.cancel();
-      call.abort(error);
-      reject(error);
-    });
-    pending.then(
-      (value) => {
-        deadline.cancel();
-        stopWatchingAbort?.();
-        resolve(value);
-      },
-      (error: unknown) => {
-        deadline.cancel();
-        stopWatchingAbort?.();
-        reject(error);
-      },
-    );
-  });
-}
-
 /**
- * The PluginCall handed to plugins. Its AbortSignal and child logger are created only
- * when a plugin reads them: most calls never do, and both cost more than the call itself.
+ * One guarded plugin call: the PluginCall handed to the plugin, and the state of the guard.
+ * Its AbortSignal and child logger are created only when a plugin reads them: most calls
+ * never do, and both cost more than the call itself.
  */
-class GuardedCall implements PluginCall {
+class GuardedCall<T> implements PluginCall {
+  readonly #start = performance.now();
+  readonly #deadlines: DeadlineScheduler;
+  readonly #record: PluginRecord;
+  readonly #operation: string;
+  readonly #validate: ResultValidator<T>;
+  readonly #scope: RequestScope | undefined;
+  readonly #timeoutMs: number;
   #controller: AbortController | undefined;
   #logger: Logger | undefined;
   #abortReason: unknown;
 
   constructor(
-    private readonly record: PluginRecord,
-    private readonly scope: RequestScope | undefined,
-  ) {}
+    deadlines: DeadlineScheduler,
+    record: PluginRecord,
+    operation: string,
+    validate: ResultValidator<T>,
+    options: InvokeOptions,
+  ) {
+    this.#deadlines = deadlines;
+    this.#record = record;
+    this.#operation = operation;
+    this.#validate = validate;
+    this.#scope = options.scope;
+    this.#timeoutMs = options.timeoutMs ?? record.config.timeoutMs;
+  }
 
   get plugin(): string {
-    return this.record.name;
+    return this.#record.name;
   }
 
   get requestId(): string | undefined {
-    return this.scope?.requestId;
+    return this.#scope?.requestId;
   }
 
   get signal(): AbortSignal {
@@ -173,19 +138,181 @@ class GuardedCall implements PluginCall {
       this.#controller = controller;
       if (this.#abortReason !== undefined) controller.abort(this.#abortReason);
       // The signal outlives the call for streams a backend returns: keep it tied to the request.
-      else this.scope?.onAbort((error) => controller.abort(error));
+      else this.#scope?.onAbort((error) => controller.abort(error));
     }
     return this.#controller.signal;
   }
 
   get logger(): Logger {
-    this.#logger ??= this.scope?.requestId
-      ? this.record.logger.child({ requestId: this.scope.requestId })
-      : this.record.logger;
+    this.#logger ??= this.#scope?.requestId
+      ? this.#record.logger.child({ requestId: this.#scope.requestId })
+      : this.#record.logger;
     return this.#logger;
   }
 
-  abort(reason: unknown): void {
+  /**
+   * The breaker's fast path (or no breaker): the plugin runs here and now; only a failure is
+   * reported to the breaker, before the result is returned (as `breaker.run` does).
+   */
+  runDirect(
+    fn: (call: PluginCall) => unknown,
+    ticket: DirectTicket | undefined,
+  ): PluginResult<T> | Promise<PluginResult<T>> {
+    let value: unknown;
+    try {
+      const abortError = this.#scope?.abortError;
+      if (abortError) throw abortError;
+      value = fn(this);
+      if (!isThenable(value)) return this.#succeed(this.#unwrap(value));
+    } catch (thrown) {
+      return this.#failDirect(ticket, thrown);
+    }
+    return this.#settleDirect(value, ticket);
+  }
+
+  /** Through cockatiel's breaker: after a failure, while half-open, and to be rejected while open. */
+  async runThroughBreaker(fn: (call: PluginCall) => unknown): Promise<PluginResult<T>> {
+    try {
+      return this.#succeed(await this.#record.breaker.run(() => this.#runToPromise(fn)));
+    } catch (thrown) {
+      return this.#fail(thrown);
+    }
+  }
+
+  async #runToPromise(fn: (call: PluginCall) => unknown): Promise<T> {
+    const abortError = this.#scope?.abortError;
+    if (abortError) throw abortError;
+    let value = fn(this);
+    if (isThenable(value)) value = await this.#race(value);
+    return this.#unwrap(value);
+  }
+
+  /**
+   * Waits for the plugin, but no longer than its timeout or the request's life, and settles
+   * the call. The promise resolves with the PluginResult itself: one promise per call, not
+   * a race followed by an async function awaiting it. The first of the three to happen
+   * settles the call; the others are ignored.
+   */
+  #settleDirect(pending: PromiseLike<unknown>, ticket: DirectTicket | undefined): Promise<PluginResult<T>> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const deadline = this.#deadlines.schedule(this.#timeoutMs, () => {
+        if (settled) return;
+        settled = true;
+        stopWatchingAbort?.();
+        const error = this.#timeoutError();
+        this.#abort(error);
+        resolve(this.#failDirect(ticket, error));
+      });
+      const stopWatchingAbort = this.#scope?.onAbort((error) => {
+        if (settled) return;
+        settled = true;
+        deadline.cancel();
+        this.#abort(error);
+        resolve(this.#failDirect(ticket, error));
+      });
+      pending.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          deadline.cancel();
+          stopWatchingAbort?.();
+          resolve(this.#settleValue(value, ticket));
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          deadline.cancel();
+          stopWatchingAbort?.();
+          resolve(this.#failDirect(ticket, error));
+        },
+      );
+    });
+  }
+
+  #settleValue(value: unknown, ticket: DirectTicket | undefined): PluginResult<T> | Promise<PluginResult<T>> {
+    let unwrapped: T;
+    try {
+      unwrapped = this.#unwrap(value);
+    } catch (thrown) {
+      return this.#failDirect(ticket, thrown);
+    }
+    return this.#succeed(unwrapped);
+  }
+
+  async #failDirect(ticket: DirectTicket | undefined, thrown: unknown): Promise<PluginResult<T>> {
+    if (ticket !== undefined) await this.#record.breaker.reportDirectFailure(ticket, thrown);
+    return this.#fail(thrown);
+  }
+
+  /** A PluginResult the plugin returned is unwrapped; the value is validated. Throws if either fails. */
+  #unwrap(value: unknown): T {
+    if (isPluginResult(value)) {
+      if (!value.ok) throw value.error;
+      return this.#validate(value.value);
+    }
+    return this.#validate(value);
+  }
+
+  #succeed(value: T): PluginResult<T> {
+    const durationMs = performance.now() - this.#start;
+    const record = this.#record;
+    record.metrics.record(this.#operation, 'success', durationMs);
+    record.release();
+    return { ok: true, value, durationMs };
+  }
+
+  #fail(thrown: unknown): PluginResult<T> {
+    const durationMs = performance.now() - this.#start;
+    const scope = this.#scope;
+    // Whatever a plugin throws once the request is aborted (fetch's AbortError …) is the abort.
+    const cause = scope?.abortError !== undefined && !isBreakerRejection(thrown) ? scope.abortError : thrown;
+    try {
+      return { ok: false, error: recordFailure(this.#record, this.#operation, cause, durationMs), durationMs };
+    } finally {
+      this.#record.release();
+    }
+  }
+
+  /** Waits for the plugin, but no longer than its timeout or the request's life. */
+  #race(pending: PromiseLike<unknown>): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const deadline = this.#deadlines.schedule(this.#timeoutMs, () => {
+        stopWatchingAbort?.();
+        const error = this.#timeoutError();
+        this.#abort(error);
+        reject(error);
+      });
+      const stopWatchingAbort = this.#scope?.onAbort((error) => {
+        deadline.cancel();
+        this.#abort(error);
+        reject(error);
+      });
+      pending.then(
+        (value) => {
+          deadline.cancel();
+          stopWatchingAbort?.();
+          resolve(value);
+        },
+        (error: unknown) => {
+          deadline.cancel();
+          stopWatchingAbort?.();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #timeoutError(): PlugboardError {
+    const record = this.#record;
+    return new PlugboardError(
+      'PLUGIN_TIMEOUT',
+      `Plugin "${record.name}" did not finish ${this.#operation} within ${this.#timeoutMs} ms`,
+      { plugin: record.name, hook: this.#operation, details: { timeoutMs: this.#timeoutMs } },
+    );
+  }
+
+  #abort(reason: unknown): void {
     this.#abortReason = reason;
     this.#controller?.abort(reason);
   }

@@ -1,9 +1,8 @@
-import { type BulkheadPolicy, bulkhead } from 'cockatiel';
 import type { PlugboardError } from '../errors/plugboard-error.ts';
 import { PlugboardError as CodedError } from '../errors/plugboard-error.ts';
 import type { CallStats } from '../execution/call-metrics.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
-import { invokePlugin, type ResultValidator } from '../execution/invoke.ts';
+import { type InvokeOptions, invokeGuarded, type ResultValidator } from '../execution/invoke.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
 import type { Logger } from '../logger.ts';
 import type { PluginStep } from '../model/reply.ts';
@@ -80,14 +79,14 @@ export class HookManager {
   #sequence = 0;
   readonly #dispatches = new Map<HookName, number>();
   #droppedMonitoring = 0;
-  readonly #background: BulkheadPolicy;
+  readonly #background: BackgroundLimiter;
 
   constructor(
     private readonly deadlines: DeadlineScheduler,
     private readonly options: HookManagerOptions,
     private readonly logger: Logger,
   ) {
-    this.#background = bulkhead(options.maxConcurrentHooks, options.monitoringQueue);
+    this.#background = new BackgroundLimiter(options.maxConcurrentHooks, options.monitoringQueue);
   }
 
   /** The current table (capture it to run a request on a consistent set of handlers). */
@@ -110,7 +109,7 @@ export class HookManager {
     record: PluginRecord,
     automatic = false,
   ): void {
-    if (!(hook in HOOK_KINDS)) {
+    if (!Object.hasOwn(HOOK_KINDS, hook)) {
       throw new CodedError('HOOK_UNKNOWN', `There is no hook "${String(hook)}"; hooks are ${HOOK_NAMES.join(', ')}`);
     }
     const registration: HookRegistration<H> = {
@@ -150,11 +149,25 @@ export class HookManager {
    * Runs the handlers of `hook` (FR-5). Never throws: failures are isolated, recorded, and
    * reported in the returned results; a fail-closed plugin's failure sets `rejection`.
    */
-  async execute<H extends HookName>(
+  execute<H extends HookName>(
     hook: H,
     payload: HookPayload<H>,
-    options: DispatchOptions = {},
+    options: DispatchOptions = NO_DISPATCH_OPTIONS,
   ): Promise<HookDispatch<H>> {
+    const dispatch = this.dispatch(hook, payload, options);
+    return dispatch instanceof Promise ? dispatch : Promise.resolve(dispatch);
+  }
+
+  /**
+   * {@link execute} for the request path: the same dispatch, but finished synchronously when
+   * every foreground handler answered synchronously (no promise, no microtask), which is
+   * what most observers and cheap handlers do.
+   */
+  dispatch<H extends HookName>(
+    hook: H,
+    payload: HookPayload<H>,
+    options: DispatchOptions = NO_DISPATCH_OPTIONS,
+  ): HookDispatch<H> | Promise<HookDispatch<H>> {
     const registrations = (options.table ?? this.#table)[hook] as readonly HookRegistration<H>[];
     if (registrations.length === 0) return { results: [], payload };
     this.#dispatches.set(hook, (this.#dispatches.get(hook) ?? 0) + 1);
@@ -162,45 +175,59 @@ export class HookManager {
     const frozen: HookPayload<H> = Object.isFrozen(payload)
       ? payload
       : (Object.freeze({ ...payload }) as HookPayload<H>);
-    const foreground: HookRegistration<H>[] = [];
-    for (const registration of registrations) {
-      if (registration.record.state !== 'ACTIVE') continue;
-      if (registration.priority === 'MONITORING') this.#runInBackground(registration, frozen, options);
-      else foreground.push(registration);
+    const { foreground, monitoring } = splitActive(registrations);
+    if (foreground.length === 0) {
+      this.#observe(monitoring, frozen);
+      return { results: [], payload };
     }
-    if (foreground.length === 0) return { results: [], payload };
-    return HOOK_KINDS[hook] === 'parallel'
-      ? this.#runParallel(hook, foreground, frozen, options)
-      : this.#runInOrder(hook, foreground, frozen, options);
+    const dispatch =
+      HOOK_KINDS[hook] === 'parallel'
+        ? this.#runParallel(foreground, frozen, options)
+        : new InOrderDispatch(this.deadlines, hook, foreground, frozen, options).run(0);
+    // Observers come last (after LOW), see what the others produced, and are never awaited.
+    if (dispatch instanceof Promise) {
+      return monitoring.length === 0
+        ? dispatch
+        : dispatch.then((done) => {
+            this.#observe(monitoring, done.payload);
+            return done;
+          });
+    }
+    this.#observe(monitoring, dispatch.payload);
+    return dispatch;
   }
 
-  async #runInOrder<H extends HookName>(
-    hook: H,
+  #runParallel<H extends HookName>(
     registrations: readonly HookRegistration<H>[],
-    initial: HookPayload<H>,
+    payload: HookPayload<H>,
     options: DispatchOptions,
-  ): Promise<HookDispatch<H>> {
-    const subject =
-      HOOK_KINDS[hook] === 'waterfall' ? WATERFALL_SUBJECT[hook as keyof typeof WATERFALL_SUBJECT] : undefined;
-    const validate = subject !== undefined && options.validateSubject ? options.validateSubject : acceptAnything;
-    const results: HandlerOutcome[] = [];
-    let payload = initial;
-    for (const registration of registrations) {
-      const current = payload;
-      const result = await this.#invoke(registration, current, validate, options);
-      results.push({ plugin: registration.record.name, result });
-      if (!result.ok) {
-        if (registration.record.config.failurePolicy === 'closed') return { results, payload, rejection: result.error };
-        if (options.failFast) break;
-      } else if (subject !== undefined && result.value !== undefined) {
-        payload = Object.freeze({ ...payload, [subject]: result.value }) as HookPayload<H>;
+  ): HookDispatch<H> | Promise<HookDispatch<H>> {
+    const count = registrations.length;
+    if (count > this.options.maxConcurrentHooks) return this.#runPooled(registrations, payload, options);
+    // Room for all: every handler starts now (as many workers as handlers would do); those
+    // that answered synchronously are done already.
+    const results: HandlerOutcome[] = new Array(count);
+    let pending: Promise<void>[] | undefined;
+    for (let index = 0; index < count; index++) {
+      const registration = registrations[index]!;
+      const result = invokeHandler(this.deadlines, registration, payload, acceptAnything, options);
+      if (result instanceof Promise) {
+        pending ??= [];
+        pending.push(
+          result.then((settled) => {
+            results[index] = stepped(registration, settled, options);
+          }),
+        );
+      } else {
+        results[index] = stepped(registration, result, options);
       }
     }
-    return { results, payload };
+    if (pending === undefined) return parallelOutcome(registrations, results, payload);
+    return Promise.all(pending).then(() => parallelOutcome(registrations, results, payload));
   }
 
-  async #runParallel<H extends HookName>(
-    _hook: H,
+  /** More handlers than `maxConcurrentHooks`: that many workers take them in order. */
+  async #runPooled<H extends HookName>(
     registrations: readonly HookRegistration<H>[],
     payload: HookPayload<H>,
     options: DispatchOptions,
@@ -212,59 +239,34 @@ export class HookManager {
       while (!stop && next < registrations.length) {
         const index = next++;
         const registration = registrations[index]!;
-        const result = await this.#invoke(registration, payload, acceptAnything, options);
-        results[index] = { plugin: registration.record.name, result };
+        const pending = invokeHandler(this.deadlines, registration, payload, acceptAnything, options);
+        const result = pending instanceof Promise ? await pending : pending;
+        results[index] = stepped(registration, result, options);
         if (!result.ok && options.failFast) stop = true;
       }
     };
-    const workers = Math.min(this.options.maxConcurrentHooks, registrations.length);
-    await Promise.all(Array.from({ length: workers }, worker));
-    const ran = results.filter((outcome) => outcome !== undefined);
-    const rejection = ran.find(
-      (outcome, index) => !outcome.result.ok && registrations[index]?.record.config.failurePolicy === 'closed',
-    );
-    return rejection && !rejection.result.ok
-      ? { results: ran, payload, rejection: rejection.result.error }
-      : { results: ran, payload };
+    await Promise.all(Array.from({ length: this.options.maxConcurrentHooks }, worker));
+    return parallelOutcome(registrations, results, payload);
   }
 
-  #invoke<H extends HookName>(
-    registration: HookRegistration<H>,
-    payload: HookPayload<H>,
-    validate: ResultValidator<unknown>,
-    options: DispatchOptions,
-  ): Promise<PluginResult<unknown>> {
-    const operation = `hook:${registration.hook}`;
-    return invokePlugin(
-      this.deadlines,
-      registration.record,
-      operation,
-      (call) => registration.handler.call(registration.record.plugin, payload, call),
-      validate,
-      { scope: options.scope },
-    ).then((result) => {
-      options.steps?.push(stepOf(registration.record.name, operation, result));
-      return result;
-    });
+  #observe<H extends HookName>(monitoring: readonly HookRegistration<H>[], payload: HookPayload<H>): void {
+    for (const registration of monitoring) this.#runInBackground(registration, payload);
   }
 
   /** MONITORING handlers observe only: run later, bounded, never awaited by the request. */
-  #runInBackground<H extends HookName>(
-    registration: HookRegistration<H>,
-    payload: HookPayload<H>,
-    options: DispatchOptions,
-  ): void {
-    // Detach from the request's cancellation: an observer should see the end of an aborted request too.
-    const detached = { ...options, scope: undefined, steps: undefined };
-    this.#background
-      .execute(() => this.#invoke(registration, payload, acceptAnything, detached))
-      .catch(() => {
-        this.#droppedMonitoring++;
-        this.logger.warn(
-          { plugin: registration.record.name, operation: `hook:${registration.hook}` },
-          'monitoring hook dropped: too many running in the background',
-        );
-      });
+  #runInBackground<H extends HookName>(registration: HookRegistration<H>, payload: HookPayload<H>): void {
+    // Detached from the request's cancellation (no scope): an observer should see the end of
+    // an aborted request too; and from its steps, which may be final by the time it runs.
+    const admitted = this.#background.submit(() =>
+      invokeHandler(this.deadlines, registration, payload, acceptAnything, NO_DISPATCH_OPTIONS),
+    );
+    if (!admitted) {
+      this.#droppedMonitoring++;
+      this.logger.warn(
+        { plugin: registration.record.name, operation: HOOK_OPERATIONS[registration.hook] },
+        'monitoring hook dropped: too many running in the background',
+      );
+    }
   }
 
   /** Per plugin and hook: invocations, successes, failures, timeouts, latency (FR-5.4). */
@@ -308,15 +310,217 @@ export class HookManager {
   }
 }
 
-/** Turns a call result into the step recorded for `ChatResponse.steps`. */
+/**
+ * Turns a call result into the step recorded for `ChatResponse.steps`. Frozen here, where it
+ * is cheap, so that freezing the response does not walk every step again.
+ */
 export function stepOf(plugin: string, operation: string, result: PluginResult<unknown>): PluginStep {
-  if (result.ok) return { plugin, operation, outcome: 'ok', durationMs: result.durationMs };
-  return {
+  if (result.ok) return Object.freeze({ plugin, operation, outcome: 'ok', durationMs: result.durationMs });
+  return Object.freeze({
     plugin,
     operation,
     outcome: result.error.code === 'PLUGIN_CIRCUIT_OPEN' ? 'skipped' : 'bypassed',
     durationMs: result.durationMs,
     errorCode: result.error.code,
+  });
+}
+
+const NO_DISPATCH_OPTIONS: DispatchOptions = Object.freeze({});
+
+/**
+ * One handler through its plugin's guard; synchronous when the handler answered
+ * synchronously. The caller records the step (see {@link stepped}): chaining it here would
+ * cost every asynchronous handler one more promise.
+ */
+function invokeHandler<H extends HookName>(
+  deadlines: DeadlineScheduler,
+  registration: HookRegistration<H>,
+  payload: HookPayload<H>,
+  validate: ResultValidator<unknown>,
+  options: DispatchOptions,
+): PluginResult<unknown> | Promise<PluginResult<unknown>> {
+  const record = registration.record;
+  const handler = registration.handler;
+  const operation = HOOK_OPERATIONS[registration.hook];
+  return invokeGuarded(
+    deadlines,
+    record,
+    operation,
+    (call) => handler.call(record.plugin, payload, call),
+    validate,
+    options.scope === undefined ? NO_INVOKE_OPTIONS : { scope: options.scope },
+  );
+}
+
+/** Records a handler's step in `options.steps`, if the dispatch keeps steps; returns its outcome. */
+function stepped<H extends HookName>(
+  registration: HookRegistration<H>,
+  result: PluginResult<unknown>,
+  options: DispatchOptions,
+): HandlerOutcome {
+  const plugin = registration.record.name;
+  options.steps?.push(stepOf(plugin, HOOK_OPERATIONS[registration.hook], result));
+  return { plugin, result };
+}
+
+/**
+ * A sequential or waterfall dispatch: handlers one after another, each seeing the subject
+ * the previous ones produced. Runs synchronously until a handler returns a promise, and
+ * continues when it settles.
+ */
+class InOrderDispatch<H extends HookName> {
+  readonly #results: HandlerOutcome[] = [];
+  #payload: HookPayload<H>;
+  readonly #subject: string | undefined;
+  readonly #validate: ResultValidator<unknown>;
+
+  constructor(
+    private readonly deadlines: DeadlineScheduler,
+    hook: H,
+    private readonly registrations: readonly HookRegistration<H>[],
+    initial: HookPayload<H>,
+    private readonly options: DispatchOptions,
+  ) {
+    this.#payload = initial;
+    this.#subject =
+      HOOK_KINDS[hook] === 'waterfall' ? WATERFALL_SUBJECT[hook as keyof typeof WATERFALL_SUBJECT] : undefined;
+    const check = options.validateSubject;
+    // `undefined` means "no change": it must not reach a validator built for the initial subject,
+    // which would answer with that initial subject and undo earlier handlers' replacements.
+    this.#validate =
+      this.#subject !== undefined && check
+        ? (value: unknown) => (value === undefined ? undefined : check(value))
+        : acceptAnything;
+  }
+
+  /** Runs the handlers from `from` on. */
+  run(from: number): HookDispatch<H> | Promise<HookDispatch<H>> {
+    const registrations = this.registrations;
+    for (let index = from; index < registrations.length; index++) {
+      const registration = registrations[index]!;
+      const pending = invokeHandler(this.deadlines, registration, this.#payload, this.#validate, this.options);
+      if (pending instanceof Promise) {
+        return pending.then((result) => this.#settle(registration, result) ?? this.run(index + 1));
+      }
+      const end = this.#settle(registration, pending);
+      if (end !== undefined) return end;
+    }
+    return { results: this.#results, payload: this.#payload };
+  }
+
+  /** Takes one handler's outcome; returns the dispatch's end when it stops here. */
+  #settle(registration: HookRegistration<H>, result: PluginResult<unknown>): HookDispatch<H> | undefined {
+    this.#results.push(stepped(registration, result, this.options));
+    if (!result.ok) {
+      if (registration.record.config.failurePolicy === 'closed') {
+        return { results: this.#results, payload: this.#payload, rejection: result.error };
+      }
+      if (this.options.failFast) return { results: this.#results, payload: this.#payload };
+    } else if (this.#subject !== undefined && result.value !== undefined) {
+      const payload = this.#payload as Record<string, unknown>;
+      // A handler that returns the subject it was given changed nothing: keep the payload.
+      if (payload[this.#subject] !== result.value) {
+        this.#payload = Object.freeze({ ...payload, [this.#subject]: result.value }) as HookPayload<H>;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** The result of a parallel dispatch: the handlers that ran, and a fail-closed one's failure. */
+function parallelOutcome<H extends HookName>(
+  registrations: readonly HookRegistration<H>[],
+  results: readonly (HandlerOutcome | undefined)[],
+  payload: HookPayload<H>,
+): HookDispatch<H> {
+  const ran = results.filter((outcome) => outcome !== undefined);
+  const rejection = ran.find(
+    (outcome, index) => !outcome.result.ok && registrations[index]?.record.config.failurePolicy === 'closed',
+  );
+  return rejection && !rejection.result.ok
+    ? { results: ran, payload, rejection: rejection.result.error }
+    : { results: ran, payload };
+}
+const NO_INVOKE_OPTIONS: InvokeOptions = Object.freeze({});
+
+/** `hook:<name>`, the operation name of each hook in metrics and steps, built once. */
+const HOOK_OPERATIONS = Object.freeze(
+  Object.fromEntries(HOOK_NAMES.map((hook) => [hook, `hook:${hook}`])) as Record<HookName, string>,
+);
+
+interface ActiveSplit<H extends HookName> {
+  readonly foreground: readonly HookRegistration<H>[];
+  readonly monitoring: readonly HookRegistration<H>[];
+}
+
+/** The split of each (immutable) handler list when all its plugins are ACTIVE, the usual case. */
+const splits = new WeakMap<object, unknown>();
+
+/** The ACTIVE handlers of a dispatch: the foreground ones in order, and the MONITORING ones. */
+function splitActive<H extends HookName>(registrations: readonly HookRegistration<H>[]): ActiveSplit<H> {
+  let allActive = true;
+  for (const registration of registrations) {
+    if (registration.record.state !== 'ACTIVE') {
+      allActive = false;
+      break;
+    }
+  }
+  if (allActive) {
+    const cached = splits.get(registrations) as ActiveSplit<H> | undefined;
+    if (cached !== undefined) return cached;
+  }
+  const foreground: HookRegistration<H>[] = [];
+  const monitoring: HookRegistration<H>[] = [];
+  for (const registration of registrations) {
+    if (registration.record.state !== 'ACTIVE') continue;
+    (registration.priority === 'MONITORING' ? monitoring : foreground).push(registration);
+  }
+  const split = { foreground, monitoring };
+  if (allActive && Object.isFrozen(registrations)) splits.set(registrations, split);
+  return split;
+}
+
+/**
+ * Runs background work with at most `capacity` tasks at once and at most `queueLimit`
+ * waiting; more is refused. (cockatiel's bulkhead does the same at several times the cost
+ * per task, and MONITORING handlers can run on every streamed chunk.)
+ */
+class BackgroundLimiter {
+  #active = 0;
+  readonly #queue: (() => unknown)[] = [];
+
+  constructor(
+    private readonly capacity: number,
+    private readonly queueLimit: number,
+  ) {}
+
+  /** Starts `task` now, or queues it; false when it was refused. `task` must not throw. */
+  submit(task: () => unknown): boolean {
+    if (this.#active < this.capacity) {
+      this.#start(task);
+      return true;
+    }
+    if (this.#queue.length < this.queueLimit) {
+      this.#queue.push(task);
+      return true;
+    }
+    return false;
+  }
+
+  #start(task: () => unknown): void {
+    this.#active++;
+    const pending = task();
+    if (pending instanceof Promise) pending.then(this.#finish, this.#finish);
+    else this.#finish();
+  }
+
+  readonly #finish = (): void => {
+    this.#active--;
+    if (this.#queue.length > 0) queueMicrotask(this.#pump);
+  };
+
+  readonly #pump = (): void => {
+    while (this.#active < this.capacity && this.#queue.length > 0) this.#start(this.#queue.shift()!);
   };
 }
 

@@ -234,13 +234,16 @@ export class PluginManager {
 
   /**
    * Unloads a plugin (FR-1.4): it leaves the pipeline at once, in-flight requests finish on
-   * it, then its `shutdown` runs and its hooks are removed. Refuses while active plugins depend
+   * it, then its `shutdown` runs and its hooks are removed. Refuses while active (or paused) plugins depend
    * on it. @throws PlugboardError `PLUGIN_NOT_FOUND` or `PLUGIN_DEPENDENCY_MISSING`.
    */
   async unloadPlugin(name: string, reason = 'unloaded'): Promise<void> {
     const record = this.#require(name);
     const dependents = [...this.#records.values()].filter(
-      (other) => other !== record && other.state === 'ACTIVE' && name in (other.plugin.metadata.dependencies ?? {}),
+      (other) =>
+        other !== record &&
+        (other.state === 'ACTIVE' || other.state === 'PAUSED') &&
+        name in (other.plugin.metadata.dependencies ?? {}),
     );
     if (dependents.length > 0) {
       throw new PlugboardError(

@@ -1,6 +1,6 @@
 import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
-import { invokePlugin } from '../execution/invoke.ts';
+import { invokeGuarded } from '../execution/invoke.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
 import { stepOf } from '../hooks/hook-manager.ts';
 import type { ChatContext } from '../model/context.ts';
@@ -106,7 +106,7 @@ class BufferingStage implements Stage {
     const whole: Message = { ...message, content: this.#buffer + incoming };
     this.#buffer = '';
     const record = this.record;
-    const result = await invokePlugin(
+    const result = await invokeGuarded(
       env.deadlines,
       record,
       'processMessage',
@@ -137,7 +137,12 @@ class WindowedStage implements Stage {
   ) {}
 
   push(text: string, context: ChatContext): string {
-    if (this.#bypassed) return text;
+    if (this.#bypassed) {
+      // Text held back before the failure goes first, untransformed: never lost or reordered.
+      const rest = this.#pending + text;
+      this.#pending = '';
+      return rest;
+    }
     const pending = this.#pending + text;
     const hold = this.#holdBack(pending);
     if (hold === pending.length) {
@@ -169,7 +174,7 @@ class WindowedStage implements Stage {
 
   #transform(text: string, context: ChatContext, final: boolean): string {
     const record = this.record;
-    if (record.breaker.isOpen) {
+    if (!record.breaker.admitsCall) {
       this.#bypass(
         new PlugboardError('PLUGIN_CIRCUIT_OPEN', `Circuit open for plugin "${record.name}"`, {
           plugin: record.name,
@@ -185,6 +190,8 @@ class WindowedStage implements Stage {
       if (typeof output !== 'string')
         throw new PlugboardError('PLUGIN_INVALID_RESULT', 'streaming.transform must return a string');
       record.metrics.record('streaming.transform', 'success', performance.now() - start);
+      // A success while the circuit is not closed is its trial: report it so the breaker closes.
+      if (record.breaker.isOpen) void record.breaker.run(() => Promise.resolve()).catch(() => undefined);
       return output;
     } catch (thrown) {
       const error = toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', {

@@ -99,10 +99,13 @@ export function planStartOrder(
 
   const order: string[] = [];
   const placed = new Set<string>();
+  const inputIndex = new Map(nodes.map((node, index) => [node.name, index]));
   const place = (node: DependencyNode) => {
     if (placed.has(node.name) || failures.has(node.name)) return;
     placed.add(node.name);
-    for (const dependency of Object.keys(node.dependencies)) place(byName.get(dependency)!);
+    // Dependencies pulled ahead of their dependent keep the input order among themselves.
+    const dependencies = Object.keys(node.dependencies).sort((a, b) => inputIndex.get(a)! - inputIndex.get(b)!);
+    for (const dependency of dependencies) place(byName.get(dependency)!);
     order.push(node.name);
   };
   for (const node of nodes) place(node);

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import { describeCause, PlugboardError } from '../errors/plugboard-error.ts';
 import { describe } from './structure-check.ts';
@@ -16,7 +18,7 @@ const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: f
 export async function loadPluginModule(path: string): Promise<unknown> {
   let module: Record<string, unknown>;
   try {
-    module = (await jiti.import(path)) as Record<string, unknown>;
+    module = (await importFresh(path)) as Record<string, unknown>;
   } catch (error) {
     throw new PlugboardError(
       'PLUGIN_MODULE_LOAD_FAILED',
@@ -37,6 +39,22 @@ export async function loadPluginModule(path: string): Promise<unknown> {
     );
   }
   return instantiate(exported, path);
+}
+
+/**
+ * jiti hands JavaScript ESM (`.mjs`, or `.js` in a `"type": "module"` package) to Node's own
+ * import, whose cache cannot be cleared: a changed file would load stale. Those files are read
+ * and evaluated through jiti instead, like TypeScript files.
+ */
+async function importFresh(given: string): Promise<unknown> {
+  const path = resolve(given); // relative to the working directory, not to this module
+  const ext = extname(path);
+  if (ext !== '.mjs' && ext !== '.js') return jiti.import(path);
+  const source = await readFile(path, 'utf8');
+  const exports = await jiti.evalModule(source, { id: path, filename: path, ext, async: true, forceTranspile: true });
+  // A CommonJS `.js` file evaluates to its `module.exports`: present it as Node's import does, as the default.
+  const esm = (exports as { __esModule?: unknown } | null)?.__esModule === true;
+  return esm ? exports : { ...(exports as object), default: exports };
 }
 
 /** Turns an exported value into a plugin instance: objects as they are, classes with `new`, factories called. */

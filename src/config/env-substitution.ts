@@ -1,0 +1,57 @@
+/**
+ * Environment substitution (spec §8.2) on the parsed configuration:
+ * - `${VAR}` — required: a missing variable is an error at that value's location;
+ * - `${VAR:default}` — the default when VAR is unset (empty defaults allowed: `${VAR:}`);
+ * - `$${…}` — a literal `${…}`.
+ * A value that is exactly one reference may be coerced later to the type the schema expects
+ * (`"${OPENAI_TIMEOUT:60}"` → 60), so such paths are reported as `coercible`.
+ */
+
+/** A key path into the configuration. */
+export type ConfigPath = readonly (string | number)[];
+
+export interface SubstitutionProblem {
+  readonly path: ConfigPath;
+  readonly variable: string;
+}
+
+export interface SubstitutionResult {
+  readonly value: unknown;
+  readonly missing: readonly SubstitutionProblem[];
+  /** Paths whose whole value came from one reference (may be coerced to number/boolean). */
+  readonly coercible: ReadonlySet<string>;
+}
+
+const REFERENCE = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
+const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::[^}]*)?\}$/;
+
+/** Substitutes every string in `value` (recursively) from `env`. Does not mutate `value`. */
+export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv = process.env): SubstitutionResult {
+  const missing: SubstitutionProblem[] = [];
+  const coercible = new Set<string>();
+  const walk = (node: unknown, path: ConfigPath): unknown => {
+    if (typeof node === 'string') {
+      if (!node.includes('${')) return node;
+      if (WHOLE_REFERENCE.test(node)) coercible.add(pathKey(path));
+      return node.replace(REFERENCE, (reference, escape: string, name: string, fallback: string | undefined) => {
+        if (escape) return reference.slice(1);
+        const found = env[name];
+        if (found !== undefined) return found;
+        if (fallback !== undefined) return fallback;
+        missing.push({ path, variable: name });
+        return '';
+      });
+    }
+    if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
+    if (typeof node === 'object' && node !== null) {
+      return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, walk(item, [...path, key])]));
+    }
+    return node;
+  };
+  return { value: walk(value, []), missing, coercible };
+}
+
+/** A stable string for a path, for set membership. */
+export function pathKey(path: ConfigPath): string {
+  return JSON.stringify(path);
+}

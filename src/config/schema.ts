@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import { PRIORITIES } from '../core/plugin/priority.ts';
+
+/*
+ * The configuration file's schema: the structure of spec §8.1 with its snake_case keys,
+ * plus the keys later features need, each documented in docs/CONFIGURATION.md.
+ * Every object is strict: an unknown key is an error (with a "did you mean"), never ignored.
+ * Times are in seconds, as in the spec.
+ */
+
+const seconds = z.number().positive();
+
+/** Deployment modes (spec §13.2); each presets defaults, see presets.ts. */
+export const MODES = ['development', 'staging', 'production'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** One plugin's entry under backends / message_processors / features / middleware. */
+export const pluginEntrySchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Path of the plugin module, relative to the config file. */
+    plugin_file: z.string().min(1).optional(),
+    /** Or an npm package exporting the plugin. */
+    package: z.string().min(1).optional(),
+    priority: z.enum(PRIORITIES).optional(),
+    failure_policy: z.enum(['open', 'closed']).optional(),
+    /** Per-call timeout in seconds (default: plugin_manager.default_timeout). */
+    timeout: seconds.optional(),
+    /** The plugin's own settings, validated against the schema the plugin declares. */
+    config: z.record(z.string(), z.unknown()).default({}),
+  })
+  .refine((entry) => !(entry.plugin_file && entry.package), {
+    message: 'give either plugin_file or package, not both',
+  })
+  .refine((entry) => entry.plugin_file !== undefined || entry.package !== undefined, {
+    message: 'missing plugin_file (a path relative to this file) or package (an npm package name)',
+  });
+
+export type PluginEntry = z.output<typeof pluginEntrySchema>;
+
+/** Plugin names as keys of the plugin sections. */
+export const pluginNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]*$/, 'plugin names use lower-case letters, digits, "-" and "_"');
+
+const pluginSection = z.record(pluginNameSchema, z.unknown()).default({});
+
+export const PLUGIN_SECTIONS = ['backends', 'message_processors', 'features', 'middleware'] as const;
+export type PluginSection = (typeof PLUGIN_SECTIONS)[number];
+
+/** Which plugin kind each section must hold. */
+export const SECTION_KIND = {
+  backends: 'backend-provider',
+  message_processors: 'message-processor',
+  features: 'feature-extension',
+  middleware: 'middleware',
+} as const;
+
+export const pluginManagerSchema = z
+  .strictObject({
+    enable_hot_reload: z.boolean().default(false),
+    enable_circuit_breaker: z.boolean().default(true),
+    /** How many plugins may initialize at the same time during start-up and reload. */
+    max_concurrent_plugins: z.number().int().positive().default(10),
+    default_timeout: seconds.default(30),
+    /** Folders (relative to the config file) that plugin_file paths must stay inside. */
+    plugin_directories: z.array(z.string().min(1)).min(1).default(['.']),
+    /** Backend used when a request names none (default: the first enabled backend). */
+    default_backend: z.string().optional(),
+    /** Most model turns per request (tool loops). */
+    max_turns: z.number().int().positive().default(8),
+    /** How long shutdown, unload and reload wait for running requests to finish. */
+    drain_timeout: seconds.default(30),
+    /** Bound on each plugin's shutdown. */
+    shutdown_timeout: seconds.default(10),
+    /** Bound on each plugin's health check. */
+    health_timeout: seconds.default(2),
+    /** Quiet time after a file change before a hot reload runs (editors save in bursts). */
+    reload_debounce: seconds.default(0.2),
+  })
+  .prefault({});
+
+export const hooksSchema = z
+  .strictObject({
+    default_timeout: seconds.default(30),
+    max_concurrent_hooks: z.number().int().positive().default(10),
+    /** Background MONITORING hooks that may queue before new ones are dropped. */
+    monitoring_queue: z.number().int().nonnegative().default(1000),
+    circuit_breaker: z
+      .strictObject({
+        failure_threshold: z.number().int().positive().default(5),
+        timeout_seconds: seconds.default(60),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
+
+export const observabilitySchema = z
+  .strictObject({
+    metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+    logging: z
+      .strictObject({
+        level: z.enum(LOG_LEVELS).default('INFO'),
+        /** `json` (one object per line) or `pretty` (for people at a terminal). */
+        format: z.enum(['json', 'pretty']).default('json'),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export const securitySchema = z
+  .strictObject({
+    plugin_sandboxing: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        max_memory_mb: z.number().int().positive().default(512),
+        max_cpu_percent: z.number().int().min(1).max(100).default(50),
+      })
+      .prefault({}),
+    allowed_imports: z.array(z.string()).default([]),
+    denied_imports: z.array(z.string()).default([]),
+  })
+  .prefault({});
+
+/** The sections other than the plugin sections, each validated (and defaulted) on its own. */
+export const GLOBAL_SECTIONS = {
+  plugin_manager: pluginManagerSchema,
+  hooks: hooksSchema,
+  observability: observabilitySchema,
+  security: securitySchema,
+} as const;
+export type GlobalSection = keyof typeof GLOBAL_SECTIONS;
+
+/** The whole file. Used for key suggestions and documentation; loading validates section by section. */
+export const configFileSchema = z.strictObject({
+  mode: z.enum(MODES).default('development'),
+  strict: z.boolean().optional(),
+  ...GLOBAL_SECTIONS,
+  backends: pluginSection,
+  message_processors: pluginSection,
+  features: pluginSection,
+  middleware: pluginSection,
+});
+
+/** A plugin entry after loading: where it came from and where to find it. */
+export interface ResolvedPluginEntry extends PluginEntry {
+  readonly name: string;
+  readonly section: PluginSection;
+  /** Absolute path of the module, when given by plugin_file. */
+  readonly resolvedPath?: string;
+}
+
+/** The effective configuration. */
+export interface PlugboardConfig {
+  readonly mode: Mode;
+  readonly strict: boolean;
+  readonly plugin_manager: z.output<typeof pluginManagerSchema>;
+  readonly hooks: z.output<typeof hooksSchema>;
+  readonly observability: z.output<typeof observabilitySchema>;
+  readonly security: z.output<typeof securitySchema>;
+  /** Valid plugin entries, in file order (backends, processors, features, middleware). */
+  readonly plugins: readonly ResolvedPluginEntry[];
+}
