@@ -33,8 +33,8 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv = process.e
     if (typeof node === 'string') {
       if (!node.includes('${')) return node;
       if (WHOLE_REFERENCE.test(node)) coercible.add(pathKey(path));
-      return node.replace(REFERENCE, (reference, escape: string, name: string, fallback: string | undefined) => {
-        if (escape) return reference.slice(1);
+      return node.replace(REFERENCE, (reference, escaped: string, name: string, fallback: string | undefined) => {
+        if (escaped) return reference.slice(1);
         const found = env[name];
         if (found !== undefined) return found;
         if (fallback !== undefined) return fallback;
