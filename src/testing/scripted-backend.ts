@@ -20,7 +20,7 @@ export interface ScriptedBackendOptions {
   /** Model ids listModels returns (default `['scripted-model']`). */
   readonly models?: readonly string[];
   /** The reply: fixed text, or computed from the context. Default: `You said: <last user message>`. */
-  readonly reply?: string | ((context: ChatContext, call: number) => string | ScriptedReply);
+  readonly reply?: string | ScriptedReply | ((context: ChatContext, call: number) => string | ScriptedReply);
   /** Characters per streamed chunk (default 4), or a function that splits the text. */
   readonly chunking?: number | ((text: string) => readonly string[]);
   /** Delay before the reply starts, in ms (default 0). `Infinity` never answers (until aborted). */

@@ -127,6 +127,11 @@ export const errorCatalogue = {
     hint: 'Raise maxTurns, or check the extension that keeps asking for another turn.',
     status: 508,
   },
+  CONFIG_INVALID: {
+    summary: 'The configuration is invalid or incomplete',
+    hint: 'Each issue names the file, line, key and what was expected; `plugboard config check` lists them all.',
+    status: 500,
+  },
   INTERNAL_ERROR: {
     summary: 'Something unexpected failed inside Plugboard itself',
     hint: 'This is a bug in Plugboard: please report it with the log line and request id.',

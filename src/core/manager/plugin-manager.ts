@@ -210,7 +210,7 @@ export class PluginManager {
   ): Promise<string[]> {
     this.#assertUsable('loadPluginsFromDirectory');
     if (directory === undefined)
-      throw new PlugboardError('MANAGER_NOT_RUNNING', 'No plugin directory given and none configured');
+      throw new PlugboardError('CONFIG_INVALID', 'No plugin directory given, and none configured (option pluginDirectory)');
     const { files, problems } = await discoverPluginFiles(directory);
     for (const problem of problems) {
       this.#recordLoadProblem(
@@ -376,10 +376,10 @@ export class PluginManager {
     return collectResponse(this.#pipeline(context, options));
   }
 
-  /** Runs a chat request and streams the reply (`context.stream` should be true). */
+  /** Runs a chat request and streams the reply (a context with `stream: false` is streamed all the same). */
   stream(context: ChatContext, options: ChatOptions = {}): ChatStream {
     this.#assertRunning('stream');
-    return toChatStream(this.#pipeline(context, options));
+    return toChatStream(this.#pipeline(context.stream ? context : deepFreeze({ ...context, stream: true }), options));
   }
 
   /** Status of every plugin: state, transitions, kinds, priority, breaker, last error. */

@@ -91,7 +91,7 @@ function pluginStatus(record: PluginRecord): PluginStatus {
     breaker: record.breaker.status,
     inFlight: record.inFlight,
     ...(lastError === undefined ? {} : { lastError }),
-    transitions: record.states.history,
+    transitions: [...record.states.history],
   };
 }
 
