@@ -1,11 +1,11 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { closestMatch } from '../core/util/closest-match.ts';
 import { type ConfigIssue, dotted, fromZodIssue, valueAt, YamlLocator } from './config-issue.ts';
-import { type ConfigPath, pathKey, substituteEnv } from './env-substitution.ts';
+import { type ConfigPath, pathKey, type SubstitutionProblem, substituteEnv } from './env-substitution.ts';
 import { fillFrom, MODE_PRESETS } from './presets.ts';
 import {
   configFileSchema,
@@ -42,6 +42,8 @@ export interface LoadedConfig {
   readonly rejectedPlugins: readonly RejectedPluginEntry[];
   /** True when errors must stop the caller (strict mode, or a file that cannot be used at all). */
   readonly fatal: boolean;
+  /** Line and column of a key path in the file, for issues found later (e.g. by a plugin's schema). */
+  readonly locate: (path: ConfigPath) => { line: number; column: number } | undefined;
 }
 
 export interface LoadOptions {
@@ -108,12 +110,12 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
     ...(plugin === undefined ? {} : { plugin }),
   });
   const warning = (path: ConfigPath, message: string): ConfigIssue => ({
-    ...error(path, message),
+    ...error(path, message, true),
     severity: 'warning',
   });
 
   for (const problem of document.errors) {
-    const position = problem.linePos?.[0];
+    const position = problem.linePos?.[0] ?? lines.linePos(problem.pos[0]);
     issues.push({
       severity: 'error',
       file,
@@ -136,15 +138,24 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
 
   // Environment substitution (§8.2).
   const substituted = substituteEnv(raw, env);
-  for (const missing of substituted.missing) {
-    issues.push(
-      error(
-        missing.path,
-        `environment variable ${missing.variable} is not set (use \${${missing.variable}:default} to give a default)`,
-      ),
+  const missingIssue = (missing: SubstitutionProblem, plugin?: string): ConfigIssue =>
+    error(
+      missing.path,
+      `environment variable ${missing.variable} is not set (use \${${missing.variable}:default} to give a default)`,
+      false,
+      plugin,
     );
+  const inPluginEntry = (path: ConfigPath): boolean =>
+    path.length >= 2 && (PLUGIN_SECTIONS as readonly unknown[]).includes(path[0]);
+  for (const missing of substituted.missing) {
+    // Those inside a plugin entry are reported with (and reject) that entry, below.
+    if (inPluginEntry(missing.path)) continue;
+    issues.push(missingIssue(missing));
   }
-  const data = substituted.value as Record<string, unknown>;
+  // A key with nothing under it (`hooks:` with every child commented out) means its defaults.
+  const data = Object.fromEntries(
+    Object.entries(substituted.value as Record<string, unknown>).filter(([, value]) => value !== null),
+  );
 
   // Unknown top-level sections.
   const knownSections = Object.keys(configFileSchema.shape);
@@ -186,11 +197,12 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
   const sections = {} as { -readonly [K in GlobalSection]: PlugboardConfig[K] };
   for (const [name, schema] of Object.entries(GLOBAL_SECTIONS) as [GlobalSection, z.ZodType][]) {
     const result = validateWithCoercion(schema, withPreset[name], [name], substituted.coercible);
-    if (result.success) {
+    const missingVariable = substituted.missing.some((missing) => missing.path[0] === name);
+    if (result.success && !missingVariable) {
       (sections as Record<string, unknown>)[name] = result.data;
       continue;
     }
-    for (const issue of result.error.issues) {
+    for (const issue of result.success ? [] : result.error.issues) {
       issues.push(...fromZodIssue(issue, [name], result.value, schema, { file, locator }));
     }
     (sections as Record<string, unknown>)[name] = schema.parse(fillFrom(undefined, MODE_PRESETS[mode][name]));
@@ -209,6 +221,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
     const entries = withPreset[section];
     if (entries === undefined || entries === null) continue;
     if (typeof entries !== 'object' || Array.isArray(entries)) {
+      for (const missing of substituted.missing) if (missing.path[0] === section) issues.push(missingIssue(missing));
       issues.push(
         error(
           [section],
@@ -218,7 +231,9 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
       continue;
     }
     for (const [name, value] of Object.entries(entries)) {
-      const entryIssues: ConfigIssue[] = [];
+      const entryIssues: ConfigIssue[] = substituted.missing
+        .filter((missing) => missing.path[0] === section && missing.path[1] === name)
+        .map((missing) => missingIssue(missing, name));
       const nameCheck = pluginNameSchema.safeParse(name);
       if (!nameCheck.success)
         entryIssues.push(
@@ -282,7 +297,8 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
     file,
     issues,
     rejectedPlugins,
-    fatal: (strict && hasErrors) || (unusable && file !== undefined && strict),
+    fatal: (strict && hasErrors) || (unusable && file !== undefined),
+    locate: (path) => locator.locate(path),
   };
 }
 
@@ -341,8 +357,11 @@ function setAt(data: unknown, path: readonly (string | number)[], value: unknown
   return container;
 }
 
+/** The real path, symlinks resolved; for a path that does not exist yet, its nearest existing ancestor's. */
 function realOrResolved(path: string): string {
-  return existsSync(path) ? realpathSync(path) : path;
+  if (existsSync(path)) return realpathSync(path);
+  const parent = dirname(path);
+  return parent === path ? path : join(realOrResolved(parent), basename(path));
 }
 
 function isInside(path: string, root: string): boolean {

@@ -90,9 +90,13 @@ export class PluginMetrics {
   readonly total = new CallMetrics();
   readonly #byOperation = new Map<string, CallMetrics>();
 
-  record(operation: string, outcome: CallOutcome, durationMs: number): void {
-    // One clock read for both records: Date.now() costs about as much as the rest of a record.
-    const at = outcome === 'skipped' ? 0 : Date.now();
+  /**
+   * `at` is the wall time of the call's end (epoch ms), for callers that read the clock
+   * already; by default it is read here, once for both records: Date.now() costs about as
+   * much as the rest of a record.
+   */
+  record(operation: string, outcome: CallOutcome, durationMs: number, at?: number): void {
+    at ??= outcome === 'skipped' ? 0 : Date.now();
     this.total.record(outcome, durationMs, at);
     let metrics = this.#byOperation.get(operation);
     if (metrics === undefined) {

@@ -24,6 +24,9 @@ export interface HookRegistration<H extends HookName = HookName> {
   readonly automatic: boolean;
 }
 
+/** What every registration has, whatever its hook (for filtering across hooks). */
+type RegistrationFacts = Pick<HookRegistration, 'record' | 'automatic'>;
+
 /** The handlers of every hook, sorted for execution. Immutable: changes build a new table. */
 export type HookTable = { readonly [H in HookName]: readonly HookRegistration<H>[] };
 
@@ -128,11 +131,26 @@ export class HookManager {
 
   /** Removes a plugin's handlers for `hook`, or for every hook when `hook` is omitted. */
   unregisterHook(hook: HookName | undefined, plugin: string): number {
+    return this.#remove(hook, (registration) => registration.record.name === plugin);
+  }
+
+  /**
+   * Removes the handlers of one plugin instance (all hooks, or only the automatic ones).
+   * By instance, not name: while a plugin is replaced, old and new instances share a name.
+   */
+  unregisterRecord(record: PluginRecord, onlyAutomatic = false): number {
+    return this.#remove(
+      undefined,
+      (registration) => registration.record === record && (!onlyAutomatic || registration.automatic),
+    );
+  }
+
+  #remove(hook: HookName | undefined, matches: (registration: RegistrationFacts) => boolean): number {
     let removed = 0;
     const next: Record<string, readonly unknown[]> = { ...this.#table };
     for (const name of hook === undefined ? HOOK_NAMES : [hook]) {
-      const current: readonly { record: PluginRecord }[] = this.#table[name];
-      const kept = current.filter((registration) => registration.record.name !== plugin);
+      const current: readonly RegistrationFacts[] = this.#table[name];
+      const kept = current.filter((registration) => !matches(registration));
       removed += current.length - kept.length;
       next[name] = Object.freeze(kept);
     }

@@ -17,7 +17,7 @@ import { messageValidator, validateBackendReply } from '../pipeline/validators.t
 import { planStartOrder } from '../plugin/dependency-graph.ts';
 import { discoverPluginFiles } from '../plugin/discovery.ts';
 import type { EmbeddingRequest, EmbeddingResult, HealthReport, HookHandler } from '../plugin/kinds.ts';
-import type { FailurePolicy, PluginConfig, PluginSettings } from '../plugin/metadata.ts';
+import type { FailurePolicy, PluginConfig, PluginMetadata, PluginSettings } from '../plugin/metadata.ts';
 import { instantiate, loadPluginModule } from '../plugin/module-loader.ts';
 import { PluginRecord } from '../plugin/plugin-record.ts';
 import { type Priority, priorityRank } from '../plugin/priority.ts';
@@ -25,6 +25,7 @@ import { checkPluginStructure } from '../plugin/structure-check.ts';
 import { fail, ok, type PluginResult } from '../result.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { buildHealthReport, type SystemHealth } from './health.ts';
+import type { ApplyReport, PluginChange } from './plugin-change.ts';
 import { buildMetricsReport, buildStatusReport, type MetricsReport, type StatusReport } from './reports.ts';
 
 /** Settings of the plugin manager. Every field has a default. */
@@ -57,6 +58,8 @@ export interface PluginManagerOptions {
 /** A problem loading one plugin file, kept for status reports. */
 export interface LoadProblem {
   readonly path: string;
+  /** The plugin's name, when known (e.g. from its config entry). */
+  readonly plugin?: string;
   readonly error: PlugboardError;
 }
 
@@ -210,7 +213,10 @@ export class PluginManager {
   ): Promise<string[]> {
     this.#assertUsable('loadPluginsFromDirectory');
     if (directory === undefined)
-      throw new PlugboardError('CONFIG_INVALID', 'No plugin directory given, and none configured (option pluginDirectory)');
+      throw new PlugboardError(
+        'CONFIG_INVALID',
+        'No plugin directory given, and none configured (option pluginDirectory)',
+      );
     const { files, problems } = await discoverPluginFiles(directory);
     for (const problem of problems) {
       this.#recordLoadProblem(
@@ -256,6 +262,211 @@ export class PluginManager {
     this.#records.delete(name);
     void this.#rebuild();
     await this.hooks.execute('pluginUnloaded', { plugin: name, reason });
+  }
+
+  /**
+   * Adds a plugin that must not run because its configuration was rejected before it
+   * reached the manager (e.g. an invalid entry in the config file): it is listed in
+   * status in ERROR with `error` as the reason, and takes no part in requests.
+   */
+  async registerFailed(plugin: unknown, error: PlugboardError, source?: string): Promise<string> {
+    this.#assertUsable('registerFailed');
+    const name = this.#register(await instantiate(plugin, source), {}, source);
+    const record = this.#records.get(name)!;
+    if (record.state !== 'ERROR') this.#fail(record, error);
+    else record.lastError = error;
+    return name;
+  }
+
+  /**
+   * Applies several plugin changes as one step (hot reload, FR-1.5): new and replacement
+   * instances are loaded and initialized first while the running ones keep serving; then one
+   * new snapshot makes every accepted change visible at once, so no request sees half of
+   * the old and half of the new set; replaced and removed instances are shut down only
+   * after the requests still running on them have finished. A change that fails (bad
+   * structure, invalid config, failed initialization, missing dependency) is refused and the
+   * running version stays. Fires `configReloaded` with what changed and what was refused.
+   *
+   * @param refusedBefore refusals found before this call (e.g. invalid config entries), for the report
+   */
+  async applyChanges(
+    changes: readonly PluginChange[],
+    refusedBefore: readonly { readonly plugin: string; readonly error: PlugboardError }[] = [],
+  ): Promise<ApplyReport> {
+    this.#assertRunning('applyChanges');
+    const refused = [...refusedBefore];
+    const refuse = (plugin: string, error: unknown) =>
+      refused.push({ plugin, error: toPlugboardError(error, 'PLUGIN_INIT_FAILED', { plugin }) });
+
+    // 1. Prepare, invisibly: build the new records and the settings changes.
+    const incoming = new Map<string, { record: PluginRecord; replaces?: PluginRecord }>();
+    const updates: { record: PluginRecord; config: PluginConfig }[] = [];
+    const removals: PluginRecord[] = [];
+    for (const change of changes) {
+      const name = change.type === 'add' ? (peekName(change.plugin) ?? '(unnamed)') : change.name;
+      try {
+        if (change.type === 'remove') {
+          removals.push(this.#require(name));
+        } else if (change.type === 'update') {
+          const record = this.#require(name);
+          updates.push({
+            record,
+            config: this.#resolveConfig(record.plugin.metadata, { ...change.settings, config: record.config.config }),
+          });
+        } else {
+          const current = this.#records.get(name);
+          if (change.type === 'add' && current !== undefined) {
+            throw new PlugboardError('PLUGIN_DUPLICATE_NAME', `a plugin named "${name}" is already loaded`, {
+              plugin: name,
+            });
+          }
+          if (change.type === 'replace' && current === undefined) this.#require(name);
+          const shape = checkPluginStructure(await instantiate(change.plugin, change.source), change.source);
+          if (shape.plugin.metadata.name !== name) {
+            throw new PlugboardError(
+              'PLUGIN_INVALID_STRUCTURE',
+              `${change.source ?? 'the new version'} is named "${shape.plugin.metadata.name}", expected "${name}"`,
+              { plugin: name },
+            );
+          }
+          const record = this.#createRecord(
+            shape,
+            change.settings,
+            change.source,
+            current?.loadOrder ?? this.#loadSequence++,
+          );
+          if (record.state === 'ERROR') throw record.lastError;
+          incoming.set(name, { record, ...(current ? { replaces: current } : {}) });
+        }
+      } catch (error) {
+        refuse(name, error);
+      }
+    }
+
+    // Start the incoming plugins, dependencies first, against the set as it will be.
+    const leaving = new Set([
+      ...removals,
+      ...[...incoming.values()].flatMap((entry) => (entry.replaces ? [entry.replaces] : [])),
+    ]);
+    const future = new Map<string, PluginRecord>();
+    for (const record of this.#records.values()) if (!leaving.has(record)) future.set(record.name, record);
+    for (const { record } of incoming.values()) future.set(record.name, record);
+    const plan = planStartOrder(
+      [...future.values()]
+        .filter((record) => record.state !== 'ERROR')
+        .map((record) => ({
+          name: record.name,
+          version: record.version,
+          dependencies: record.plugin.metadata.dependencies ?? {},
+        })),
+    );
+    for (const name of [...plan.order, ...plan.failures.keys()]) {
+      const entry = incoming.get(name);
+      if (entry === undefined) continue;
+      const failure = plan.failures.get(name);
+      const needsMissing = Object.keys(entry.record.plugin.metadata.dependencies ?? {}).find(
+        (dependency) => future.get(dependency)?.state !== 'ACTIVE',
+      );
+      if (failure !== undefined || (entry.record.config.enabled && needsMissing !== undefined)) {
+        refuse(
+          name,
+          failure ??
+            new PlugboardError(
+              'PLUGIN_DEPENDENCY_MISSING',
+              `Plugin "${name}" depends on "${needsMissing}", which is not active`,
+              { plugin: name },
+            ),
+        );
+        incoming.delete(name);
+        future.delete(name);
+        if (entry.replaces) future.set(name, entry.replaces);
+        continue;
+      }
+      if (entry.record.config.enabled && !(await this.#initializeRecord(entry.record))) {
+        refuse(name, entry.record.lastError);
+        incoming.delete(name);
+        future.delete(name);
+        if (entry.replaces) future.set(name, entry.replaces);
+      }
+    }
+    for (const record of removals) {
+      const dependents = [...future.values()].filter(
+        (other) =>
+          (other.state === 'ACTIVE' || other.state === 'PAUSED') &&
+          record.name in (other.plugin.metadata.dependencies ?? {}),
+      );
+      if (dependents.length > 0) {
+        refuse(
+          record.name,
+          new PlugboardError(
+            'PLUGIN_DEPENDENCY_MISSING',
+            `Cannot remove "${record.name}": ${dependents.map((other) => other.name).join(', ')} depend on it`,
+            {
+              plugin: record.name,
+            },
+          ),
+        );
+        leaving.delete(record);
+      }
+    }
+    for (const update of updates) {
+      if (update.config.enabled && update.record.state === 'LOADED' && !(await this.#initializeRecord(update.record))) {
+        refuse(update.record.name, update.record.lastError);
+      }
+    }
+
+    // 2. Commit, in one synchronous step: one new snapshot shows every accepted change.
+    const applied: string[] = [];
+    const retiring: PluginRecord[] = [];
+    for (const record of removals) {
+      if (!leaving.has(record)) continue;
+      this.#records.delete(record.name);
+      this.hooks.unregisterRecord(record);
+      retiring.push(record);
+      applied.push(record.name);
+    }
+    for (const { record, replaces } of incoming.values()) {
+      if (replaces !== undefined) {
+        this.hooks.unregisterRecord(replaces);
+        retiring.push(replaces);
+      }
+      this.#records.set(record.name, record);
+      if (record.state === 'ACTIVE') this.#registerHooksOf(record);
+      applied.push(record.name);
+    }
+    for (const { record, config } of updates) {
+      if (refused.some((refusal) => refusal.plugin === record.name)) continue;
+      const priorityChanged = config.priority !== record.config.priority;
+      record.config = config;
+      if (!config.enabled && record.state === 'ACTIVE') record.states.moveTo('PAUSED', 'disabled by configuration');
+      if (config.enabled && record.state === 'PAUSED') record.states.moveTo('ACTIVE', 'enabled by configuration');
+      if (priorityChanged && record.state !== 'ERROR') {
+        this.hooks.unregisterRecord(record, true);
+        this.#registerHooksOf(record);
+      }
+      applied.push(record.name);
+    }
+    const drained = this.#rebuild();
+    const snapshotVersion = this.#lease.snapshot.version;
+
+    // 3. Retire what was replaced or removed, once the requests running on it are done.
+    await withTimeout(drained, this.#options.drainTimeoutMs);
+    for (const record of retiring)
+      await this.#retire(record, incoming.has(record.name) ? 'replaced by a new version' : 'removed');
+    for (const record of retiring) {
+      if (!incoming.has(record.name))
+        await this.hooks.execute('pluginUnloaded', { plugin: record.name, reason: 'removed' });
+    }
+    for (const { record } of incoming.values()) {
+      if (record.state === 'ACTIVE')
+        await this.hooks.execute('pluginLoaded', { plugin: record.name, metadata: record.plugin.metadata });
+    }
+    await this.hooks.execute('configReloaded', {
+      version: snapshotVersion,
+      changed: applied,
+      refused: refused.map((refusal) => ({ plugin: refusal.plugin, reason: refusal.error.message })),
+    });
+    return { snapshotVersion, applied, refused };
   }
 
   /** Takes an ACTIVE plugin out of the pipeline without unloading it (state PAUSED). */
@@ -450,25 +661,31 @@ export class PluginManager {
         { plugin: metadata.name, details: { file: source, existing: existing.source } },
       );
     }
-    const config: PluginConfig = Object.freeze({
-      enabled: settings.enabled ?? true,
-      priority: settings.priority ?? metadata.priority ?? this.#options.defaultPriority,
-      config: deepFreeze(settings.config ?? {}),
-      timeoutMs: settings.timeoutMs ?? metadata.timeoutMs ?? this.#options.defaultTimeoutMs,
-      failurePolicy: settings.failurePolicy ?? metadata.failurePolicy ?? this.#options.defaultFailurePolicy,
-    });
+    const record = this.#createRecord(shape, settings, source, this.#loadSequence++);
+    this.#records.set(record.name, record);
+    return record.name;
+  }
+
+  /** A new record in LOADED (or ERROR, when its config is invalid); not yet part of the manager. */
+  #createRecord(
+    shape: ReturnType<typeof checkPluginStructure>,
+    settings: PluginSettings,
+    source: string | undefined,
+    loadOrder: number,
+  ): PluginRecord {
+    const metadata = shape.plugin.metadata;
+    const config = this.#resolveConfig(metadata, settings);
     const record = new PluginRecord(
       shape.plugin,
       shape.kinds,
       shape.hookMethods,
       config,
       source,
-      this.#loadSequence++,
+      loadOrder,
       this.#options.circuitBreaker,
       this.logger,
     );
     record.states.moveTo('LOADING', source ? `loading ${source}` : 'registering');
-    this.#records.set(record.name, record);
     const configError = validateConfig(record, settings.config);
     if (configError !== undefined) {
       this.#fail(record, configError);
@@ -479,7 +696,42 @@ export class PluginManager {
       { plugin: record.name, operation: 'load', success: configError === undefined, file: source },
       'plugin loaded',
     );
-    return record.name;
+    return record;
+  }
+
+  /** Settings given, else the plugin's metadata, else the manager's defaults. */
+  #resolveConfig(metadata: PluginMetadata, settings: PluginSettings): PluginConfig {
+    return Object.freeze({
+      enabled: settings.enabled ?? true,
+      priority: settings.priority ?? metadata.priority ?? this.#options.defaultPriority,
+      config: deepFreeze(settings.config ?? {}),
+      timeoutMs: settings.timeoutMs ?? metadata.timeoutMs ?? this.#options.defaultTimeoutMs,
+      failurePolicy: settings.failurePolicy ?? metadata.failurePolicy ?? this.#options.defaultFailurePolicy,
+    });
+  }
+
+  /** Shuts down an instance that already left the pipeline (replaced or removed). */
+  async #retire(record: PluginRecord, reason: string): Promise<void> {
+    const wasStarted = record.state === 'ACTIVE' || record.state === 'PAUSED';
+    if (!record.states.canMoveTo('UNLOADING')) return;
+    record.states.moveTo('UNLOADING', reason);
+    await record.drain(this.#options.drainTimeoutMs);
+    const shutdown = record.plugin.shutdown;
+    if (wasStarted && shutdown !== undefined) {
+      const result = await invokePlugin(
+        this.#deadlines,
+        record,
+        'shutdown',
+        (call) => shutdown.call(record.plugin, call),
+        () => undefined,
+        {
+          timeoutMs: this.#options.shutdownTimeoutMs,
+          useBreaker: false,
+        },
+      );
+      if (!result.ok) record.lastError = result.error;
+    }
+    record.states.moveTo('UNLOADED', reason);
   }
 
   /** Starts every LOADED, enabled plugin whose dependencies allow it, in dependency order. */
@@ -533,6 +785,14 @@ export class PluginManager {
   }
 
   async #startPlugin(record: PluginRecord): Promise<void> {
+    if (!(await this.#initializeRecord(record))) return;
+    this.#registerHooksOf(record);
+    void this.#rebuild();
+    await this.hooks.execute('pluginLoaded', { plugin: record.name, metadata: record.plugin.metadata });
+  }
+
+  /** LOADED → INITIALIZING → ACTIVE (true), or ERROR with the reason (false). */
+  async #initializeRecord(record: PluginRecord): Promise<boolean> {
     record.states.moveTo('INITIALIZING', 'initializing');
     const initialize = record.plugin.initialize;
     const result =
@@ -544,9 +804,7 @@ export class PluginManager {
             'initialize',
             (call) => initialize.call(record.plugin, record.config, call),
             () => undefined,
-            {
-              useBreaker: false,
-            },
+            { useBreaker: false },
           );
     if (!result.ok) {
       this.#fail(
@@ -561,15 +819,18 @@ export class PluginManager {
           },
         ),
       );
-      return;
+      return false;
     }
+    record.states.moveTo('ACTIVE', 'initialized');
+    return true;
+  }
+
+  /** Auto-registers the plugin's `on<Hook>` methods at its priority. */
+  #registerHooksOf(record: PluginRecord): void {
     for (const hook of record.hookMethods) {
       const handler = record.plugin[`on${hook[0]!.toUpperCase()}${hook.slice(1)}` as keyof typeof record.plugin];
       this.hooks.registerHook(hook, handler as HookHandler<typeof hook>, record.config.priority, record, true);
     }
-    record.states.moveTo('ACTIVE', 'initialized');
-    void this.#rebuild();
-    await this.hooks.execute('pluginLoaded', { plugin: record.name, metadata: record.plugin.metadata });
   }
 
   async #stopPlugin(record: PluginRecord, reason: string): Promise<void> {
@@ -611,7 +872,7 @@ export class PluginManager {
         );
       }
     }
-    this.hooks.unregisterHook(undefined, record.name);
+    this.hooks.unregisterRecord(record);
     record.states.moveTo('UNLOADED', reason);
     void this.#rebuild();
   }
@@ -646,8 +907,16 @@ export class PluginManager {
     );
   }
 
-  #recordLoadProblem(path: string, error: PlugboardError): void {
-    this.#loadProblems.push({ path, error });
+  /**
+   * Records a plugin that could not be loaded at all (its file, its config entry), so that
+   * status reports show it with the reason. `plugin` names it when known.
+   */
+  reportLoadProblem(path: string, error: PlugboardError, plugin?: string): void {
+    this.#recordLoadProblem(path, error, plugin);
+  }
+
+  #recordLoadProblem(path: string, error: PlugboardError, plugin?: string): void {
+    this.#loadProblems.push({ path, error, ...(plugin === undefined ? {} : { plugin }) });
     this.logger.error({ operation: 'load', file: path, success: false, error: error.code }, error.message);
   }
 

@@ -39,7 +39,7 @@ export interface StatusReport {
   readonly snapshotVersion: number;
   readonly plugins: Readonly<Record<string, PluginStatus>>;
   /** Files that could not be loaded at all (no plugin name to file them under). */
-  readonly loadErrors: readonly { readonly path: string; readonly error: ErrorSummary }[];
+  readonly loadErrors: readonly { readonly path: string; readonly plugin?: string; readonly error: ErrorSummary }[];
 }
 
 /** `getMetrics()`. */
@@ -62,13 +62,21 @@ export interface MetricsReport {
 
 export function buildStatusReport(
   records: readonly PluginRecord[],
-  loadProblems: readonly { path: string; error: { code: string; message: string; hook?: string | undefined } }[],
+  loadProblems: readonly {
+    path: string;
+    plugin?: string;
+    error: { code: string; message: string; hook?: string | undefined };
+  }[],
   snapshotVersion: number,
 ): StatusReport {
   return {
     snapshotVersion,
     plugins: Object.fromEntries(records.map((record) => [record.name, pluginStatus(record)])),
-    loadErrors: loadProblems.map((problem) => ({ path: problem.path, error: summarize(problem.error)! })),
+    loadErrors: loadProblems.map((problem) => ({
+      path: problem.path,
+      ...(problem.plugin === undefined ? {} : { plugin: problem.plugin }),
+      error: summarize(problem.error)!,
+    })),
   };
 }
 

@@ -1,0 +1,411 @@
+import { type FSWatcher, watch } from 'chokidar';
+import { PlugboardError, toPlugboardError } from '../core/errors/plugboard-error.ts';
+import { createDefaultLogger, type Logger } from '../core/logger.ts';
+import type { ApplyReport, PluginChange } from '../core/manager/plugin-change.ts';
+import { PluginManager, type PluginManagerOptions } from '../core/manager/plugin-manager.ts';
+import type { AnyPlugin } from '../core/plugin/kinds.ts';
+import { formatIssue } from './config-issue.ts';
+import { type LoadedConfig, type LoadOptions, loadConfig } from './load-config.ts';
+import { hashFile, type ImportedEntry, importEntry, modulePathOf, settingsOf } from './plugin-entries.ts';
+import { GLOBAL_SECTIONS, type PlugboardConfig, type ResolvedPluginEntry } from './schema.ts';
+
+/** Options of {@link ConfigRuntime.start}. */
+export interface ConfigRuntimeOptions extends LoadOptions {
+  /** Logger to use; default: one built from `observability.logging`. */
+  readonly logger?: Logger;
+}
+
+/** What one reload did. */
+export interface ReloadReport extends ApplyReport {
+  /** Config issues found in the new file (errors refuse only what they concern). */
+  readonly issues: readonly string[];
+}
+
+/**
+ * Runs a PluginManager from a configuration file and keeps it in step with it: the config
+ * layer on top of the core (which knows nothing of YAML). On `reload()` — called by the
+ * file watcher (`enable_hot_reload`), SIGHUP or the admin API — it reads the file again,
+ * computes what changed, and hands the manager one transaction of changes: the running
+ * version of anything refused stays in place.
+ *
+ * @example
+ * ```ts
+ * const runtime = await ConfigRuntime.start({ file: 'plugins/config.yaml' });
+ * const reply = await runtime.manager.chat(context);
+ * await runtime.reload();
+ * await runtime.close();
+ * ```
+ */
+export class ConfigRuntime {
+  readonly manager: PluginManager;
+  readonly logger: Logger;
+  #loaded: LoadedConfig;
+  /** Plugins as applied, by name. */
+  readonly #applied = new Map<string, ImportedEntry>();
+  #watcher: FSWatcher | undefined;
+  #debounce: NodeJS.Timeout | undefined;
+  #running: Promise<ReloadReport> | undefined;
+  #queued: Promise<ReloadReport> | undefined;
+
+  private constructor(
+    manager: PluginManager,
+    loaded: LoadedConfig,
+    private readonly options: ConfigRuntimeOptions,
+    logger: Logger,
+  ) {
+    this.manager = manager;
+    this.#loaded = loaded;
+    this.logger = logger;
+  }
+
+  /**
+   * Loads the configuration, starts a manager with its plugins, and watches the files when
+   * hot reload is on. @throws PlugboardError `CONFIG_INVALID` when the configuration is
+   * fatally wrong (strict mode, or a named file that cannot be read), listing every issue.
+   */
+  static async start(options: ConfigRuntimeOptions = {}): Promise<ConfigRuntime> {
+    const loaded = await loadConfig(options);
+    const logger = options.logger ?? createDefaultLogger(pinoLevel(loaded.config.observability.logging.level));
+    logIssues(logger, loaded);
+    if (loaded.fatal) throw configError(loaded);
+    const manager = new PluginManager(managerOptions(loaded.config, logger));
+    const runtime = new ConfigRuntime(manager, loaded, options, logger);
+    await runtime.#loadAll();
+    await manager.initialize();
+    if (loaded.config.plugin_manager.enable_hot_reload) runtime.watch();
+    return runtime;
+  }
+
+  /** The configuration in effect (as last loaded). */
+  get config(): PlugboardConfig {
+    return this.#loaded.config;
+  }
+
+  /** The configuration file, if one was read. */
+  get file(): string | undefined {
+    return this.#loaded.file;
+  }
+
+  /**
+   * Reads the file again and applies what changed. Reloads never overlap: one requested
+   * while another runs is done once after it (requests in between are merged).
+   */
+  reload(): Promise<ReloadReport> {
+    if (this.#running === undefined) {
+      this.#running = this.#reload().finally(() => {
+        this.#running = undefined;
+      });
+      return this.#running;
+    }
+    this.#queued ??= this.#running.then(
+      () => {
+        this.#queued = undefined;
+        return this.reload();
+      },
+      () => {
+        this.#queued = undefined;
+        return this.reload();
+      },
+    );
+    return this.#queued;
+  }
+
+  /** Watches the config file and every plugin module; changes trigger a debounced reload. */
+  watch(): void {
+    if (this.#watcher !== undefined) return;
+    const watcher = watch(this.#watchedPaths(), { ignoreInitial: true, atomic: true });
+    watcher.on('all', () => this.#scheduleReload());
+    watcher.on('error', (error) =>
+      this.logger.error({ operation: 'watch', cause: String(error) }, 'file watcher failed'),
+    );
+    this.#watcher = watcher;
+  }
+
+  /** Stops watching and shuts the manager down. */
+  async close(reason = 'shutdown'): Promise<void> {
+    clearTimeout(this.#debounce);
+    await this.#watcher?.close();
+    this.#watcher = undefined;
+    await this.#running?.catch(() => undefined);
+    await this.manager.shutdown(reason);
+  }
+
+  #scheduleReload(): void {
+    clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => {
+      this.reload().catch((error: unknown) =>
+        this.logger.error({ operation: 'reload', cause: String(error) }, 'hot reload failed'),
+      );
+    }, this.#loaded.config.plugin_manager.reload_debounce * 1000);
+  }
+
+  #watchedPaths(): string[] {
+    return [
+      ...(this.#loaded.file ? [this.#loaded.file] : []),
+      ...[...this.#applied.values()].map((imported) => imported.modulePath),
+    ];
+  }
+
+  /** First start: import and register every entry; a bad one is recorded in ERROR, the rest load. */
+  async #loadAll(): Promise<void> {
+    for (const entry of this.#loaded.config.plugins) {
+      try {
+        const imported = await importEntry(entry, this.#loaded.file);
+        const configProblem = this.#checkPluginConfig(imported, this.#loaded);
+        if (configProblem !== undefined) {
+          await this.manager.registerFailed(imported.plugin, configProblem, imported.modulePath);
+          continue;
+        }
+        await this.manager.register(imported.plugin, settingsOf(entry));
+        this.#applied.set(entry.name, imported);
+      } catch (error) {
+        this.#reportEntryFailure(
+          entry.name,
+          toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', { plugin: entry.name }),
+        );
+      }
+    }
+    for (const rejected of this.#loaded.rejectedPlugins) {
+      const reason = rejected.issues.map(formatIssue).join('; ');
+      this.#reportEntryFailure(rejected.name, new PlugboardError('CONFIG_INVALID', reason, { plugin: rejected.name }));
+    }
+  }
+
+  /**
+   * Validates an entry's `config` against the schema its plugin declares (FR-12.4), here rather
+   * than in the manager so that each issue can name its line in the file.
+   */
+  #checkPluginConfig(imported: ImportedEntry, loaded: LoadedConfig): PlugboardError | undefined {
+    const schema = (imported.plugin as AnyPlugin).metadata.configSchema;
+    if (schema === undefined) return undefined;
+    const outcome = schema['~standard'].validate(imported.entry.config);
+    if (outcome instanceof Promise || outcome.issues === undefined) return undefined;
+    const { section, name } = imported.entry;
+    const issues = outcome.issues.map((issue) => {
+      const keys = (issue.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment)) as (
+        | string
+        | number
+      )[];
+      const path = [section, name, 'config', ...keys];
+      return formatIssue({
+        severity: 'error',
+        file: loaded.file,
+        ...loaded.locate(path),
+        path: path.join('.'),
+        message: issue.message,
+        plugin: name,
+      });
+    });
+    return new PlugboardError(
+      'PLUGIN_CONFIG_INVALID',
+      `Plugin "${name}" has invalid config:\n  ${issues.join('\n  ')}`,
+      {
+        plugin: name,
+        details: { issues },
+      },
+    );
+  }
+
+  #reportEntryFailure(name: string, error: PlugboardError): void {
+    this.manager.reportLoadProblem(this.#loaded.file ?? '<config>', error, name);
+  }
+
+  async #reload(): Promise<ReloadReport> {
+    const next = await loadConfig(this.options);
+    const issues = next.issues.map(formatIssue);
+    logIssues(this.logger, next);
+    const unusable = next.fatal || next.issues.some((issue) => issue.message.startsWith('YAML syntax'));
+    if (unusable) {
+      const error = configError(next);
+      return this.#refuseAll(error, issues);
+    }
+
+    const refused: { plugin: string; error: PlugboardError }[] = [];
+    for (const section of Object.keys(GLOBAL_SECTIONS) as (keyof typeof GLOBAL_SECTIONS)[]) {
+      if (JSON.stringify(next.config[section]) !== JSON.stringify(this.#loaded.config[section])) {
+        refused.push({
+          plugin: `(${section})`,
+          error: new PlugboardError('CONFIG_INVALID', `changes to "${section}" take effect after a restart`),
+        });
+      }
+    }
+
+    const changes: PluginChange[] = [];
+    const incoming = new Map<string, ImportedEntry>();
+    const wanted = new Set(next.config.plugins.map((entry) => entry.name));
+    for (const entry of next.config.plugins) {
+      const current = this.#applied.get(entry.name);
+      try {
+        const change = await this.#changeFor(entry, current, next);
+        if (change === undefined) continue;
+        changes.push(change.change);
+        if (change.imported) incoming.set(entry.name, change.imported);
+      } catch (error) {
+        refused.push({
+          plugin: entry.name,
+          error: toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', { plugin: entry.name }),
+        });
+      }
+    }
+    const rejected = new Map(next.rejectedPlugins.map((entry) => [entry.name, entry]));
+    for (const name of this.#applied.keys()) {
+      if (wanted.has(name)) continue;
+      const invalid = rejected.get(name);
+      if (invalid !== undefined) {
+        // The entry is still there but now invalid: keep the running version.
+        refused.push({
+          plugin: name,
+          error: new PlugboardError('CONFIG_INVALID', invalid.issues.map(formatIssue).join('; '), { plugin: name }),
+        });
+      } else {
+        changes.push({ type: 'remove', name });
+      }
+    }
+    for (const [name, invalid] of rejected) {
+      if (!this.#applied.has(name)) {
+        refused.push({
+          plugin: name,
+          error: new PlugboardError('CONFIG_INVALID', invalid.issues.map(formatIssue).join('; '), { plugin: name }),
+        });
+      }
+    }
+
+    const report = await this.manager.applyChanges(changes, refused);
+    const refusedNames = new Set(report.refused.map((refusal) => refusal.plugin));
+    for (const change of changes) {
+      const name =
+        change.type === 'add'
+          ? [...incoming.entries()].find(([, imported]) => imported.plugin === change.plugin)?.[0]
+          : change.name;
+      if (name === undefined || refusedNames.has(name)) continue;
+      if (change.type === 'remove') this.#applied.delete(name);
+      else if (change.type === 'update') {
+        const entry = next.config.plugins.find((candidate) => candidate.name === name)!;
+        this.#applied.set(name, { ...this.#applied.get(name)!, entry });
+      } else this.#applied.set(name, incoming.get(name)!);
+    }
+    // Keep the global sections that are in force, take the rest of the new file.
+    this.#loaded = {
+      ...next,
+      config: {
+        ...next.config,
+        ...Object.fromEntries(
+          Object.keys(GLOBAL_SECTIONS).map((section) => [
+            section,
+            this.#loaded.config[section as keyof typeof GLOBAL_SECTIONS],
+          ]),
+        ),
+      },
+    };
+    this.#watcher?.add(this.#watchedPaths());
+    for (const refusal of report.refused) {
+      this.logger.warn(
+        { operation: 'reload', plugin: refusal.plugin, error: refusal.error.code },
+        refusal.error.message,
+      );
+    }
+    this.logger.info(
+      { operation: 'reload', applied: report.applied, refused: report.refused.length, version: report.snapshotVersion },
+      'configuration reloaded',
+    );
+    return { ...report, issues };
+  }
+
+  /** The change that brings a plugin from its applied state to `entry`, if any. */
+  async #changeFor(
+    entry: ResolvedPluginEntry,
+    current: ImportedEntry | undefined,
+    next: LoadedConfig,
+  ): Promise<{ change: PluginChange; imported?: ImportedEntry } | undefined> {
+    const importChecked = async () => {
+      const imported = await importEntry(entry, next.file);
+      const problem = this.#checkPluginConfig(imported, next);
+      if (problem !== undefined) throw problem;
+      return imported;
+    };
+    if (current === undefined) {
+      const imported = await importChecked();
+      return {
+        change: { type: 'add', plugin: imported.plugin, settings: settingsOf(entry), source: imported.modulePath },
+        imported,
+      };
+    }
+    const file = next.file;
+    const modulePath = modulePathOf(entry, file);
+    const codeChanged = modulePath !== current.modulePath || (await hashFile(modulePath)) !== current.moduleHash;
+    const configChanged = JSON.stringify(entry.config) !== JSON.stringify(current.entry.config);
+    if (codeChanged || configChanged) {
+      const imported = await importChecked();
+      return {
+        change: {
+          type: 'replace',
+          name: entry.name,
+          plugin: imported.plugin,
+          settings: settingsOf(entry),
+          source: imported.modulePath,
+        },
+        imported,
+      };
+    }
+    if (JSON.stringify(settingsOf(entry)) !== JSON.stringify(settingsOf(current.entry))) {
+      return { change: { type: 'update', name: entry.name, settings: settingsOf(entry) } };
+    }
+    return undefined;
+  }
+
+  async #refuseAll(error: PlugboardError, issues: string[]): Promise<ReloadReport> {
+    this.logger.error(
+      { operation: 'reload', error: error.code },
+      `reload refused, the running configuration stays: ${error.message}`,
+    );
+    const refused = [{ plugin: '(config)', error }];
+    await this.manager.hooks.execute('configReloaded', {
+      version: this.manager.getPluginStatus().snapshotVersion,
+      changed: [],
+      refused: [{ reason: error.message }],
+    });
+    return { snapshotVersion: this.manager.getPluginStatus().snapshotVersion, applied: [], refused, issues };
+  }
+}
+
+/** The manager's settings from the configuration (seconds → milliseconds). */
+export function managerOptions(config: PlugboardConfig, logger: Logger): PluginManagerOptions {
+  const pm = config.plugin_manager;
+  return {
+    logger,
+    defaultTimeoutMs: pm.default_timeout * 1000,
+    maxConcurrentHooks: config.hooks.max_concurrent_hooks,
+    monitoringQueue: config.hooks.monitoring_queue,
+    maxTurns: pm.max_turns,
+    drainTimeoutMs: pm.drain_timeout * 1000,
+    shutdownTimeoutMs: pm.shutdown_timeout * 1000,
+    healthTimeoutMs: pm.health_timeout * 1000,
+    circuitBreaker: {
+      enabled: pm.enable_circuit_breaker,
+      failureThreshold: config.hooks.circuit_breaker.failure_threshold,
+      halfOpenAfterMs: config.hooks.circuit_breaker.timeout_seconds * 1000,
+    },
+    ...(pm.default_backend === undefined ? {} : { defaultBackend: pm.default_backend }),
+  };
+}
+
+function configError(loaded: LoadedConfig): PlugboardError {
+  const errors = loaded.issues.filter((issue) => issue.severity === 'error').map(formatIssue);
+  return new PlugboardError('CONFIG_INVALID', `Invalid configuration:\n  ${errors.join('\n  ')}`, {
+    details: { issues: errors },
+  });
+}
+
+function logIssues(logger: Logger, loaded: LoadedConfig): void {
+  for (const issue of loaded.issues) {
+    const line = formatIssue(issue);
+    if (issue.severity === 'error')
+      logger.error({ operation: 'config', ...(issue.plugin ? { plugin: issue.plugin } : {}) }, line);
+    else logger.warn({ operation: 'config' }, line);
+  }
+}
+
+/** The spec's level names → pino's. */
+export function pinoLevel(level: string): string {
+  return { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'fatal' }[level] ?? 'info';
+}

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { PlugboardError } from '../core/errors/plugboard-error.ts';
+import type { PluginSettings } from '../core/plugin/metadata.ts';
+import { loadPluginModule } from '../core/plugin/module-loader.ts';
+import { checkPluginStructure } from '../core/plugin/structure-check.ts';
+import { type ResolvedPluginEntry, SECTION_KIND } from './schema.ts';
+
+/** A configured plugin, imported and checked against its entry. */
+export interface ImportedEntry {
+  readonly entry: ResolvedPluginEntry;
+  readonly plugin: unknown;
+  /** The module file, for watching and change detection. */
+  readonly modulePath: string;
+  /** Hash of the module file's content when it was imported. */
+  readonly moduleHash: string;
+}
+
+/** The manager settings an entry gives (seconds → milliseconds). */
+export function settingsOf(entry: ResolvedPluginEntry): PluginSettings {
+  return {
+    enabled: entry.enabled,
+    config: entry.config,
+    ...(entry.priority === undefined ? {} : { priority: entry.priority }),
+    ...(entry.failure_policy === undefined ? {} : { failurePolicy: entry.failure_policy }),
+    ...(entry.timeout === undefined ? {} : { timeoutMs: entry.timeout * 1000 }),
+  };
+}
+
+/** Where an entry's module is: its plugin_file, or its package resolved from the config file's folder. */
+export function modulePathOf(entry: ResolvedPluginEntry, configFile: string | undefined): string {
+  if (entry.resolvedPath !== undefined) return entry.resolvedPath;
+  const from = createRequire(configFile ?? `${process.cwd()}/`);
+  try {
+    return from.resolve(entry.package!);
+  } catch (error) {
+    throw new PlugboardError(
+      'PLUGIN_MODULE_LOAD_FAILED',
+      `${entry.section}.${entry.name}: cannot find package "${entry.package}" (install it with npm, next to the config file)`,
+      { plugin: entry.name, cause: error },
+    );
+  }
+}
+
+/**
+ * Imports an entry's module and checks that it is the plugin the entry says: the same
+ * name as its key, and of the kind its section holds (a `backends` entry must be a backend).
+ */
+export async function importEntry(entry: ResolvedPluginEntry, configFile: string | undefined): Promise<ImportedEntry> {
+  const modulePath = modulePathOf(entry, configFile);
+  const moduleHash = await hashFile(modulePath);
+  const plugin = await loadPluginModule(modulePath);
+  const shape = checkPluginStructure(plugin, modulePath);
+  if (shape.plugin.metadata.name !== entry.name) {
+    throw new PlugboardError(
+      'CONFIG_INVALID',
+      `${entry.section}.${entry.name}: ${modulePath} holds the plugin "${shape.plugin.metadata.name}"; name the entry "${shape.plugin.metadata.name}"`,
+      { plugin: entry.name },
+    );
+  }
+  const kind = SECTION_KIND[entry.section];
+  // Hooks-only plugins (observers) have no kind; they live under middleware.
+  const hooksOnlyInMiddleware = shape.kinds.size === 0 && entry.section === 'middleware';
+  if (!shape.kinds.has(kind) && !hooksOnlyInMiddleware) {
+    throw new PlugboardError(
+      'CONFIG_INVALID',
+      `${entry.section}.${entry.name}: the plugin is a ${[...shape.kinds].join(' and ') || 'hooks-only plugin'}, not a ${kind}; move it to the right section`,
+      { plugin: entry.name },
+    );
+  }
+  return { entry, plugin, modulePath, moduleHash };
+}
+
+/** SHA-1 of a file's content ('' when unreadable), to tell whether a plugin's code changed. */
+export async function hashFile(path: string): Promise<string> {
+  try {
+    return createHash('sha1')
+      .update(await readFile(path))
+      .digest('hex');
+  } catch {
+    return '';
+  }
+}
