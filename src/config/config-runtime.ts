@@ -3,10 +3,16 @@ import { PlugboardError, toPlugboardError } from '../core/errors/plugboard-error
 import { createDefaultLogger, type Logger } from '../core/logger.ts';
 import type { ApplyReport, PluginChange } from '../core/manager/plugin-change.ts';
 import { PluginManager, type PluginManagerOptions } from '../core/manager/plugin-manager.ts';
-import type { AnyPlugin } from '../core/plugin/kinds.ts';
 import { formatIssue } from './config-issue.ts';
 import { type LoadedConfig, type LoadOptions, loadConfig } from './load-config.ts';
-import { hashFile, type ImportedEntry, importEntry, modulePathOf, settingsOf } from './plugin-entries.ts';
+import {
+  checkEntryConfig,
+  hashFile,
+  type ImportedEntry,
+  importEntry,
+  modulePathOf,
+  settingsOf,
+} from './plugin-entries.ts';
 import { GLOBAL_SECTIONS, type PlugboardConfig, type ResolvedPluginEntry } from './schema.ts';
 
 /** Options of {@link ConfigRuntime.start}. */
@@ -151,7 +157,7 @@ export class ConfigRuntime {
     for (const entry of this.#loaded.config.plugins) {
       try {
         const imported = await importEntry(entry, this.#loaded.file);
-        const configProblem = this.#checkPluginConfig(imported, this.#loaded);
+        const configProblem = checkEntryConfig(imported, this.#loaded);
         if (configProblem !== undefined) {
           await this.manager.registerFailed(imported.plugin, configProblem, imported.modulePath);
           continue;
@@ -169,41 +175,6 @@ export class ConfigRuntime {
       const reason = rejected.issues.map(formatIssue).join('; ');
       this.#reportEntryFailure(rejected.name, new PlugboardError('CONFIG_INVALID', reason, { plugin: rejected.name }));
     }
-  }
-
-  /**
-   * Validates an entry's `config` against the schema its plugin declares (FR-12.4), here rather
-   * than in the manager so that each issue can name its line in the file.
-   */
-  #checkPluginConfig(imported: ImportedEntry, loaded: LoadedConfig): PlugboardError | undefined {
-    const schema = (imported.plugin as AnyPlugin).metadata.configSchema;
-    if (schema === undefined) return undefined;
-    const outcome = schema['~standard'].validate(imported.entry.config);
-    if (outcome instanceof Promise || outcome.issues === undefined) return undefined;
-    const { section, name } = imported.entry;
-    const issues = outcome.issues.map((issue) => {
-      const keys = (issue.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment)) as (
-        | string
-        | number
-      )[];
-      const path = [section, name, 'config', ...keys];
-      return formatIssue({
-        severity: 'error',
-        file: loaded.file,
-        ...loaded.locate(path),
-        path: path.join('.'),
-        message: issue.message,
-        plugin: name,
-      });
-    });
-    return new PlugboardError(
-      'PLUGIN_CONFIG_INVALID',
-      `Plugin "${name}" has invalid config:\n  ${issues.join('\n  ')}`,
-      {
-        plugin: name,
-        details: { issues },
-      },
-    );
   }
 
   #reportEntryFailure(name: string, error: PlugboardError): void {
@@ -319,7 +290,7 @@ export class ConfigRuntime {
   ): Promise<{ change: PluginChange; imported?: ImportedEntry } | undefined> {
     const importChecked = async () => {
       const imported = await importEntry(entry, next.file);
-      const problem = this.#checkPluginConfig(imported, next);
+      const problem = checkEntryConfig(imported, next);
       if (problem !== undefined) throw problem;
       return imported;
     };

@@ -291,6 +291,13 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
     );
   }
 
+  // A missing variable already explains the wrong value it leaves behind: say it once.
+  const missingAt = new Set(substituted.missing.map((missing) => dotted(missing.path)));
+  const reported = issues.filter(
+    (issue) => !missingAt.has(issue.path) || issue.message.startsWith('environment variable'),
+  );
+  issues.length = 0;
+  issues.push(...reported);
   const hasErrors = issues.some((issue) => issue.severity === 'error');
   return {
     config: { mode, strict, ...sections, plugins },

@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
+import type { AnyPlugin } from '../core/plugin/kinds.ts';
 import type { PluginSettings } from '../core/plugin/metadata.ts';
 import { loadPluginModule } from '../core/plugin/module-loader.ts';
 import { checkPluginStructure } from '../core/plugin/structure-check.ts';
+import { formatIssue } from './config-issue.ts';
+import type { LoadedConfig } from './load-config.ts';
 import { type ResolvedPluginEntry, SECTION_KIND } from './schema.ts';
 
 /** A configured plugin, imported and checked against its entry. */
@@ -81,4 +84,35 @@ export async function hashFile(path: string): Promise<string> {
   } catch {
     return '';
   }
+}
+
+/**
+ * Validates an entry's `config` against the schema its plugin declares (FR-12.4), here rather
+ * than in the manager so that each issue can name its line in the file.
+ */
+export function checkEntryConfig(imported: ImportedEntry, loaded: LoadedConfig): PlugboardError | undefined {
+  const schema = (imported.plugin as AnyPlugin).metadata.configSchema;
+  if (schema === undefined) return undefined;
+  const outcome = schema['~standard'].validate(imported.entry.config);
+  if (outcome instanceof Promise || outcome.issues === undefined) return undefined;
+  const { section, name } = imported.entry;
+  const issues = outcome.issues.map((issue) => {
+    const keys = (issue.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment)) as (
+      | string
+      | number
+    )[];
+    const path = [section, name, 'config', ...keys];
+    return formatIssue({
+      severity: 'error',
+      file: loaded.file,
+      ...loaded.locate(path),
+      path: path.join('.'),
+      message: issue.message,
+      plugin: name,
+    });
+  });
+  return new PlugboardError('PLUGIN_CONFIG_INVALID', `Plugin "${name}" has invalid config:\n  ${issues.join('\n  ')}`, {
+    plugin: name,
+    details: { issues },
+  });
 }

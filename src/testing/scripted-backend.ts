@@ -100,26 +100,7 @@ export function createScriptedBackend(options: ScriptedBackendOptions = {}): Scr
         };
       }
       const pieces = split(content);
-      return (async function* (): AsyncGenerator<ChatChunk> {
-        let finished = false;
-        try {
-          if (scripted.thinking) yield { thinking: scripted.thinking };
-          for (const [index, piece] of pieces.entries()) {
-            if (failure?.afterChunks === index) throw failure.error;
-            if (index > 0 && options.chunkDelayMs) await wait(options.chunkDelayMs, call.signal);
-            yield { content: piece };
-          }
-          if (failure?.afterChunks !== undefined && failure.afterChunks >= pieces.length) throw failure.error;
-          yield {
-            ...(scripted.toolCalls ? { toolCalls: scripted.toolCalls } : {}),
-            finishReason,
-            ...(usage ? { usage } : {}),
-          };
-          finished = true;
-        } finally {
-          if (!finished) abandoned++;
-        }
-      })();
+      return streamPieces(pieces, scripted, failure, usage, finishReason, options, call, () => abandoned++);
     },
     listModels: () => (options.models ?? ['scripted-model']).map((id) => ({ id })),
     embed: (request) => ({
@@ -162,4 +143,39 @@ function embedText(text: string): number[] {
   for (let index = 0; index < text.length; index++) vector[index % 8]! += text.charCodeAt(index);
   const norm = Math.hypot(...vector) || 1;
   return vector.map((value) => value / norm);
+}
+
+/**
+ * The streamed reply. A module-level generator, not an `async function*` expression inside
+ * `chat`: a generator function created per call gets its own prototype and map from V8,
+ * which keep each request's objects alive through minor GCs (see docs/PERFORMANCE.md).
+ */
+async function* streamPieces(
+  pieces: readonly string[],
+  scripted: ScriptedReply,
+  failure: { error: Error; afterChunks?: number } | undefined,
+  usage: Usage | undefined,
+  finishReason: FinishReason,
+  options: ScriptedBackendOptions,
+  call: { readonly signal: AbortSignal },
+  onAbandoned: () => void,
+): AsyncGenerator<ChatChunk> {
+  let finished = false;
+  try {
+    if (scripted.thinking) yield { thinking: scripted.thinking };
+    for (const [index, piece] of pieces.entries()) {
+      if (failure?.afterChunks === index) throw failure.error;
+      if (index > 0 && options.chunkDelayMs) await wait(options.chunkDelayMs, call.signal);
+      yield { content: piece };
+    }
+    if (failure?.afterChunks !== undefined && failure.afterChunks >= pieces.length) throw failure.error;
+    yield {
+      ...(scripted.toolCalls ? { toolCalls: scripted.toolCalls } : {}),
+      finishReason,
+      ...(usage ? { usage } : {}),
+    };
+    finished = true;
+  } finally {
+    if (!finished) onAbandoned();
+  }
 }

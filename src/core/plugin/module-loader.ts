@@ -22,7 +22,7 @@ export async function loadPluginModule(path: string): Promise<unknown> {
   } catch (error) {
     throw new PlugboardError(
       'PLUGIN_MODULE_LOAD_FAILED',
-      `${path}: could not import the module: ${describeCause(error)}`,
+      `${path}: could not import the module: ${describeCause(error).split('\n')[0]}`,
       {
         cause: error,
         details: { file: path },

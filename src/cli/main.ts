@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+import { type CommandIo, configCheck, configPrint } from './config-commands.ts';
+
+const USAGE = `Usage: plugboard <command>
+
+Commands:
+  config check [file] [--strict]   validate a configuration file and the plugins it names
+  config print [file]              show the effective configuration, secrets redacted
+
+The file defaults to $PLUGBOARD_CONFIG, then plugins/config.yaml.
+Exit codes: 0 success, 1 invalid configuration, 2 wrong usage.`;
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], io: CommandIo = consoleIo): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    io.err(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const [command, subcommand, file, ...rest] = parsed.positionals;
+  if (parsed.values.help || command === undefined) {
+    io.out(USAGE);
+    return parsed.values.help ? 0 : 2;
+  }
+  if (command === 'config' && rest.length === 0) {
+    if (subcommand === 'check') return configCheck(file, parsed.values.strict ?? false, io);
+    if (subcommand === 'print') return configPrint(file, io);
+  }
+  io.err(`Unknown command: ${parsed.positionals.join(' ')}\n\n${USAGE}`);
+  return 2;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+}
+
+const consoleIo: CommandIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
