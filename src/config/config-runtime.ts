@@ -127,6 +127,21 @@ export class ConfigRuntime {
     this.#watcher = watcher;
   }
 
+  /**
+   * Reloads when the process receives `signal` (SIGHUP by convention). Returns a function
+   * that removes the handler.
+   */
+  reloadOnSignal(signal: NodeJS.Signals = 'SIGHUP'): () => void {
+    const handler = () => {
+      this.logger.info({ operation: 'reload', signal }, 'reload requested by signal');
+      this.reload().catch((error: unknown) =>
+        this.logger.error({ operation: 'reload', cause: String(error) }, 'reload failed'),
+      );
+    };
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  }
+
   /** Stops watching and shuts the manager down. */
   async close(reason = 'shutdown'): Promise<void> {
     clearTimeout(this.#debounce);
