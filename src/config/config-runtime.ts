@@ -71,7 +71,8 @@ export class ConfigRuntime {
    */
   static async start(options: ConfigRuntimeOptions = {}): Promise<ConfigRuntime> {
     const loaded = await loadConfig(options);
-    const logger = options.logger ?? createDefaultLogger(pinoLevel(loaded.config.observability.logging.level));
+    const { level, format } = loaded.config.observability.logging;
+    const logger = options.logger ?? createDefaultLogger(pinoLevel(level), format);
     logIssues(logger, loaded);
     if (loaded.fatal) throw configError(loaded);
     const manager = new PluginManager(managerOptions(loaded.config, logger));
