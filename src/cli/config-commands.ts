@@ -22,8 +22,8 @@ export async function configCheck(file: string | undefined, strict: boolean, io:
   for (const entry of loaded.config.plugins) {
     try {
       const imported = await importEntry(entry, loaded.file);
-      const configProblem = checkEntryConfig(imported, loaded);
-      if (configProblem !== undefined) problems.push({ severity: 'error', text: configProblem.message });
+      const checked = checkEntryConfig(imported, loaded);
+      if (!checked.ok) problems.push({ severity: 'error', text: checked.error.message });
     } catch (error) {
       problems.push({ severity: 'error', text: toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', {}).message });
     }

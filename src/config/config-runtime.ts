@@ -49,6 +49,7 @@ export class ConfigRuntime {
   /** Plugins as applied, by name. */
   readonly #applied = new Map<string, ImportedEntry>();
   #watcher: FSWatcher | undefined;
+  #watching: Promise<void> = Promise.resolve();
   #debounce: NodeJS.Timeout | undefined;
   #running: Promise<ReloadReport> | undefined;
   #queued: Promise<ReloadReport> | undefined;
@@ -79,7 +80,7 @@ export class ConfigRuntime {
     const runtime = new ConfigRuntime(manager, loaded, options, logger);
     await runtime.#loadAll();
     await manager.initialize();
-    if (loaded.config.plugin_manager.enable_hot_reload) runtime.watch();
+    if (loaded.config.plugin_manager.enable_hot_reload) await runtime.watch();
     return runtime;
   }
 
@@ -117,15 +118,20 @@ export class ConfigRuntime {
     return this.#queued;
   }
 
-  /** Watches the config file and every plugin module; changes trigger a debounced reload. */
-  watch(): void {
-    if (this.#watcher !== undefined) return;
+  /**
+   * Watches the config file and every plugin module; changes trigger a debounced reload.
+   * Resolves once the watcher is ready (a change made before that could be missed).
+   */
+  watch(): Promise<void> {
+    if (this.#watcher !== undefined) return this.#watching;
     const watcher = watch(this.#watchedPaths(), { ignoreInitial: true, atomic: true });
     watcher.on('all', () => this.#scheduleReload());
     watcher.on('error', (error) =>
       this.logger.error({ operation: 'watch', cause: String(error) }, 'file watcher failed'),
     );
     this.#watcher = watcher;
+    this.#watching = new Promise((resolve) => watcher.once('ready', () => resolve()));
+    return this.#watching;
   }
 
   /**
@@ -173,12 +179,16 @@ export class ConfigRuntime {
     for (const entry of this.#loaded.config.plugins) {
       try {
         const imported = await importEntry(entry, this.#loaded.file);
-        const configProblem = checkEntryConfig(imported, this.#loaded);
-        if (configProblem !== undefined) {
-          await this.manager.registerFailed(imported.plugin, configProblem, imported.modulePath);
+        const checked = checkEntryConfig(imported, this.#loaded);
+        if (!checked.ok) {
+          await this.manager.registerFailed(imported.plugin, checked.error, imported.modulePath);
           continue;
         }
-        await this.manager.register(imported.plugin, settingsOf(entry));
+        await this.manager.register(
+          imported.plugin,
+          { ...settingsOf(entry), config: checked.config },
+          imported.modulePath,
+        );
         this.#applied.set(entry.name, imported);
       } catch (error) {
         this.#reportEntryFailure(
@@ -306,14 +316,14 @@ export class ConfigRuntime {
   ): Promise<{ change: PluginChange; imported?: ImportedEntry } | undefined> {
     const importChecked = async () => {
       const imported = await importEntry(entry, next.file);
-      const problem = checkEntryConfig(imported, next);
-      if (problem !== undefined) throw problem;
-      return imported;
+      const checked = checkEntryConfig(imported, next);
+      if (!checked.ok) throw checked.error;
+      return { ...imported, settings: { ...settingsOf(entry), config: checked.config } };
     };
     if (current === undefined) {
       const imported = await importChecked();
       return {
-        change: { type: 'add', plugin: imported.plugin, settings: settingsOf(entry), source: imported.modulePath },
+        change: { type: 'add', plugin: imported.plugin, settings: imported.settings, source: imported.modulePath },
         imported,
       };
     }
@@ -328,7 +338,7 @@ export class ConfigRuntime {
           type: 'replace',
           name: entry.name,
           plugin: imported.plugin,
-          settings: settingsOf(entry),
+          settings: imported.settings,
           source: imported.modulePath,
         },
         imported,

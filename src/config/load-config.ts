@@ -42,6 +42,8 @@ export interface LoadedConfig {
   readonly rejectedPlugins: readonly RejectedPluginEntry[];
   /** True when errors must stop the caller (strict mode, or a file that cannot be used at all). */
   readonly fatal: boolean;
+  /** Paths (see pathKey) whose whole value came from one `${VAR}`, coercible to numbers and booleans. */
+  readonly coercible: ReadonlySet<string>;
   /** Line and column of a key path in the file, for issues found later (e.g. by a plugin's schema). */
   readonly locate: (path: ConfigPath) => { line: number; column: number } | undefined;
 }
@@ -174,9 +176,12 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
 
   // Mode, its presets, strictness.
   let mode: Mode = 'development';
+  let modeInvalid = false;
   if (data.mode !== undefined) {
     if (MODES.includes(data.mode as Mode)) mode = data.mode as Mode;
     else {
+      // Which safeguards were meant is unknown: refuse to guess (see `fatal` below).
+      modeInvalid = true;
       const guess = typeof data.mode === 'string' ? closestMatch(data.mode, MODES) : undefined;
       issues.push(
         error(
@@ -304,7 +309,8 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
     file,
     issues,
     rejectedPlugins,
-    fatal: (strict && hasErrors) || (unusable && file !== undefined),
+    fatal: (strict && hasErrors) || (unusable && file !== undefined) || modeInvalid,
+    coercible: substituted.coercible,
     locate: (path) => locator.locate(path),
   };
 }
@@ -341,7 +347,7 @@ function validateWithCoercion<T>(
   return result.success ? { success: true, data: result.data, value } : { success: false, error: result.error, value };
 }
 
-function coerce(text: string, expected: 'number' | 'boolean'): number | boolean | undefined {
+export function coerce(text: string, expected: 'number' | 'boolean'): number | boolean | undefined {
   const trimmed = text.trim();
   if (expected === 'number') {
     const number = Number(trimmed);

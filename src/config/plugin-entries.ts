@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { AnyPlugin } from '../core/plugin/kinds.ts';
 import type { PluginSettings } from '../core/plugin/metadata.ts';
 import { loadPluginModule } from '../core/plugin/module-loader.ts';
 import { checkPluginStructure } from '../core/plugin/structure-check.ts';
-import { formatIssue } from './config-issue.ts';
-import type { LoadedConfig } from './load-config.ts';
+import { formatIssue, valueAt } from './config-issue.ts';
+import { pathKey } from './env-substitution.ts';
+import { coerce, type LoadedConfig } from './load-config.ts';
 import { type ResolvedPluginEntry, SECTION_KIND } from './schema.ts';
 
 /** A configured plugin, imported and checked against its entry. */
@@ -86,33 +88,75 @@ export async function hashFile(path: string): Promise<string> {
   }
 }
 
+/** The outcome of checking an entry's `config` against its plugin's schema. */
+export type EntryConfigCheck =
+  | { readonly ok: true; readonly config: Readonly<Record<string, unknown>> }
+  | { readonly ok: false; readonly error: PlugboardError };
+
 /**
  * Validates an entry's `config` against the schema its plugin declares (FR-12.4), here rather
- * than in the manager so that each issue can name its line in the file.
+ * than in the manager so that each issue can name its line in the file. Values that came whole
+ * from `${VAR}` are coerced to the number or boolean the schema wants, as everywhere else;
+ * the returned `config` carries those coercions.
  */
-export function checkEntryConfig(imported: ImportedEntry, loaded: LoadedConfig): PlugboardError | undefined {
-  const schema = (imported.plugin as AnyPlugin).metadata.configSchema;
-  if (schema === undefined) return undefined;
-  const outcome = schema['~standard'].validate(imported.entry.config);
-  if (outcome instanceof Promise || outcome.issues === undefined) return undefined;
+export function checkEntryConfig(imported: ImportedEntry, loaded: LoadedConfig): EntryConfigCheck {
   const { section, name } = imported.entry;
-  const issues = outcome.issues.map((issue) => {
-    const keys = (issue.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment)) as (
-      | string
-      | number
-    )[];
-    const path = [section, name, 'config', ...keys];
-    return formatIssue({
-      severity: 'error',
-      file: loaded.file,
-      ...loaded.locate(path),
-      path: path.join('.'),
-      message: issue.message,
-      plugin: name,
+  let config: Record<string, unknown> = { ...imported.entry.config };
+  const schema = (imported.plugin as AnyPlugin).metadata.configSchema;
+  if (schema === undefined) return { ok: true, config };
+  const keysOf = (issue: StandardSchemaV1.Issue) =>
+    (issue.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment)) as (string | number)[];
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const outcome = schema['~standard'].validate(config);
+    if (outcome instanceof Promise || outcome.issues === undefined) return { ok: true, config };
+    let changed = false;
+    for (const issue of outcome.issues) {
+      const keys = keysOf(issue);
+      if (!loaded.coercible.has(pathKey([section, name, 'config', ...keys]))) continue;
+      const current = valueAt(config, keys);
+      if (typeof current !== 'string') continue;
+      const coerced = coerce(current, 'number') ?? coerce(current, 'boolean');
+      if (coerced === undefined) continue;
+      config = setIn(config, keys, coerced);
+      changed = true;
+    }
+    if (changed) continue;
+    const issues = outcome.issues.map((issue) => {
+      const path = [section, name, 'config', ...keysOf(issue)];
+      return formatIssue({
+        severity: 'error',
+        file: loaded.file,
+        ...loaded.locate(path),
+        path: path.join('.'),
+        message: issue.message,
+        plugin: name,
+      });
     });
-  });
-  return new PlugboardError('PLUGIN_CONFIG_INVALID', `Plugin "${name}" has invalid config:\n  ${issues.join('\n  ')}`, {
-    plugin: name,
-    details: { issues },
-  });
+    return {
+      ok: false,
+      error: new PlugboardError(
+        'PLUGIN_CONFIG_INVALID',
+        `Plugin "${name}" has invalid config:\n  ${issues.join('\n  ')}`,
+        {
+          plugin: name,
+          details: { issues },
+        },
+      ),
+    };
+  }
+  return { ok: true, config };
+}
+
+function setIn(
+  data: Record<string, unknown>,
+  path: readonly (string | number)[],
+  value: unknown,
+): Record<string, unknown> {
+  const [head, ...rest] = path;
+  if (head === undefined) return data;
+  const child = data[head] as Record<string, unknown>;
+  return {
+    ...data,
+    [head]: rest.length === 0 ? value : setIn(Array.isArray(child) ? { ...child } : child, rest, value),
+  };
 }

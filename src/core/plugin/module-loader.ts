@@ -22,7 +22,7 @@ export async function loadPluginModule(path: string): Promise<unknown> {
   } catch (error) {
     throw new PlugboardError(
       'PLUGIN_MODULE_LOAD_FAILED',
-      `${path}: could not import the module: ${describeCause(error).split('\n')[0]}`,
+      `${path}: could not import the module: ${oneLine(describeCause(error))}`,
       {
         cause: error,
         details: { file: path },
@@ -74,4 +74,14 @@ export async function instantiate(exported: unknown, path?: string): Promise<unk
 
 function isClass(value: unknown): boolean {
   return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
+
+/** An import error on one line: the position kept, Node's "Require stack" dropped. */
+function oneLine(message: string): string {
+  return message
+    .split(/\nRequire stack:/)[0]!
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
 }
