@@ -14,7 +14,9 @@ export interface CommandIo {
 /**
  * `plugboard config check [file] [--strict]`: validates the file, imports every plugin it
  * names and checks each plugin's config against its schema; prints every problem.
- * Returns the exit code: 0 valid (warnings allowed), 1 errors found.
+ * Returns the exit code: 0 valid (warnings allowed), 1 errors found. Errors fail the check
+ * with or without `--strict`; `--strict` (or a strict file) also fails it on warnings, such
+ * as running on built-in defaults because no file was found.
  */
 export async function configCheck(file: string | undefined, strict: boolean, io: CommandIo): Promise<number> {
   const loaded = await loadConfig({ ...(file === undefined ? {} : { file }), ...(strict ? { strict: true } : {}) });
@@ -30,9 +32,14 @@ export async function configCheck(file: string | undefined, strict: boolean, io:
   }
   for (const problem of problems) io.err(problem.text);
   const errors = problems.filter((problem) => problem.severity === 'error').length;
+  const warnings = problems.length - errors;
   const where = loaded.file ?? 'built-in defaults';
   if (errors > 0) {
     io.err(`${where}: ${errors} error${errors === 1 ? '' : 's'}`);
+    return 1;
+  }
+  if (loaded.config.strict && warnings > 0) {
+    io.err(`${where}: ${warnings} warning${warnings === 1 ? '' : 's'}, not allowed in strict mode`);
     return 1;
   }
   io.out(

@@ -5,6 +5,7 @@ const USAGE = `Usage: plugboard <command>
 
 Commands:
   config check [file] [--strict]   validate a configuration file and the plugins it names
+                                   (--strict: warnings fail the check too)
   config print [file]              show the effective configuration, secrets redacted
 
 The file defaults to $PLUGBOARD_CONFIG, then plugins/config.yaml.

@@ -23,7 +23,7 @@ export interface SubstitutionResult {
 }
 
 const REFERENCE = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
-const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::[^}]*)?\}$/;
+const WHOLE_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}$/;
 
 /** Substitutes every string in `value` (recursively) from `env`. Does not mutate `value`. */
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv = process.env): SubstitutionResult {
@@ -32,7 +32,16 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv = process.e
   const walk = (node: unknown, path: ConfigPath): unknown => {
     if (typeof node === 'string') {
       if (!node.includes('${')) return node;
-      if (WHOLE_REFERENCE.test(node)) coercible.add(pathKey(path));
+      const whole = WHOLE_REFERENCE.exec(node);
+      if (whole !== null) {
+        // The usual case, one reference and nothing else: no need for a replace.
+        coercible.add(pathKey(path));
+        const [, name, fallback] = whole as unknown as [string, string, string | undefined];
+        const found = env[name] ?? fallback;
+        if (found !== undefined) return found;
+        missing.push({ path, variable: name });
+        return '';
+      }
       return node.replace(REFERENCE, (reference, escaped: string, name: string, fallback: string | undefined) => {
         if (escaped) return reference.slice(1);
         const found = env[name];
@@ -44,7 +53,13 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv = process.e
     }
     if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
     if (typeof node === 'object' && node !== null) {
-      return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, walk(item, [...path, key])]));
+      const entries = Object.entries(node);
+      for (const entry of entries) {
+        // Only strings and containers can change (and need their path).
+        if (typeof entry[1] === 'string' || (typeof entry[1] === 'object' && entry[1] !== null))
+          entry[1] = walk(entry[1], [...path, entry[0]]);
+      }
+      return Object.fromEntries(entries);
     }
     return node;
   };

@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { readdirSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
@@ -45,7 +45,7 @@ export interface LoadedConfig {
   /** Paths (see pathKey) whose whole value came from one `${VAR}`, coercible to numbers and booleans. */
   readonly coercible: ReadonlySet<string>;
   /** Line and column of a key path in the file, for issues found later (e.g. by a plugin's schema). */
-  readonly locate: (path: ConfigPath) => { line: number; column: number } | undefined;
+  readonly locate: (path: ConfigPath, key?: boolean) => { line: number; column: number } | undefined;
 }
 
 export interface LoadOptions {
@@ -216,6 +216,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
 
   // Plugin sections: each entry on its own.
   const base = file === undefined ? resolve(options.cwd ?? process.cwd()) : dirname(file);
+  const realPath = realPathResolver();
   const allowedRoots = sections.plugin_manager.plugin_directories.map((directory) =>
     realOrResolved(resolve(base, directory)),
   );
@@ -261,7 +262,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
       let resolvedPath: string | undefined;
       if (result.success && result.data.plugin_file !== undefined) {
         resolvedPath = resolve(base, result.data.plugin_file);
-        const real = realOrResolved(resolvedPath);
+        const real = realPath(resolvedPath);
         if (!allowedRoots.some((root) => isInside(real, root))) {
           entryIssues.push(
             error(
@@ -311,7 +312,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
     rejectedPlugins,
     fatal: (strict && hasErrors) || (unusable && file !== undefined) || modeInvalid,
     coercible: substituted.coercible,
-    locate: (path) => locator.locate(path),
+    locate: (path, key) => locator.locate(path, key),
   };
 }
 
@@ -370,11 +371,44 @@ function setAt(data: unknown, path: readonly (string | number)[], value: unknown
   return container;
 }
 
+/**
+ * realOrResolved for many files in few folders: each folder is resolved and listed once (to
+ * know which of its entries are symbolic links, resolved in full); other files cost nothing more.
+ */
+function realPathResolver(): (path: string) => string {
+  const folders = new Map<string, { real: string; links: ReadonlySet<string> | undefined }>();
+  return (path) => {
+    const folder = dirname(path);
+    let known = folders.get(folder);
+    if (known === undefined) {
+      let links: Set<string> | undefined;
+      try {
+        links = new Set(
+          readdirSync(folder, { withFileTypes: true })
+            .filter((entry) => entry.isSymbolicLink())
+            .map((entry) => entry.name),
+        );
+      } catch {
+        links = undefined; // not listable: resolve each file in full
+      }
+      known = { real: realOrResolved(folder), links };
+      folders.set(folder, known);
+    }
+    const name = basename(path);
+    if (known.links === undefined || known.links.has(name)) return realOrResolved(path);
+    return join(known.real, name);
+  };
+}
+
 /** The real path, symlinks resolved; for a path that does not exist yet, its nearest existing ancestor's. */
 function realOrResolved(path: string): string {
-  if (existsSync(path)) return realpathSync(path);
-  const parent = dirname(path);
-  return parent === path ? path : join(realOrResolved(parent), basename(path));
+  try {
+    // One realpath(3) call; fs.realpathSync would lstat every component of the path.
+    return realpathSync.native(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realOrResolved(parent), basename(path));
+  }
 }
 
 function isInside(path: string, root: string): boolean {

@@ -121,16 +121,23 @@ export function checkEntryConfig(imported: ImportedEntry, loaded: LoadedConfig):
       changed = true;
     }
     if (changed) continue;
-    const issues = outcome.issues.map((issue) => {
+    const issues = outcome.issues.flatMap((issue) => {
       const path = [section, name, 'config', ...keysOf(issue)];
-      return formatIssue({
-        severity: 'error',
-        file: loaded.file,
-        ...loaded.locate(path),
-        path: path.join('.'),
-        message: issue.message,
-        plugin: name,
-      });
+      // An unknown key (zod's unrecognized_keys lists them) is located at the key itself.
+      const unknownKeys = (issue as { keys?: unknown }).keys;
+      const located: [(string | number)[], boolean][] = Array.isArray(unknownKeys)
+        ? unknownKeys.map((key) => [[...path, String(key)], true])
+        : [[path, false]];
+      return located.map(([where, key]) =>
+        formatIssue({
+          severity: 'error',
+          file: loaded.file,
+          ...loaded.locate(where, key),
+          path: where.join('.'),
+          message: issue.message,
+          plugin: name,
+        }),
+      );
     });
     return {
       ok: false,

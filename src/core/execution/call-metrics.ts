@@ -60,6 +60,24 @@ export class CallMetrics {
     this.#lastExecutedAt = at ?? Date.now();
   }
 
+  /**
+   * The statistics of several metrics together (a plugin's total over its operations).
+   * HDR histograms of the same settings merge exactly, so this equals recording every call
+   * twice, which is what it replaces on the hot path.
+   */
+  static merge(parts: Iterable<CallMetrics>): CallMetrics {
+    const merged = new CallMetrics();
+    for (const part of parts) {
+      merged.#successes += part.#successes;
+      merged.#failures += part.#failures;
+      merged.#timeouts += part.#timeouts;
+      merged.#skipped += part.#skipped;
+      merged.#lastExecutedAt = Math.max(merged.#lastExecutedAt, part.#lastExecutedAt);
+      merged.#histogram.add(part.#histogram);
+    }
+    return merged;
+  }
+
   snapshot(): CallStats {
     const invocations = this.#successes + this.#failures + this.#timeouts;
     const h = this.#histogram;
@@ -87,17 +105,18 @@ export class CallMetrics {
 
 /** Metrics of one plugin: overall and per operation (`processMessage`, `hook:requestEnd` …). */
 export class PluginMetrics {
-  readonly total = new CallMetrics();
   readonly #byOperation = new Map<string, CallMetrics>();
+
+  /** Every operation together, merged when asked for: a call is recorded once, per operation. */
+  get total(): { snapshot(): CallStats } {
+    return CallMetrics.merge(this.#byOperation.values());
+  }
 
   /**
    * `at` is the wall time of the call's end (epoch ms), for callers that read the clock
-   * already; by default it is read here, once for both records: Date.now() costs about as
-   * much as the rest of a record.
+   * already (Date.now() costs about as much as the rest of a record); read here by default.
    */
   record(operation: string, outcome: CallOutcome, durationMs: number, at?: number): void {
-    at ??= outcome === 'skipped' ? 0 : Date.now();
-    this.total.record(outcome, durationMs, at);
     let metrics = this.#byOperation.get(operation);
     if (metrics === undefined) {
       metrics = new CallMetrics();

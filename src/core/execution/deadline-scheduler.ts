@@ -8,17 +8,28 @@
  * order with one timer armed for its head: adding and removing a deadline is O(1) and
  * no timer is created per call.
  */
+// The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
+import { performance } from 'node:perf_hooks';
+
 export interface Deadline {
   /** Removes the deadline (the call finished in time). Safe to call twice. */
   cancel(): void;
 }
 
-interface Entry extends Deadline {
-  readonly expiresAt: number;
-  readonly onExpire: () => void;
+/** A class, not an object literal with a `cancel` closure: one allocation per deadline, not three. */
+class Entry implements Deadline {
   prev: Entry | undefined;
   next: Entry | undefined;
-  list: DeadlineList | undefined;
+
+  constructor(
+    readonly expiresAt: number,
+    readonly onExpire: () => void,
+    public list: DeadlineList | undefined,
+  ) {}
+
+  cancel(): void {
+    this.list?.remove(this);
+  }
 }
 
 class DeadlineList {
@@ -29,17 +40,8 @@ class DeadlineList {
   constructor(private readonly onEmpty: () => void) {}
 
   add(expiresAt: number, onExpire: () => void): Entry {
-    const list = this;
-    const entry: Entry = {
-      expiresAt,
-      onExpire,
-      prev: this.tail,
-      next: undefined,
-      list: this,
-      cancel() {
-        if (entry.list === list) list.remove(entry);
-      },
-    };
+    const entry = new Entry(expiresAt, onExpire, this);
+    entry.prev = this.tail;
     if (this.tail) this.tail.next = entry;
     else this.head = entry;
     this.tail = entry;
@@ -83,13 +85,21 @@ class DeadlineList {
 export class DeadlineScheduler {
   readonly #lists = new Map<number, DeadlineList>();
 
-  /** Calls `onExpire` after `timeoutMs` unless the returned deadline is cancelled first. */
-  schedule(timeoutMs: number, onExpire: () => void): Deadline {
+  /**
+   * Calls `onExpire` after `timeoutMs` unless the returned deadline is cancelled first.
+   * `startedAt` (performance.now() of when the time began, default now) spares a caller
+   * that read the clock already another read (~50 ns).
+   */
+  schedule(timeoutMs: number, onExpire: () => void, startedAt?: number): Deadline {
     let list = this.#lists.get(timeoutMs);
     if (list === undefined) {
       list = new DeadlineList(() => this.#lists.delete(timeoutMs));
       this.#lists.set(timeoutMs, list);
     }
-    return list.add(performance.now() + timeoutMs, onExpire);
+    let expiresAt = (startedAt ?? performance.now()) + timeoutMs;
+    // A start given from before the last add would break the list's order: never expire before the tail.
+    const tail = list.tail;
+    if (tail !== undefined && tail.expiresAt > expiresAt) expiresAt = tail.expiresAt;
+    return list.add(expiresAt, onExpire);
   }
 }

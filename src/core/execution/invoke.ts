@@ -1,10 +1,12 @@
+// The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
+import { performance } from 'node:perf_hooks';
 import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { Logger } from '../logger.ts';
 import type { PluginCall } from '../plugin/plugin-call.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { isPluginResult, type PluginResult } from '../result.ts';
 import { type DirectTicket, isBreakerRejection } from './circuit-breaker.ts';
-import type { DeadlineScheduler } from './deadline-scheduler.ts';
+import type { Deadline, DeadlineScheduler } from './deadline-scheduler.ts';
 import type { RequestScope } from './request-scope.ts';
 
 /**
@@ -108,6 +110,15 @@ class GuardedCall<T> implements PluginCall {
   #controller: AbortController | undefined;
   #logger: Logger | undefined;
   #abortReason: unknown;
+  // While waiting for the plugin's promise (see #settleDirect):
+  #resolveWait: ((result: PluginResult<T> | Promise<PluginResult<T>>) => void) | undefined;
+  #ticket: DirectTicket | undefined;
+  #deadline: Deadline | undefined;
+  #list: WaitingCalls | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: a list links calls of every result type
+  #previous: GuardedCall<any> | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: a list links calls of every result type
+  #next: GuardedCall<any> | undefined;
 
   constructor(
     deadlines: DeadlineScheduler,
@@ -192,42 +203,103 @@ class GuardedCall<T> implements PluginCall {
    * the call. The promise resolves with the PluginResult itself: one promise per call, not
    * a race followed by an async function awaiting it. The first of the three to happen
    * settles the call; the others are ignored.
+   *
+   * The request's abort reaches the call through the request's list of waiting calls (see
+   * {@link WaitingCalls}), not a listener registered with the scope per call: a closure in
+   * the scope's Set and the closure that removes it cost ~0.3 µs per call.
    */
   #settleDirect(pending: PromiseLike<unknown>, ticket: DirectTicket | undefined): Promise<PluginResult<T>> {
     return new Promise((resolve) => {
-      let settled = false;
-      const deadline = this.#deadlines.schedule(this.#timeoutMs, () => {
-        if (settled) return;
-        settled = true;
-        stopWatchingAbort?.();
-        const error = this.#timeoutError();
-        this.#abort(error);
-        resolve(this.#failDirect(ticket, error));
-      });
-      const stopWatchingAbort = this.#scope?.onAbort((error) => {
-        if (settled) return;
-        settled = true;
-        deadline.cancel();
-        this.#abort(error);
-        resolve(this.#failDirect(ticket, error));
-      });
+      this.#resolveWait = resolve;
+      this.#ticket = ticket;
+      const scope = this.#scope;
+      if (scope !== undefined) {
+        const aborted = scope.abortError;
+        if (aborted !== undefined) {
+          this.#interrupt(aborted);
+          return;
+        }
+        this.#link(scope);
+      }
+      // The plugin's time began when it was called.
+      this.#deadline = this.#deadlines.schedule(this.#timeoutMs, () => this.#expire(), this.#start);
       pending.then(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          deadline.cancel();
-          stopWatchingAbort?.();
-          resolve(this.#settleValue(value, ticket));
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          deadline.cancel();
-          stopWatchingAbort?.();
-          resolve(this.#failDirect(ticket, error));
-        },
+        (value) => this.#arrive(value),
+        (error: unknown) => this.#arriveFailed(error),
       );
     });
+  }
+
+  /**
+   * Ends the wait; returns the function that settles the call, to the first caller only.
+   * The call lets go of everything the wait held: a backend's stream keeps its PluginCall
+   * (for `signal`) for as long as it runs, and the settling function leads to the whole
+   * request (its promises, generators, steps). Kept, it let each request's objects survive
+   * minor GCs (measured: ~0.3 MB promoted per scavenge, millisecond pauses).
+   */
+  #endWait(): ((result: PluginResult<T> | Promise<PluginResult<T>>) => void) | undefined {
+    const resolve = this.#resolveWait;
+    if (resolve === undefined) return undefined;
+    this.#resolveWait = undefined;
+    this.#deadline?.cancel();
+    this.#deadline = undefined;
+    this.#unlink();
+    return resolve;
+  }
+
+  #arrive(value: unknown): void {
+    this.#endWait()?.(this.#settleValue(value, this.#ticket));
+  }
+
+  #arriveFailed(error: unknown): void {
+    this.#endWait()?.(this.#failDirect(this.#ticket, error));
+  }
+
+  #expire(): void {
+    const resolve = this.#endWait();
+    if (resolve === undefined) return;
+    const error = this.#timeoutError();
+    this.#abort(error);
+    resolve(this.#failDirect(this.#ticket, error));
+  }
+
+  /** The request was aborted while the plugin worked. */
+  #interrupt(error: PlugboardError): void {
+    const resolve = this.#endWait();
+    if (resolve === undefined) return;
+    this.#abort(error);
+    resolve(this.#failDirect(this.#ticket, error));
+  }
+
+  #link(scope: RequestScope): void {
+    let list = waitingCalls.get(scope);
+    if (list === undefined) {
+      const calls = new WaitingCalls();
+      waitingCalls.set(scope, calls);
+      // One listener per request for all its calls (see WaitingCalls).
+      scope.onAbort((error) => {
+        for (let call = calls.head; call !== undefined; call = calls.head) call.#interrupt(error);
+      });
+      list = calls;
+    }
+    this.#list = list;
+    const head = list.head;
+    this.#next = head;
+    if (head !== undefined) head.#previous = this;
+    list.head = this;
+  }
+
+  #unlink(): void {
+    const list = this.#list;
+    if (list === undefined) return;
+    const previous = this.#previous;
+    const next = this.#next;
+    if (previous !== undefined) previous.#next = next;
+    else list.head = next;
+    if (next !== undefined) next.#previous = previous;
+    this.#list = undefined;
+    this.#previous = undefined;
+    this.#next = undefined;
   }
 
   #settleValue(value: unknown, ticket: DirectTicket | undefined): PluginResult<T> | Promise<PluginResult<T>> {
@@ -317,6 +389,18 @@ class GuardedCall<T> implements PluginCall {
     this.#controller?.abort(reason);
   }
 }
+
+/**
+ * The calls of one request that are waiting for a plugin's promise, linked through the
+ * calls themselves. The request's abort settles each of them at once, through a single
+ * listener per request.
+ */
+class WaitingCalls {
+  // biome-ignore lint/suspicious/noExplicitAny: a list links calls of every result type
+  head: GuardedCall<any> | undefined;
+}
+
+const waitingCalls = new WeakMap<RequestScope, WaitingCalls>();
 
 /** Makes sure an error names the plugin and operation it came from. */
 function attribute(error: PlugboardError, plugin: string, operation: string): PlugboardError {

@@ -2,7 +2,7 @@ import type { PlugboardError } from '../errors/plugboard-error.ts';
 import { PlugboardError as CodedError } from '../errors/plugboard-error.ts';
 import type { CallStats } from '../execution/call-metrics.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
-import { type InvokeOptions, invokeGuarded, type ResultValidator } from '../execution/invoke.ts';
+import { invokeGuarded, type ResultValidator } from '../execution/invoke.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
 import type { Logger } from '../logger.ts';
 import type { PluginStep } from '../model/reply.ts';
@@ -80,7 +80,8 @@ const EMPTY_TABLE = Object.freeze(
 export class HookManager {
   #table: HookTable = EMPTY_TABLE;
   #sequence = 0;
-  readonly #dispatches = new Map<HookName, number>();
+  /** Dispatches per hook (a plain object: a Map's get and set cost more, on every chunk). */
+  readonly #dispatches = Object.fromEntries(HOOK_NAMES.map((hook) => [hook, 0])) as Record<HookName, number>;
   #droppedMonitoring = 0;
   readonly #background: BackgroundLimiter;
 
@@ -188,7 +189,7 @@ export class HookManager {
   ): HookDispatch<H> | Promise<HookDispatch<H>> {
     const registrations = (options.table ?? this.#table)[hook] as readonly HookRegistration<H>[];
     if (registrations.length === 0) return { results: [], payload };
-    this.#dispatches.set(hook, (this.#dispatches.get(hook) ?? 0) + 1);
+    this.#dispatches[hook]++;
     // Handlers share the payload: freeze it so none can change what the next one sees.
     const frozen: HookPayload<H> = Object.isFrozen(payload)
       ? payload
@@ -241,7 +242,8 @@ export class HookManager {
       }
     }
     if (pending === undefined) return parallelOutcome(registrations, results, payload);
-    return Promise.all(pending).then(() => parallelOutcome(registrations, results, payload));
+    const all = pending.length === 1 ? pending[0]! : Promise.all(pending);
+    return all.then(() => parallelOutcome(registrations, results, payload));
   }
 
   /** More handlers than `maxConcurrentHooks`: that many workers take them in order. */
@@ -304,7 +306,8 @@ export class HookManager {
           .map(([operation, stats]) => [operation.slice('hook:'.length), stats]),
       );
     }
-    return { dispatches: Object.fromEntries(this.#dispatches), droppedMonitoring: this.#droppedMonitoring, plugins };
+    const dispatches = Object.fromEntries(Object.entries(this.#dispatches).filter(([, count]) => count > 0));
+    return { dispatches, droppedMonitoring: this.#droppedMonitoring, plugins };
   }
 
   /** Registered handlers per hook: plugin, priority, whether auto-registered. */
@@ -366,7 +369,8 @@ function invokeHandler<H extends HookName>(
     operation,
     (call) => handler.call(record.plugin, payload, call),
     validate,
-    options.scope === undefined ? NO_INVOKE_OPTIONS : { scope: options.scope },
+    // Only `scope` of the dispatch options means something to the guard: no copy per call.
+    options,
   );
 }
 
@@ -451,7 +455,10 @@ function parallelOutcome<H extends HookName>(
   results: readonly (HandlerOutcome | undefined)[],
   payload: HookPayload<H>,
 ): HookDispatch<H> {
-  const ran = results.filter((outcome) => outcome !== undefined);
+  // Holes are handlers a fail-fast pool never started.
+  const ran = (
+    results.includes(undefined) ? results.filter((outcome) => outcome !== undefined) : results
+  ) as readonly HandlerOutcome[];
   const rejection = ran.find(
     (outcome, index) => !outcome.result.ok && registrations[index]?.record.config.failurePolicy === 'closed',
   );
@@ -459,7 +466,6 @@ function parallelOutcome<H extends HookName>(
     ? { results: ran, payload, rejection: rejection.result.error }
     : { results: ran, payload };
 }
-const NO_INVOKE_OPTIONS: InvokeOptions = Object.freeze({});
 
 /** `hook:<name>`, the operation name of each hook in metrics and steps, built once. */
 const HOOK_OPERATIONS = Object.freeze(

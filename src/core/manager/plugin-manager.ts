@@ -108,6 +108,8 @@ export class PluginManager {
   #lease: SnapshotLease;
   /** Replaced snapshots that still have requests running on them. */
   readonly #retired = new Set<SnapshotLease>();
+  /** ACTIVE plugins being disabled: out of new snapshots, PAUSED once older ones drain (applyChanges). */
+  readonly #leaving = new Set<PluginRecord>();
   readonly #startedAt = Date.now();
 
   constructor(options: PluginManagerOptions = {}) {
@@ -187,7 +189,7 @@ export class PluginManager {
 
   /**
    * Adds a plugin given as a value (an object, a class or a factory) rather than a file:
-   * how first-party plugins and tests load.
+   * how first-party plugins and tests load. `source` names the file it came from, if any (for status).
    *
    * @example
    * ```ts
@@ -195,9 +197,9 @@ export class PluginManager {
    *   processMessage: (m) => withContent(m, m.content.trim()) }));
    * ```
    */
-  async register(plugin: unknown, settings: PluginSettings = {}): Promise<string> {
+  async register(plugin: unknown, settings: PluginSettings = {}, source?: string): Promise<string> {
     this.#assertUsable('register');
-    const name = this.#register(await instantiate(plugin), settings, undefined);
+    const name = this.#register(await instantiate(plugin, source), settings, source);
     if (this.#state === 'running') await this.#startPending();
     return name;
   }
@@ -271,10 +273,8 @@ export class PluginManager {
    */
   async registerFailed(plugin: unknown, error: PlugboardError, source?: string): Promise<string> {
     this.#assertUsable('registerFailed');
-    const name = this.#register(await instantiate(plugin, source), {}, source);
-    const record = this.#records.get(name)!;
-    if (record.state !== 'ERROR') this.#fail(record, error);
-    else record.lastError = error;
+    const name = this.#register(await instantiate(plugin, source), {}, source, false);
+    this.#fail(this.#records.get(name)!, error);
     return name;
   }
 
@@ -409,10 +409,12 @@ export class PluginManager {
         leaving.delete(record);
       }
     }
+    // Enabled now, never started (disabled since it was loaded): start it before the commit.
+    const started = new Set<PluginRecord>();
     for (const update of updates) {
-      if (update.config.enabled && update.record.state === 'LOADED' && !(await this.#initializeRecord(update.record))) {
-        refuse(update.record.name, update.record.lastError);
-      }
+      if (!update.config.enabled || update.record.state !== 'LOADED') continue;
+      if (await this.#initializeRecord(update.record)) started.add(update.record);
+      else refuse(update.record.name, update.record.lastError);
     }
 
     // 2. Commit, in one synchronous step: one new snapshot shows every accepted change.
@@ -434,30 +436,48 @@ export class PluginManager {
       if (record.state === 'ACTIVE') this.#registerHooksOf(record);
       applied.push(record.name);
     }
+    const pausing: PluginRecord[] = [];
     for (const { record, config } of updates) {
       if (refused.some((refusal) => refusal.plugin === record.name)) continue;
       const priorityChanged = config.priority !== record.config.priority;
       record.config = config;
-      if (!config.enabled && record.state === 'ACTIVE') record.states.moveTo('PAUSED', 'disabled by configuration');
-      if (config.enabled && record.state === 'PAUSED') record.states.moveTo('ACTIVE', 'enabled by configuration');
-      if (priorityChanged && record.state !== 'ERROR') {
+      if (!config.enabled && record.state === 'ACTIVE') {
+        // It leaves the new snapshot (its hooks too) now, but requests already running on an
+        // older one still see it, hooks included: it becomes PAUSED once they have drained.
         this.hooks.unregisterRecord(record, true);
-        this.#registerHooksOf(record);
+        this.#leaving.add(record);
+        pausing.push(record);
+      } else if ((config.enabled && record.state === 'PAUSED') || started.has(record) || priorityChanged) {
+        if (record.state === 'PAUSED') record.states.moveTo('ACTIVE', 'enabled by configuration');
+        if (record.state !== 'ERROR') {
+          this.hooks.unregisterRecord(record, true);
+          this.#registerHooksOf(record);
+        }
       }
       applied.push(record.name);
+    }
+    // A refused change leaves the running version in place: its status shows why.
+    for (const refusal of refused) {
+      const running = this.#records.get(refusal.plugin);
+      if (running !== undefined && !applied.includes(running.name)) running.lastError = refusal.error;
     }
     const drained = this.#rebuild();
     const snapshotVersion = this.#lease.snapshot.version;
 
     // 3. Retire what was replaced or removed, once the requests running on it are done.
     await withTimeout(drained, this.#options.drainTimeoutMs);
+    for (const record of pausing) {
+      this.#leaving.delete(record);
+      if (record.state === 'ACTIVE' && !record.config.enabled)
+        record.states.moveTo('PAUSED', 'disabled by configuration');
+    }
     for (const record of retiring)
       await this.#retire(record, incoming.has(record.name) ? 'replaced by a new version' : 'removed');
     for (const record of retiring) {
       if (!incoming.has(record.name))
         await this.hooks.execute('pluginUnloaded', { plugin: record.name, reason: 'removed' });
     }
-    for (const { record } of incoming.values()) {
+    for (const record of [...[...incoming.values()].map((entry) => entry.record), ...started]) {
       if (record.state === 'ACTIVE')
         await this.hooks.execute('pluginLoaded', { plugin: record.name, metadata: record.plugin.metadata });
     }
@@ -650,7 +670,7 @@ export class PluginManager {
     );
   }
 
-  #register(value: unknown, settings: PluginSettings, source: string | undefined): string {
+  #register(value: unknown, settings: PluginSettings, source: string | undefined, checkConfig = true): string {
     const shape = checkPluginStructure(value, source);
     const metadata = shape.plugin.metadata;
     const existing = this.#records.get(metadata.name);
@@ -661,7 +681,7 @@ export class PluginManager {
         { plugin: metadata.name, details: { file: source, existing: existing.source } },
       );
     }
-    const record = this.#createRecord(shape, settings, source, this.#loadSequence++);
+    const record = this.#createRecord(shape, settings, source, this.#loadSequence++, checkConfig);
     this.#records.set(record.name, record);
     return record.name;
   }
@@ -672,6 +692,7 @@ export class PluginManager {
     settings: PluginSettings,
     source: string | undefined,
     loadOrder: number,
+    checkConfig = true,
   ): PluginRecord {
     const metadata = shape.plugin.metadata;
     const config = this.#resolveConfig(metadata, settings);
@@ -686,7 +707,7 @@ export class PluginManager {
       this.logger,
     );
     record.states.moveTo('LOADING', source ? `loading ${source}` : 'registering');
-    const configError = validateConfig(record, settings.config);
+    const configError = checkConfig ? validateConfig(record, settings.config) : undefined;
     if (configError !== undefined) {
       this.#fail(record, configError);
     } else {
@@ -934,7 +955,7 @@ export class PluginManager {
 
   #buildSnapshot(): PipelineSnapshot {
     const active = [...this.#records.values()]
-      .filter((record) => record.state === 'ACTIVE')
+      .filter((record) => record.state === 'ACTIVE' && !this.#leaving.has(record))
       .sort((a, b) => priorityRank(a.config.priority) - priorityRank(b.config.priority) || a.loadOrder - b.loadOrder);
     const processors = active.filter((record) => record.kinds.has('message-processor'));
     const backends = new Map(

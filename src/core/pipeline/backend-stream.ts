@@ -1,5 +1,7 @@
+// The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
+import { performance } from 'node:perf_hooks';
 import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
-import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
+import type { Deadline, DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
 import type { BackendReply, ChatChunk } from '../model/reply.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
@@ -33,9 +35,10 @@ export async function* readBackendReply(
   const start = performance.now();
   record.hold();
   let finished = false;
+  const waiter = new ChunkWaiter(iterator, record, deadlines, scope);
   try {
     while (true) {
-      const next = await nextWithin(iterator, record, deadlines, scope);
+      const next = await waiter.next();
       if (next.done) break;
       yield validateChunk(next.value);
     }
@@ -55,48 +58,93 @@ export async function* readBackendReply(
     }
     throw error;
   } finally {
+    waiter.dispose();
     // Consumer stopped early (client gone) or we failed: let the backend release its resources.
     if (!finished || scope.abortError) void Promise.resolve(iterator.return?.()).catch(() => undefined);
     record.release();
   }
 }
 
-function nextWithin(
-  iterator: AsyncIterator<ChatChunk>,
-  record: PluginRecord,
-  deadlines: DeadlineScheduler,
-  scope: RequestScope,
-): Promise<IteratorResult<ChatChunk>> {
-  if (scope.abortError) return Promise.reject(scope.abortError);
-  return new Promise((resolve, reject) => {
-    const timeoutMs = record.config.timeoutMs;
-    const deadline = deadlines.schedule(timeoutMs, () => {
-      stop();
-      reject(
-        new PlugboardError('PLUGIN_TIMEOUT', `Backend "${record.name}" sent nothing for ${timeoutMs} ms`, {
-          plugin: record.name,
+/**
+ * Waits for the backend's chunks one at a time: each must come within the backend's timeout,
+ * and the request's abort ends the wait. One per stream, with its callbacks made once:
+ * waiting per chunk used to make a promise executor, a timeout callback, an abort listener
+ * in the request's Set and the closure removing it again — ~0.3 µs and several hundred
+ * bytes per chunk, on every streamed reply.
+ */
+class ChunkWaiter {
+  #resolve: ((result: IteratorResult<ChatChunk>) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
+  #deadline: Deadline | undefined;
+  readonly #capture: (resolve: (result: IteratorResult<ChatChunk>) => void, reject: (error: unknown) => void) => void;
+  readonly #arrive: (result: IteratorResult<ChatChunk>) => void;
+  readonly #fail: (error: unknown) => void;
+  readonly #expire: () => void;
+  readonly #stopWatchingAbort: () => void;
+
+  constructor(
+    private readonly iterator: AsyncIterator<ChatChunk>,
+    private readonly record: PluginRecord,
+    private readonly deadlines: DeadlineScheduler,
+    private readonly scope: RequestScope,
+  ) {
+    // Assigned here rather than as class fields, which would cost a defineProperty each (keepNames).
+    this.#capture = (resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    };
+    this.#arrive = (result) => {
+      const resolve = this.#resolve;
+      if (resolve === undefined) return; // the wait already ended (timeout, abort)
+      this.#end();
+      resolve(result);
+    };
+    this.#fail = (error) => {
+      const reject = this.#reject;
+      if (reject === undefined) return; // not waiting, or the wait already ended
+      this.#end();
+      reject(error);
+    };
+    this.#expire = () => {
+      this.#deadline = undefined;
+      const timeoutMs = this.record.config.timeoutMs;
+      this.#fail(
+        new PlugboardError('PLUGIN_TIMEOUT', `Backend "${this.record.name}" sent nothing for ${timeoutMs} ms`, {
+          plugin: this.record.name,
           hook: 'chat:stream',
           details: { timeoutMs },
         }),
       );
-    });
-    const stop = scope.onAbort((error) => {
-      deadline.cancel();
-      reject(error);
-    });
-    iterator.next().then(
-      (result) => {
-        deadline.cancel();
-        stop();
-        resolve(result);
-      },
-      (error: unknown) => {
-        deadline.cancel();
-        stop();
-        reject(error);
-      },
-    );
-  });
+    };
+    // One abort listener for the whole stream; between waits it has nothing to stop.
+    this.#stopWatchingAbort = scope.onAbort(this.#fail);
+  }
+
+  /** The backend's next chunk, within its timeout, unless the request is aborted first. */
+  next(): Promise<IteratorResult<ChatChunk>> {
+    if (this.scope.abortError) return Promise.reject(this.scope.abortError);
+    const promise = new Promise(this.#capture);
+    this.#deadline = this.deadlines.schedule(this.record.config.timeoutMs, this.#expire);
+    try {
+      this.iterator.next().then(this.#arrive, this.#fail);
+    } catch (error) {
+      this.#fail(error);
+    }
+    return promise;
+  }
+
+  /** Stops watching (the stream ended, failed or was left). */
+  dispose(): void {
+    this.#end();
+    this.#stopWatchingAbort();
+  }
+
+  #end(): void {
+    this.#deadline?.cancel();
+    this.#deadline = undefined;
+    this.#resolve = undefined;
+    this.#reject = undefined;
+  }
 }
 
 function toStreamError(thrown: unknown, record: PluginRecord): PlugboardError {
