@@ -50,6 +50,9 @@ export class ConfigRuntime {
   readonly #applied = new Map<string, ImportedEntry>();
   #watcher: FSWatcher | undefined;
   #watching: Promise<void> = Promise.resolve();
+  /** Removers of the handlers reloadOnSignal installed (removed by close). */
+  readonly #signalHandlers = new Set<() => void>();
+  #closed = false;
   #debounce: NodeJS.Timeout | undefined;
   #running: Promise<ReloadReport> | undefined;
   #queued: Promise<ReloadReport> | undefined;
@@ -146,11 +149,18 @@ export class ConfigRuntime {
       );
     };
     process.on(signal, handler);
-    return () => process.off(signal, handler);
+    const remove = () => {
+      process.off(signal, handler);
+      this.#signalHandlers.delete(remove);
+    };
+    this.#signalHandlers.add(remove);
+    return remove;
   }
 
-  /** Stops watching and shuts the manager down. */
+  /** Stops watching (files and signals) and shuts the manager down. */
   async close(reason = 'shutdown'): Promise<void> {
+    this.#closed = true;
+    for (const remove of [...this.#signalHandlers]) remove();
     clearTimeout(this.#debounce);
     await this.#watcher?.close();
     this.#watcher = undefined;
@@ -159,6 +169,7 @@ export class ConfigRuntime {
   }
 
   #scheduleReload(): void {
+    if (this.#closed) return;
     clearTimeout(this.#debounce);
     this.#debounce = setTimeout(() => {
       this.reload().catch((error: unknown) =>

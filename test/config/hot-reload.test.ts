@@ -422,4 +422,20 @@ describe('reloadOnSignal', () => {
     }
     assert.equal(process.listenerCount('SIGHUP'), listeners);
   });
+
+  test('close() removes the handlers reloadOnSignal installed', async () => {
+    const f = await setUp();
+    await f.processor('a', 'v1');
+    await f.write('config.yaml', f.configText({ a: proc('a') }, { enable_hot_reload: false }));
+    const runtime = await f.start();
+    const listeners = process.listenerCount('SIGHUP');
+    const stop = runtime.reloadOnSignal();
+    runtime.reloadOnSignal('SIGUSR2');
+    assert.equal(process.listenerCount('SIGHUP'), listeners + 1);
+    await runtime.close();
+    assert.equal(process.listenerCount('SIGHUP'), listeners);
+    assert.equal(process.listenerCount('SIGUSR2'), 0);
+    stop(); // harmless after close
+    assert.equal(process.listenerCount('SIGHUP'), listeners);
+  });
 });
