@@ -382,6 +382,8 @@ export function managerOptions(config: PlugboardConfig, logger: Logger): PluginM
   return {
     logger,
     defaultTimeoutMs: pm.default_timeout * 1000,
+    defaultHookTimeoutMs: config.hooks.default_timeout * 1000,
+    maxConcurrentPlugins: pm.max_concurrent_plugins,
     maxConcurrentHooks: config.hooks.max_concurrent_hooks,
     monitoringQueue: config.hooks.monitoring_queue,
     maxTurns: pm.max_turns,

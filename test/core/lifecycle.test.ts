@@ -298,7 +298,7 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
     await manager.register(plugin, settings);
     await manager.initialize();
     assert.deepEqual(received, [
-      { enabled: true, priority: 'CRITICAL', timeoutMs: 50, failurePolicy: 'open', config: { answer: 42 } },
+      { enabled: true, priority: 'CRITICAL', timeoutMs: 50, hookTimeoutMs: 50, failurePolicy: 'open', config: { answer: 42 } },
     ]);
     const status = statusOf(manager, 'configured');
     assert.equal(status.priority, 'CRITICAL');
@@ -313,7 +313,7 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
     await manager.register(plugin);
     await manager.initialize();
     assert.deepEqual(received, [
-      { enabled: true, priority: 'LOW', timeoutMs: 1234, failurePolicy: 'closed', config: {} },
+      { enabled: true, priority: 'LOW', timeoutMs: 1234, hookTimeoutMs: 1234, failurePolicy: 'closed', config: {} },
     ]);
     await manager.shutdown();
   });
@@ -324,7 +324,7 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
     await manager.register(plugin);
     await manager.initialize();
     assert.deepEqual(received, [
-      { enabled: true, priority: 'HIGH', timeoutMs: 999, failurePolicy: 'closed', config: {} },
+      { enabled: true, priority: 'HIGH', timeoutMs: 999, hookTimeoutMs: 999, failurePolicy: 'closed', config: {} },
     ]);
     await manager.shutdown();
   });

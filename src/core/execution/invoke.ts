@@ -132,7 +132,8 @@ class GuardedCall<T> implements PluginCall {
     this.#operation = operation;
     this.#validate = validate;
     this.#scope = options.scope;
-    this.#timeoutMs = options.timeoutMs ?? record.config.timeoutMs;
+    this.#timeoutMs =
+      options.timeoutMs ?? (operation.startsWith('hook:') ? record.config.hookTimeoutMs : record.config.timeoutMs);
   }
 
   get plugin(): string {

@@ -34,6 +34,8 @@ export interface PluginManagerOptions {
   readonly logger?: Logger;
   /** Default per-call timeout of plugins and hooks, in ms (spec: 30 s). */
   readonly defaultTimeoutMs?: number;
+  /** Default timeout of hook handlers, in ms (spec `hooks.default_timeout`, 30 s). */
+  readonly defaultHookTimeoutMs?: number;
   readonly defaultPriority?: Priority;
   readonly defaultFailurePolicy?: FailurePolicy;
   readonly circuitBreaker?: Partial<CircuitBreakerOptions>;
@@ -47,6 +49,8 @@ export interface PluginManagerOptions {
   readonly drainTimeoutMs?: number;
   /** Bound on each plugin's `shutdown`. */
   readonly shutdownTimeoutMs?: number;
+  /** How many plugins may initialize at the same time (spec `max_concurrent_plugins`). */
+  readonly maxConcurrentPlugins?: number;
   /** Bound on each plugin's `healthCheck`. */
   readonly healthTimeoutMs?: number;
   /** Backend used when a request names none (else the first active backend by priority). */
@@ -116,6 +120,8 @@ export class PluginManager {
     this.logger = options.logger ?? createDefaultLogger();
     this.#options = {
       defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
+      defaultHookTimeoutMs: options.defaultHookTimeoutMs ?? options.defaultTimeoutMs ?? 30_000,
+      maxConcurrentPlugins: options.maxConcurrentPlugins ?? 10,
       defaultPriority: options.defaultPriority ?? 'NORMAL',
       defaultFailurePolicy: options.defaultFailurePolicy ?? 'open',
       circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER, ...options.circuitBreaker },
@@ -727,6 +733,8 @@ export class PluginManager {
       priority: settings.priority ?? metadata.priority ?? this.#options.defaultPriority,
       config: deepFreeze(settings.config ?? {}),
       timeoutMs: settings.timeoutMs ?? metadata.timeoutMs ?? this.#options.defaultTimeoutMs,
+      // A plugin's own timeout covers its hooks too; otherwise hooks have their own default.
+      hookTimeoutMs: settings.timeoutMs ?? metadata.timeoutMs ?? this.#options.defaultHookTimeoutMs,
       failurePolicy: settings.failurePolicy ?? metadata.failurePolicy ?? this.#options.defaultFailurePolicy,
     });
   }
@@ -783,27 +791,41 @@ export class PluginManager {
       const record = this.#records.get(name)!;
       if (record.state === 'LOADED') this.#fail(record, error);
     }
+    // Plugins start in plan order, up to maxConcurrentPlugins at a time; each waits for the
+    // start of what it depends on (which the plan puts before it).
+    const starting = new Map<string, Promise<void>>();
+    const running = new Set<Promise<void>>();
     for (const name of plan.order) {
       const record = this.#records.get(name)!;
       if (record.state !== 'LOADED') continue;
-      const brokenDependency = Object.keys(record.plugin.metadata.dependencies ?? {}).find(
-        (dependency) => this.#records.get(dependency)?.state !== 'ACTIVE',
-      );
-      if (brokenDependency !== undefined) {
-        const dependency = this.#records.get(brokenDependency);
-        this.#fail(
-          record,
-          new PlugboardError(
-            'PLUGIN_DEPENDENCY_MISSING',
-            `Plugin "${name}" depends on "${brokenDependency}", which did not start: ${dependency?.lastError?.message ?? dependency?.state}`,
-            { plugin: name, details: { dependency: brokenDependency } },
-          ),
-        );
-        continue;
-      }
-      await this.#startPlugin(record);
+      const dependencies = Object.keys(record.plugin.metadata.dependencies ?? {});
+      await Promise.all(dependencies.map((dependency) => starting.get(dependency)));
+      while (running.size >= this.#options.maxConcurrentPlugins) await Promise.race(running);
+      const start = this.#startWhenReady(record).finally(() => running.delete(start));
+      starting.set(name, start);
+      running.add(start);
     }
+    await Promise.all(running);
   }
+
+  /** Starts a plugin whose dependencies have finished starting, unless one of them failed. */
+  async #startWhenReady(record: PluginRecord): Promise<void> {
+    const name = record.name;
+    const brokenDependency = Object.keys(record.plugin.metadata.dependencies ?? {}).find(
+      (dependency) => this.#records.get(dependency)?.state !== 'ACTIVE',
+    );
+    if (brokenDependency === undefined) return this.#startPlugin(record);
+    const dependency = this.#records.get(brokenDependency);
+    this.#fail(
+      record,
+      new PlugboardError(
+        'PLUGIN_DEPENDENCY_MISSING',
+        `Plugin "${name}" depends on "${brokenDependency}", which did not start: ${dependency?.lastError?.message ?? dependency?.state}`,
+        { plugin: name, details: { dependency: brokenDependency } },
+      ),
+    );
+  }
+
 
   async #startPlugin(record: PluginRecord): Promise<void> {
     if (!(await this.#initializeRecord(record))) return;

@@ -62,8 +62,10 @@ export interface PluginConfig<Config = unknown> {
   readonly priority: Priority;
   /** The plugin's own settings, validated against its `configSchema`. */
   readonly config: Config;
-  /** Timeout of each call and hook in ms. */
+  /** Timeout of each method call in ms. */
   readonly timeoutMs: number;
+  /** Timeout of each hook handler in ms. */
+  readonly hookTimeoutMs: number;
   readonly failurePolicy: FailurePolicy;
 }
 
@@ -72,6 +74,7 @@ export interface PluginSettings {
   readonly enabled?: boolean;
   readonly priority?: Priority;
   readonly config?: unknown;
+  /** Timeout of the plugin's method calls and hook handlers, in ms. */
   readonly timeoutMs?: number;
   readonly failurePolicy?: FailurePolicy;
 }
