@@ -298,7 +298,14 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
     await manager.register(plugin, settings);
     await manager.initialize();
     assert.deepEqual(received, [
-      { enabled: true, priority: 'CRITICAL', timeoutMs: 50, hookTimeoutMs: 50, failurePolicy: 'open', config: { answer: 42 } },
+      {
+        enabled: true,
+        priority: 'CRITICAL',
+        timeoutMs: 50,
+        hookTimeoutMs: 50,
+        failurePolicy: 'open',
+        config: { answer: 42 },
+      },
     ]);
     const status = statusOf(manager, 'configured');
     assert.equal(status.priority, 'CRITICAL');

@@ -826,7 +826,6 @@ export class PluginManager {
     );
   }
 
-
   async #startPlugin(record: PluginRecord): Promise<void> {
     if (!(await this.#initializeRecord(record))) return;
     this.#registerHooksOf(record);
