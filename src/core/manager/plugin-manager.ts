@@ -744,23 +744,36 @@ export class PluginManager {
     const wasStarted = record.state === 'ACTIVE' || record.state === 'PAUSED';
     if (!record.states.canMoveTo('UNLOADING')) return;
     record.states.moveTo('UNLOADING', reason);
-    await record.drain(this.#options.drainTimeoutMs);
-    const shutdown = record.plugin.shutdown;
-    if (wasStarted && shutdown !== undefined) {
-      const result = await invokePlugin(
-        this.#deadlines,
-        record,
-        'shutdown',
-        (call) => shutdown.call(record.plugin, call),
-        () => undefined,
-        {
-          timeoutMs: this.#options.shutdownTimeoutMs,
-          useBreaker: false,
-        },
-      );
-      if (!result.ok) record.lastError = result.error;
-    }
+    await this.#drainAndShutDown(record, wasStarted);
     record.states.moveTo('UNLOADED', reason);
+  }
+
+  /** Waits for the plugin's in-flight calls (bounded), then runs its `shutdown` (bounded). */
+  async #drainAndShutDown(record: PluginRecord, wasStarted: boolean): Promise<void> {
+    const drained = await record.drain(this.#options.drainTimeoutMs);
+    if (!drained) {
+      record.logger.warn(
+        { operation: 'shutdown', inFlight: record.inFlight },
+        'shutting down with calls still in flight',
+      );
+    }
+    const shutdown = record.plugin.shutdown;
+    if (!wasStarted || shutdown === undefined) return;
+    const result = await invokePlugin(
+      this.#deadlines,
+      record,
+      'shutdown',
+      (call) => shutdown.call(record.plugin, call),
+      () => undefined,
+      { timeoutMs: this.#options.shutdownTimeoutMs, useBreaker: false },
+    );
+    if (!result.ok) {
+      record.lastError = new PlugboardError(
+        'PLUGIN_SHUTDOWN_FAILED',
+        `Plugin "${record.name}" failed to shut down: ${result.error.message}`,
+        { plugin: record.name, hook: 'shutdown', cause: result.error },
+      );
+    }
   }
 
   /** Starts every LOADED, enabled plugin whose dependencies allow it, in dependency order. */
@@ -878,42 +891,13 @@ export class PluginManager {
   async #stopPlugin(record: PluginRecord, reason: string): Promise<void> {
     if (record.state === 'UNLOADED' || record.state === 'UNLOADING') return;
     const wasStarted = record.state === 'ACTIVE' || record.state === 'PAUSED';
-    if (record.state === 'LOADING' || record.state === 'INITIALIZING')
+    if (record.state === 'LOADING' || record.state === 'INITIALIZING') {
       record.states.moveTo('ERROR', 'stopped while starting');
+    }
     record.states.moveTo('UNLOADING', reason);
     // Requests that started on an earlier snapshot may still call it: let them finish.
     await withTimeout(this.#rebuild(), this.#options.drainTimeoutMs);
-    const drained = await record.drain(this.#options.drainTimeoutMs);
-    if (!drained)
-      record.logger.warn(
-        { operation: 'shutdown', inFlight: record.inFlight },
-        'shutting down with calls still in flight',
-      );
-    const shutdown = record.plugin.shutdown;
-    if (wasStarted && shutdown !== undefined) {
-      const result = await invokePlugin(
-        this.#deadlines,
-        record,
-        'shutdown',
-        (call) => shutdown.call(record.plugin, call),
-        () => undefined,
-        {
-          timeoutMs: this.#options.shutdownTimeoutMs,
-          useBreaker: false,
-        },
-      );
-      if (!result.ok) {
-        record.lastError = new PlugboardError(
-          'PLUGIN_SHUTDOWN_FAILED',
-          `Plugin "${record.name}" failed to shut down: ${result.error.message}`,
-          {
-            plugin: record.name,
-            hook: 'shutdown',
-            cause: result.error,
-          },
-        );
-      }
-    }
+    await this.#drainAndShutDown(record, wasStarted);
     this.hooks.unregisterRecord(record);
     record.states.moveTo('UNLOADED', reason);
     void this.#rebuild();
