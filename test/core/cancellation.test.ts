@@ -18,19 +18,7 @@ import {
   type RequestOutcome,
 } from '../../src/index.ts';
 import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
-
-interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((res) => {
-    resolve = res;
-  });
-  return { promise, resolve };
-}
+import { deferred } from '../support/deferred.ts';
 
 /** Records requestEnd and error dispatches; `ended` resolves at the first requestEnd. */
 function outcomeRecorder() {

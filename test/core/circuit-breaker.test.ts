@@ -27,14 +27,7 @@ import {
   withContent,
 } from '../../src/index.ts';
 import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((res) => {
-    resolve = res;
-  });
-  return { promise, resolve };
-}
+import { deferred } from '../support/deferred.ts';
 
 function breaker(options: Partial<CircuitBreakerOptions> = {}) {
   return new PluginCircuitBreaker({ enabled: true, failureThreshold: 3, halfOpenAfterMs: 1_000, ...options });

@@ -28,21 +28,9 @@ import {
   withContent,
 } from '../../src/index.ts';
 import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
+import { deferred } from '../support/deferred.ts';
 
 // ——— small synchronisation helpers (promises, never sleeps) ———
-
-interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((res) => {
-    resolve = res;
-  });
-  return { promise, resolve };
-}
 
 /** A counter whose value can be awaited. */
 class Counter {

@@ -26,24 +26,12 @@ import {
   withContent,
 } from '../../src/index.ts';
 import { chatRequest, createScriptedBackend, startManager } from '../../src/testing/index.ts';
+import { deferred } from '../support/deferred.ts';
 
 // ——— helpers ———
 
 /** Tests that would hang if a bound were missing fail after this long instead. */
 const HANG_GUARD_MS = 5_000;
-
-interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((res) => {
-    resolve = res;
-  });
-  return { promise, resolve };
-}
 
 function newManager(options: PluginManagerOptions = {}): PluginManager {
   return new PluginManager({ logger: createSilentLogger(), ...options });
