@@ -385,9 +385,12 @@ describe('backend providers (FR-8)', () => {
         await withManager([alpha, beta], async (manager) => {
           const prefixed = await run(manager, mode, chatRequest('hi', { model: 'beta/big-model' }));
           assert.equal(prefixed.response.backend, 'beta');
-          assert.equal(beta.calls[0]!.model, 'beta/big-model');
+          // The prefix chose the backend; the backend sees its own model name.
+          assert.equal(beta.calls[0]!.model, 'big-model');
+          assert.equal(beta.calls[0]!.backend, 'beta');
           const other = await run(manager, mode, chatRequest('hi', { model: 'library/llama3' }));
           assert.equal(other.response.backend, 'alpha');
+          assert.equal(alpha.calls.at(-1)!.model, 'library/llama3');
           assert.equal(other.text, 'from alpha');
         });
       });
@@ -934,7 +937,7 @@ describe('middleware (FR-10)', () => {
       await withManager(plugins, async (manager) => {
         const { response } = await run(manager, mode, chatRequest('hi'));
         assert.equal(seenByLater[0]!.model, 'scripted/tuned');
-        assert.equal(backend.calls[0]!.model, 'scripted/tuned');
+        assert.equal(backend.calls[0]!.model, 'tuned'); // the `scripted/` prefix routed it there
         assert.equal(backend.calls[0]!.metadata.routed, true);
         assert.deepEqual(response.metadata, { sawRouted: true });
         assert.deepEqual(trace, ['router.in', 'auditor.in', 'auditor.out', 'router.out']);

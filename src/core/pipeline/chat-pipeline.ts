@@ -173,6 +173,7 @@ export async function* runChatPipeline(
       // 6. Model turns.
       const backend = selectBackend(snapshot, context);
       backendName = backend.name;
+      context = routeTo(backend.name, context);
       const chain = new OutputChain(snapshot.outputProcessors, streaming, run.chainEnv);
       let toolCalls: readonly ToolCall[] = [];
       let thinking = '';
@@ -537,6 +538,17 @@ class RequestRun {
 }
 
 /** Picks the backend: the context's `backend`, a `backend/model` prefix, or the default. */
+/**
+ * The context as the chosen backend should see it: a `backend/` prefix that chose it is
+ * removed from the model (`ollama/llama3.2` → `llama3.2`) and recorded as `backend` instead.
+ * Other slashes are part of the model name (`library/llama3`) and stay.
+ */
+function routeTo(backend: string, context: ChatContext): ChatContext {
+  const prefix = `${backend}/`;
+  if (context.model === undefined || !context.model.startsWith(prefix)) return context;
+  return deepFreeze({ ...context, backend, model: context.model.slice(prefix.length) });
+}
+
 export function selectBackend(snapshot: PipelineSnapshot, context: ChatContext): PluginRecord {
   const byPrefix = context.model?.includes('/') ? context.model.slice(0, context.model.indexOf('/')) : undefined;
   const name =
