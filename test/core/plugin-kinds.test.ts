@@ -472,9 +472,10 @@ describe('backend providers (FR-8)', () => {
       await withManager([completionOnly], async (manager) => {
         const { chunks, text, response } = await run(manager, 'stream', chatRequest('hi'));
         assert.equal(text, 'whole answer');
+        // Thinking first: the reasoning precedes the answer.
         assert.deepEqual(chunks, [
-          { content: 'whole answer' },
           { thinking: 'hmm' },
+          { content: 'whole answer' },
           { finishReason: 'length', usage: { promptTokens: 3, completionTokens: 2 } },
         ]);
         assert.equal(response.message.content, 'whole answer');

@@ -205,6 +205,11 @@ export async function* runChatPipeline(
         let turnUsage: Usage | undefined;
         let turnFinish: FinishReason | undefined;
         for await (const chunk of readBackendReply(reply.value, backend, env.deadlines, scope)) {
+          // Reasoning comes before the answer it leads to, also when a chunk carries both.
+          if (chunk.thinking) {
+            turnThinking += chunk.thinking;
+            if (streaming) yield run.emit({ thinking: chunk.thinking }, context);
+          }
           if (chunk.content) {
             turnText += chunk.content;
             const settled = chain.push(chunk.content, context);
@@ -212,10 +217,6 @@ export async function* runChatPipeline(
               run.emittedText += settled;
               if (streaming) yield run.emit({ content: settled }, context);
             }
-          }
-          if (chunk.thinking) {
-            turnThinking += chunk.thinking;
-            if (streaming) yield run.emit({ thinking: chunk.thinking }, context);
           }
           if (chunk.toolCalls) turnToolCalls = [...turnToolCalls, ...chunk.toolCalls];
           if (chunk.usage) turnUsage = chunk.usage;
