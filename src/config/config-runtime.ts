@@ -280,6 +280,12 @@ export class ConfigRuntime {
 
     const report = await this.manager.applyChanges(changes, refused);
     const refusedNames = new Set(report.refused.map((refusal) => refusal.plugin));
+    // A plugin that is not running and could not be added shows in status as a load problem.
+    for (const refusal of report.refused) {
+      if (!refusal.plugin.startsWith('(') && !this.#applied.has(refusal.plugin)) {
+        this.#reportEntryFailure(refusal.plugin, refusal.error);
+      }
+    }
     for (const change of changes) {
       const name =
         change.type === 'add'
@@ -290,7 +296,10 @@ export class ConfigRuntime {
       else if (change.type === 'update') {
         const entry = next.config.plugins.find((candidate) => candidate.name === name)!;
         this.#applied.set(name, { ...this.#applied.get(name)!, entry });
-      } else this.#applied.set(name, incoming.get(name)!);
+      } else {
+        this.#applied.set(name, incoming.get(name)!);
+        this.manager.clearLoadProblem(name);
+      }
     }
     // Keep the global sections that are in force, take the rest of the new file.
     this.#loaded = {

@@ -691,6 +691,30 @@ export default definePlugin({
     assert.equal(await ask(runtime), 'hi[b:v1:new][a:v1:-]');
   });
 
+  test('a new plugin that fails to load on reload is listed in loadErrors, once, until it loads', async () => {
+    const f = await setUp();
+    await f.processor('a');
+    await f.config({ backends: { echo }, message_processors: { a: proc('a') } });
+    const runtime = await f.start();
+    await f.write('b.plugin.ts', 'export default {{;');
+    await f.config({ backends: { echo }, message_processors: { a: proc('a'), b: proc('b') } });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const report = await runtime.reload();
+      assert.deepEqual(report.applied, []);
+      const problems = runtime.manager.getPluginStatus().loadErrors.filter((problem) => problem.plugin === 'b');
+      assert.equal(problems.length, 1, 'one entry per plugin, however often the reload fails');
+      assert.equal(problems[0]?.error.code, 'PLUGIN_MODULE_LOAD_FAILED');
+    }
+    await f.processor('b');
+    const fixed = await runtime.reload();
+    assert.deepEqual(fixed.applied, ['b']);
+    assert.deepEqual(
+      runtime.manager.getPluginStatus().loadErrors.filter((problem) => problem.plugin === 'b'),
+      [],
+    );
+    assert.equal(runtime.manager.getPluginStatus().plugins.b?.state, 'ACTIVE');
+  });
+
   test('a removed plugin leaves the pipeline at once, is drained, then shut down', async () => {
     const f = await setUp();
     await Promise.all([f.processor('a'), f.processor('b')]);

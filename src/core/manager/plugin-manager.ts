@@ -935,13 +935,24 @@ export class PluginManager {
 
   /**
    * Records a plugin that could not be loaded at all (its file, its config entry), so that
-   * status reports show it with the reason. `plugin` names it when known.
+   * status reports show it with the reason. `plugin` names it when known. A newer problem
+   * of the same plugin (or, unnamed, the same file) replaces the older one.
    */
   reportLoadProblem(path: string, error: PlugboardError, plugin?: string): void {
     this.#recordLoadProblem(path, error, plugin);
   }
 
+  /** Forgets the load problem of a plugin that has since loaded. */
+  clearLoadProblem(plugin: string): void {
+    const index = this.#loadProblems.findIndex((problem) => problem.plugin === plugin);
+    if (index >= 0) this.#loadProblems.splice(index, 1);
+  }
+
   #recordLoadProblem(path: string, error: PlugboardError, plugin?: string): void {
+    const same = this.#loadProblems.findIndex((problem) =>
+      plugin === undefined ? problem.plugin === undefined && problem.path === path : problem.plugin === plugin,
+    );
+    if (same >= 0) this.#loadProblems.splice(same, 1);
     this.#loadProblems.push({ path, error, ...(plugin === undefined ? {} : { plugin }) });
     this.logger.error({ operation: 'load', file: path, success: false, error: error.code }, error.message);
   }
