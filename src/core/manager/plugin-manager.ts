@@ -495,7 +495,11 @@ export class PluginManager {
     return { snapshotVersion, applied, refused };
   }
 
-  /** Takes an ACTIVE plugin out of the pipeline without unloading it (state PAUSED). */
+  /**
+   * Takes an ACTIVE plugin out of the pipeline without unloading it (state PAUSED). A kill
+   * switch: it takes effect at once, also for the remaining steps of requests already running
+   * (a configuration reload that disables a plugin instead waits for them, see applyChanges).
+   */
   pausePlugin(name: string, reason = 'paused'): void {
     this.#require(name).states.moveTo('PAUSED', reason);
     void this.#rebuild();
