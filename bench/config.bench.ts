@@ -19,14 +19,15 @@
  * Usage: npm run bench:config                 (~15 s)
  *        BENCH_QUICK=1 npm run bench:config   (a few seconds, for smoke tests)
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { ConfigRuntime } from '../src/config/config-runtime.ts';
 import { loadConfig, parseConfig } from '../src/config/load-config.ts';
 import { createSilentLogger, PRIORITIES } from '../src/index.ts';
+import { machine } from './machine.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const SRC = fileURLToPath(new URL('../src/index.ts', import.meta.url));
@@ -209,19 +210,6 @@ export default defineBackend({
 }
 
 // ——— main ———
-
-function machine() {
-  let cpu = cpus()[0]?.model ?? 'unknown';
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((text) => text.startsWith('model name'));
-    if (line) cpu = line.slice(line.indexOf(':') + 1).trim();
-  } catch {
-    // not Linux: keep os.cpus()
-  }
-  return { cpu, cores: availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}` };
-}
 
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 

@@ -9,8 +9,7 @@
  * Usage: npm run bench:pipeline            (about a minute)
  *        BENCH_QUICK=1 npm run bench:pipeline   (a few seconds, for smoke tests)
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_CIRCUIT_BREAKER, PluginCircuitBreaker } from '../src/core/execution/circuit-breaker.ts';
@@ -29,6 +28,7 @@ import {
   type Priority,
 } from '../src/index.ts';
 import { chatRequest, startManager } from '../src/testing/index.ts';
+import { machine } from './machine.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** Characters per streamed chunk; the reply is CHUNK_CHARS × chunks long. */
@@ -332,24 +332,6 @@ async function hookDispatch(batches: number, perBatch: number) {
 }
 
 // ——— main ———
-
-function machine() {
-  let cpu = cpus()[0]?.model ?? 'unknown';
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((text) => text.startsWith('model name'));
-    if (line) cpu = line.slice(line.indexOf(':') + 1).trim();
-  } catch {
-    // not Linux: keep os.cpus()
-  }
-  return {
-    cpu,
-    cores: availableParallelism(),
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-  };
-}
 
 interface Row {
   readonly name: string;
