@@ -10,8 +10,6 @@
  * globalThis, since jiti evaluates them in this process.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -26,6 +24,7 @@ import {
   type PluginConfig,
 } from '../../src/index.ts';
 import { chatRequest, collectStream } from '../../src/testing/index.ts';
+import { RuntimeFixture } from '../support/runtime-fixture.ts';
 
 // ——— fixture kit ———
 
@@ -134,22 +133,11 @@ const proc = (name: string, extra: Omit<EntrySpec, 'plugin_file'> = {}): EntrySp
   ...extra,
 });
 
-class Fixture {
-  runtime: ConfigRuntime | undefined;
-  private constructor(readonly dir: string) {}
-
+class Fixture extends RuntimeFixture {
   static async create(): Promise<Fixture> {
-    const fixture = new Fixture(await mkdtemp(join(tmpdir(), 'plugboard-runtime-')));
+    const fixture = new Fixture(await RuntimeFixture.tempDir('plugboard-runtime-'));
     await fixture.write('echo.plugin.ts', ECHO_SOURCE);
     return fixture;
-  }
-
-  get file(): string {
-    return join(this.dir, 'config.yaml');
-  }
-
-  write(name: string, text: string): Promise<void> {
-    return writeFile(join(this.dir, name), text);
   }
 
   processor(name: string, code = 'v1', options: { initThrows?: boolean } = {}): Promise<void> {
@@ -164,16 +152,6 @@ class Fixture {
       'config.yaml',
       stringify({ mode: mode ?? 'staging', plugin_manager: { enable_hot_reload: false, ...plugin_manager }, ...rest }),
     );
-  }
-
-  async start(options: { strict?: boolean } = {}): Promise<ConfigRuntime> {
-    this.runtime = await ConfigRuntime.start({ file: this.file, env: {}, logger: createSilentLogger(), ...options });
-    return this.runtime;
-  }
-
-  async dispose(): Promise<void> {
-    await this.runtime?.close();
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 

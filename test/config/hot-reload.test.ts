@@ -11,15 +11,13 @@
  * idempotent) within a deadline.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { ConfigRuntime } from '../../src/config/config-runtime.ts';
-import { type ConfigReloadReport, createSilentLogger } from '../../src/index.ts';
+import type { ConfigRuntime } from '../../src/config/config-runtime.ts';
+import type { ConfigReloadReport } from '../../src/index.ts';
 import { chatRequest } from '../../src/testing/index.ts';
+import { RuntimeFixture } from '../support/runtime-fixture.ts';
 
 // ——— fixture kit ———
 
@@ -74,29 +72,11 @@ const proc = (name: string, extra: Omit<Entry, 'plugin_file'> = {}): Entry => ({
   ...extra,
 });
 
-class Fixture {
-  runtime: ConfigRuntime | undefined;
-  private constructor(readonly dir: string) {}
-
+class Fixture extends RuntimeFixture {
   static async create(): Promise<Fixture> {
-    const fixture = new Fixture(await mkdtemp(join(tmpdir(), 'plugboard-hot-')));
+    const fixture = new Fixture(await RuntimeFixture.tempDir('plugboard-hot-'));
     await fixture.write('echo.plugin.ts', ECHO_SOURCE);
     return fixture;
-  }
-
-  get file(): string {
-    return join(this.dir, 'config.yaml');
-  }
-
-  write(name: string, text: string): Promise<void> {
-    return writeFile(join(this.dir, name), text);
-  }
-
-  /** Saves like many editors do: the new content goes to a temporary file renamed over the old one. */
-  async atomicWrite(name: string, text: string): Promise<void> {
-    const temporary = join(this.dir, `.${name}.${process.hrtime.bigint()}.tmp`);
-    await writeFile(temporary, text);
-    await rename(temporary, join(this.dir, name));
   }
 
   processor(name: string, code: string): Promise<void> {
@@ -114,16 +94,6 @@ class Fixture {
       backends: { echo: { plugin_file: 'echo.plugin.ts' } },
       message_processors: processors,
     });
-  }
-
-  async start(): Promise<ConfigRuntime> {
-    this.runtime = await ConfigRuntime.start({ file: this.file, env: {}, logger: createSilentLogger() });
-    return this.runtime;
-  }
-
-  async dispose(): Promise<void> {
-    await this.runtime?.close();
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 

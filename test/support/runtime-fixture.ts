@@ -1,0 +1,46 @@
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigRuntime, type ConfigRuntimeOptions } from '../../src/config/config-runtime.ts';
+import { createSilentLogger } from '../../src/index.ts';
+
+/**
+ * A temporary folder holding a config.yaml and plugin files, and the ConfigRuntime started
+ * from it. Test files extend it with helpers that write their own plugins and configs.
+ */
+export class RuntimeFixture {
+  runtime: ConfigRuntime | undefined;
+
+  constructor(readonly dir: string) {}
+
+  /** A fresh temporary folder named with `prefix`. */
+  static tempDir(prefix: string): Promise<string> {
+    return mkdtemp(join(tmpdir(), prefix));
+  }
+
+  get file(): string {
+    return join(this.dir, 'config.yaml');
+  }
+
+  write(name: string, text: string): Promise<void> {
+    return writeFile(join(this.dir, name), text);
+  }
+
+  /** Saves like many editors do: the new content goes to a temporary file renamed over the old one. */
+  async atomicWrite(name: string, text: string): Promise<void> {
+    const temporary = join(this.dir, `.${name}.${process.hrtime.bigint()}.tmp`);
+    await writeFile(temporary, text);
+    await rename(temporary, join(this.dir, name));
+  }
+
+  /** Starts a runtime on config.yaml, silent, with an empty environment. */
+  async start(options: Partial<ConfigRuntimeOptions> = {}): Promise<ConfigRuntime> {
+    this.runtime = await ConfigRuntime.start({ file: this.file, env: {}, logger: createSilentLogger(), ...options });
+    return this.runtime;
+  }
+
+  async dispose(): Promise<void> {
+    await this.runtime?.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
