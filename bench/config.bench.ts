@@ -21,13 +21,13 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { ConfigRuntime } from '../src/config/config-runtime.ts';
 import { loadConfig, parseConfig } from '../src/config/load-config.ts';
 import { createSilentLogger, PRIORITIES } from '../src/index.ts';
-import { machine } from './machine.ts';
+import { machine, writeResults } from './report.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const SRC = fileURLToPath(new URL('../src/index.ts', import.meta.url));
@@ -283,16 +283,7 @@ try {
         'ConfigRuntime.reload() with 10 plugins, one plugin config changed: re-import (jiti), initialize, drain, shutdown of the old instance',
     },
   ];
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'config.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      rows.map((row) => ({ ...row, machine: host })),
-      null,
-      2,
-    )}\n`,
-  );
+  const out = writeResults('config', rows);
 
   console.table(
     rows.map((row) => ({

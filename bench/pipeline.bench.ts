@@ -1,17 +1,4 @@
-/**
- * Pipeline benchmark: what Plugboard's in-process runtime costs per message.
- *
- * Runs `PluginManager.chat` (mode `json`) and `PluginManager.stream` (mode `stream`, 20
- * content chunks) with 0, 1, 10 and 50 no-op plugins of mixed kinds, plus micro-benchmarks
- * of the circuit-breaker check and of one hook dispatch. Writes bench/results/pipeline.json
- * and prints a table. See docs/PERFORMANCE.md for what each row means.
- *
- * Usage: npm run bench:pipeline            (about a minute)
- *        BENCH_QUICK=1 npm run bench:pipeline   (a few seconds, for smoke tests)
- */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { DEFAULT_CIRCUIT_BREAKER, PluginCircuitBreaker } from '../src/core/execution/circuit-breaker.ts';
 import {
   type AnyPlugin,
@@ -28,7 +15,7 @@ import {
   type Priority,
 } from '../src/index.ts';
 import { chatRequest, startManager } from '../src/testing/index.ts';
-import { machine } from './machine.ts';
+import { machine, writeResults } from './report.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** Characters per streamed chunk; the reply is CHUNK_CHARS × chunks long. */
@@ -504,17 +491,7 @@ async function main(): Promise<void> {
 
   for (const target of scenarios) await target.manager.shutdown();
 
-  const here = dirname(fileURLToPath(import.meta.url));
-  const out = join(here, 'results', 'pipeline.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      rows.map((row) => ({ ...row, machine: host })),
-      null,
-      2,
-    )}\n`,
-  );
+  const out = writeResults('pipeline', rows);
 
   const table = rows.map((row) => ({
     name: row.name,
