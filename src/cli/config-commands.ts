@@ -2,8 +2,8 @@ import { stringify } from 'yaml';
 import { formatIssue } from '../config/config-issue.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { checkEntryConfig, importEntry } from '../config/plugin-entries.ts';
+import { redactSecrets } from '../config/redact.ts';
 import { toPlugboardError } from '../core/errors/plugboard-error.ts';
-import { redactSecrets } from './redact.ts';
 
 /** Output sinks, so tests can capture what a command prints. */
 export interface CommandIo {

@@ -1,15 +1,20 @@
 import { parseArgs } from 'node:util';
 import { type CommandIo, configCheck, configPrint } from './config-commands.ts';
+import { serveCommand } from './serve-command.ts';
 
 const USAGE = `Usage: plugboard <command>
 
 Commands:
+  serve [--config file] [--port n] [--host h]
+                                   run the HTTP server (OpenAI API under /v1, Ollama API
+                                   under /api); env PORT, HOST, PLUGBOARD_ADMIN_TOKEN
   config check [file] [--strict]   validate a configuration file and the plugins it names
                                    (--strict: warnings fail the check too)
   config print [file]              show the effective configuration, secrets redacted
 
 The file defaults to $PLUGBOARD_CONFIG, then plugins/config.yaml.
-Exit codes: 0 success, 1 invalid configuration, 2 wrong usage.`;
+Exit codes: 0 success, 1 invalid configuration (or the server could not start),
+2 wrong usage, 3 the server stopped but its shutdown deadline cut requests short.`;
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], io: CommandIo = consoleIo): Promise<number> {
@@ -25,6 +30,13 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
     io.out(USAGE);
     return parsed.values.help ? 0 : 2;
   }
+  if (command === 'serve' && subcommand === undefined) {
+    return serveCommand(parsed.values, io);
+  }
+  if (parsed.values.config !== undefined || parsed.values.port !== undefined || parsed.values.host !== undefined) {
+    io.err(`--config, --port and --host belong to "serve"\n\n${USAGE}`);
+    return 2;
+  }
   if (command === 'config' && rest.length === 0) {
     if (subcommand === 'check') return configCheck(file, parsed.values.strict ?? false, io);
     if (subcommand === 'print') return configPrint(file, io);
@@ -37,7 +49,13 @@ function parse(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      strict: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+    },
   });
 }
 

@@ -124,12 +124,30 @@ export const securitySchema = z
   })
   .prefault({});
 
+export const serverSchema = z
+  .strictObject({
+    /** Interface to listen on. Loopback by default: exposing the server is a deliberate choice. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** TCP port (0 picks a free one). Not Ollama's 11434, so both can run side by side. */
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Largest request body accepted, in MiB (images travel base64-encoded in chat bodies). */
+    body_limit_mb: z.number().positive().max(1024).default(16),
+    /** Longest a request may run, streaming included, in seconds. */
+    request_timeout: seconds.default(600),
+    /** How long a graceful shutdown waits for in-flight requests and open streams, in seconds. */
+    shutdown_timeout: seconds.default(30),
+    /** Token that enables the admin API (`/admin`). Without one, the admin routes do not exist. */
+    admin_token: z.string().min(16, 'must be at least 16 characters').optional(),
+  })
+  .prefault({});
+
 /** The sections other than the plugin sections, each validated (and defaulted) on its own. */
 export const GLOBAL_SECTIONS = {
   plugin_manager: pluginManagerSchema,
   hooks: hooksSchema,
   observability: observabilitySchema,
   security: securitySchema,
+  server: serverSchema,
 } as const;
 export type GlobalSection = keyof typeof GLOBAL_SECTIONS;
 
@@ -160,6 +178,7 @@ export interface PlugboardConfig {
   readonly hooks: z.output<typeof hooksSchema>;
   readonly observability: z.output<typeof observabilitySchema>;
   readonly security: z.output<typeof securitySchema>;
+  readonly server: z.output<typeof serverSchema>;
   /** Valid plugin entries, in file order (backends, processors, features, middleware). */
   readonly plugins: readonly ResolvedPluginEntry[];
 }

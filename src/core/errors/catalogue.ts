@@ -127,6 +127,51 @@ export const errorCatalogue = {
     hint: 'Raise maxTurns, or check the extension that keeps asking for another turn.',
     status: 508,
   },
+  MODEL_NOT_FOUND: {
+    summary: 'No active backend serves the requested model',
+    hint: 'Pick a model from GET /v1/models or GET /api/tags, or prefix it with its backend (`ollama/llama3.2`).',
+    status: 404,
+  },
+  NO_BACKEND: {
+    summary: 'No backend provider is active to answer the request',
+    hint: 'Enable a backend plugin in the configuration (e.g. `backends.ollama`) and check GET /plugins for its state.',
+    status: 503,
+  },
+  ROUTE_NOT_FOUND: {
+    summary: 'There is no such endpoint',
+    hint: 'See docs/API.md for the routes Plugboard serves.',
+    status: 404,
+  },
+  METHOD_NOT_ALLOWED: {
+    summary: 'The endpoint exists but not for this HTTP method',
+    hint: 'Use one of the methods listed in the `Allow` header.',
+    status: 405,
+  },
+  NOT_IMPLEMENTED: {
+    summary: 'Plugboard does not implement this operation',
+    hint: 'Model management (pull, push, create, copy, delete) belongs to the backend itself: call it directly.',
+    status: 501,
+  },
+  REQUEST_TOO_LARGE: {
+    summary: 'The request body is larger than the server accepts',
+    hint: 'Send a smaller body, or raise `server.body_limit_mb` in the configuration.',
+    status: 413,
+  },
+  REQUEST_TIMEOUT: {
+    summary: 'The request took longer than the server allows',
+    hint: 'Raise `server.request_timeout`, or ask for less output (`max_tokens`).',
+    status: 504,
+  },
+  UNAUTHORIZED: {
+    summary: 'The request lacks valid credentials',
+    hint: 'Send `Authorization: Bearer <token>` with the admin token the server was configured with.',
+    status: 401,
+  },
+  SERVER_SHUTTING_DOWN: {
+    summary: 'The server is shutting down and takes no new requests',
+    hint: 'Retry against another instance, or once this one has restarted.',
+    status: 503,
+  },
   CONFIG_INVALID: {
     summary: 'The configuration is invalid or incomplete',
     hint: 'Each issue names the file, line, key and what was expected; `plugboard config check` lists them all.',

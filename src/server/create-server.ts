@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { PlugboardError } from '../core/errors/plugboard-error.ts';
+import { createDefaultLogger, type Logger } from '../core/logger.ts';
+import type { PluginManager } from '../core/manager/plugin-manager.ts';
+import type { AdminControl } from './admin/admin-control.ts';
+import { registerAdminRoutes } from './admin/admin-routes.ts';
+import { ChatRunner } from './chat-runner.ts';
+import { toFastifyLogger } from './fastify-logger.ts';
+import { errorBody, flavorOf, responseStatus, toHttpError } from './http-errors.ts';
+import { ModelRouter } from './model-router.ts';
+import { registerObservabilityRoutes } from './observability/observability-routes.ts';
+import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts';
+import { registerOllamaRoutes } from './ollama/ollama-routes.ts';
+import { registerOpenAiRoutes } from './openai/openai-routes.ts';
+import { RouteTable } from './route-table.ts';
+import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from './settings.ts';
+import { PLUGBOARD_VERSION } from './version.ts';
+
+/** What every route module gets: the manager and the server's shared services. */
+export interface ServerContext {
+  readonly manager: PluginManager;
+  readonly router: ModelRouter;
+  readonly chat: ChatRunner;
+  readonly metrics: ServerMetrics;
+  readonly settings: ServerSettings;
+  readonly logger: Logger;
+  /** Present when the server runs from a configuration file (reload, effective config). */
+  readonly admin: AdminControl | undefined;
+  /** Aborts when a shutdown gives up waiting: open streams end. */
+  readonly shutdownSignal: AbortSignal;
+  /** True from the moment a graceful shutdown starts (readiness turns 503). */
+  readonly shuttingDown: () => boolean;
+  readonly version: string;
+  readonly startedAt: Date;
+}
+
+/** Settings of {@link createServer}. Only `manager` is required. */
+export interface ServerOptions {
+  /** A running plugin manager. The server does not start or stop it. */
+  readonly manager: PluginManager;
+  readonly settings?: Partial<ServerSettings>;
+  readonly logger?: Logger;
+  /** Reload and configuration access for the admin API (see `AdminControl`). */
+  readonly admin?: AdminControl;
+}
+
+/** A Plugboard HTTP server. */
+export interface PlugboardServer {
+  readonly app: FastifyInstance;
+  readonly context: ServerContext;
+  /** Starts listening; resolves with the base URL (`http://127.0.0.1:8080`). */
+  listen(): Promise<string>;
+  /**
+   * Graceful stop: refuse new requests, let in-flight requests and open streams finish up
+   * to `shutdownTimeoutMs`, then abort what is left. Resolves `true` when everything
+   * finished in time. The plugin manager is left running (its owner shuts it down).
+   */
+  close(): Promise<boolean>;
+}
+
+/**
+ * Builds the HTTP server: the OpenAI- and Ollama-compatible chat APIs, observability
+ * (`/plugins`, `/health`, `/metrics`) and, with an admin token, the admin API — all on one
+ * plugin manager.
+ *
+ * @example
+ * ```ts
+ * const manager = await startManager([createScriptedBackend()]);
+ * const server = await createServer({ manager, settings: { port: 0 } });
+ * const url = await server.listen();
+ * // … POST `${url}/v1/chat/completions` …
+ * await server.close();
+ * await manager.shutdown();
+ * ```
+ */
+export async function createServer(options: ServerOptions): Promise<PlugboardServer> {
+  const settings: ServerSettings = { ...DEFAULT_SERVER_SETTINGS, ...options.settings };
+  const logger = options.logger ?? createDefaultLogger();
+  const shutdown = new AbortController();
+  let shuttingDown = false;
+  const metrics = createServerMetrics(options.manager);
+  const context: ServerContext = {
+    manager: options.manager,
+    router: new ModelRouter(options.manager),
+    chat: new ChatRunner(options.manager, metrics, settings.requestTimeoutMs, shutdown.signal),
+    metrics,
+    settings,
+    logger,
+    admin: options.admin,
+    shutdownSignal: shutdown.signal,
+    shuttingDown: () => shuttingDown,
+    version: PLUGBOARD_VERSION,
+    startedAt: new Date(),
+  };
+
+  const app = Fastify({
+    loggerInstance: toFastifyLogger(logger),
+    // One line per request, written in onResponse below in the shape of the spec's §11.2.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    bodyLimit: settings.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    // Keep-alive connections with no request in flight close at once on shutdown.
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const routes = new RouteTable();
+  app.addHook('onRoute', (route) => routes.add(route.method, route.url));
+
+  acceptJsonOfAnyContentType(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (shuttingDown) {
+      reply.header('connection', 'close');
+      throw new PlugboardError('SERVER_SHUTTING_DOWN', 'The server is shutting down and takes no new requests');
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const durationMs = reply.elapsedTime;
+    metrics.httpRequest(request.method, route, reply.statusCode, durationMs / 1000);
+    const line = {
+      operation: 'http',
+      method: request.method,
+      route,
+      status: reply.statusCode,
+      duration_ms: Math.round(durationMs * 100) / 100,
+      success: reply.statusCode < 400,
+    };
+    if (reply.statusCode >= 500) request.log.warn(line, 'request failed');
+    else request.log.info(line, 'request completed');
+  });
+
+  app.setErrorHandler((thrown, request, reply) => sendError(request, reply, toHttpError(thrown)));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    const allowed = routes.methodsFor(path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(
+        request,
+        reply,
+        new PlugboardError(
+          'METHOD_NOT_ALLOWED',
+          `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
+        ),
+      );
+    }
+    return sendError(request, reply, new PlugboardError('ROUTE_NOT_FOUND', `No endpoint ${request.method} ${path}`));
+  });
+
+  registerOpenAiRoutes(app, context);
+  registerOllamaRoutes(app, context);
+  registerObservabilityRoutes(app, context);
+  if (settings.adminToken !== undefined) registerAdminRoutes(app, context, settings.adminToken);
+  await app.ready();
+
+  let listening: string | undefined;
+  return {
+    app,
+    context,
+    async listen() {
+      listening = await app.listen({ host: settings.host, port: settings.port });
+      logger.info({ operation: 'listen', url: listening }, `Plugboard listening on ${listening}`);
+      return listening;
+    },
+    async close() {
+      shuttingDown = true;
+      const closing = app.close();
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        closing.then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), settings.shutdownTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) {
+        logger.warn(
+          { operation: 'shutdown', timeout_ms: settings.shutdownTimeoutMs },
+          'shutdown deadline reached: aborting the requests still running',
+        );
+        shutdown.abort();
+        app.server.closeAllConnections();
+        await closing;
+      }
+      return finished;
+    },
+  };
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, error: PlugboardError): FastifyReply {
+  const status = responseStatus(error);
+  if (status >= 500) {
+    request.log.error(
+      { operation: 'http', error: error.code, plugin: error.plugin, err: error.cause ?? error },
+      error.message,
+    );
+  }
+  if (reply.sent || reply.raw.headersSent) {
+    // A stream already started: nothing can be sent any more; the connection is closed.
+    reply.raw.destroy();
+    return reply;
+  }
+  return reply.code(status).send(errorBody(flavorOf(request.url), error, request.id));
+}
+
+/** A client's `x-request-id` when it is a sane token, else a new UUID. */
+function requestIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id'];
+  if (typeof given === 'string' && /^[\w.:@/+=-]{1,128}$/.test(given)) return given;
+  return randomUUID();
+}
+
+/**
+ * Ollama's documented examples use `curl -d '{…}'`, which sends
+ * `application/x-www-form-urlencoded`; Ollama ignores the content type. So does Plugboard:
+ * every body is parsed as JSON, with Fastify's prototype-poisoning protection.
+ */
+function acceptJsonOfAnyContentType(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, text, (error, value) => {
+      if (error === null) return done(null, value);
+      // Fastify's message blames the content type; say what is wrong with the JSON instead.
+      try {
+        JSON.parse(text);
+        done(error, undefined);
+      } catch (syntax) {
+        done(new PlugboardError('REQUEST_INVALID', `The request body is not valid JSON: ${(syntax as Error).message}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,149 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { PluginManager } from '../../core/manager/plugin-manager.ts';
+import type { ChatResponse } from '../../core/model/reply.ts';
+
+/** Which chat API a request came through. */
+export type ChatApi = 'openai' | 'ollama';
+
+/** What the HTTP layer records for GET /metrics (Prometheus). */
+export interface ServerMetrics {
+  readonly registry: Registry;
+  /** One finished HTTP request. `route` is the route pattern (`/v1/models/:id`), never the raw URL. */
+  httpRequest(method: string, route: string, status: number, durationSeconds: number): void;
+  /** A chat request that completed (tokens in/out by backend). */
+  chatCompleted(response: ChatResponse, api: ChatApi): void;
+  streamOpened(): void;
+  streamClosed(): void;
+}
+
+const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2, disabled: 3 } as const;
+
+/**
+ * Prometheus metrics of one server, in a registry of its own (several servers in one
+ * process, as in tests, do not collide). HTTP metrics are recorded as requests finish;
+ * plugin metrics are read from the core's counters at scrape time, so the request path pays
+ * nothing for them.
+ */
+export function createServerMetrics(manager: PluginManager): ServerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'plugboard_process_' });
+
+  const requests = new Counter({
+    name: 'plugboard_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'plugboard_http_request_duration_seconds',
+    help: 'HTTP request duration (for streams: until the last byte)',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'plugboard_tokens_total',
+    help: 'Tokens by direction (in = prompt, out = completion), backend and API',
+    labelNames: ['direction', 'backend', 'api'] as const,
+    registers: [registry],
+  });
+  const chats = new Counter({
+    name: 'plugboard_chat_requests_total',
+    help: 'Completed chat requests by backend, API and finish reason',
+    labelNames: ['backend', 'api', 'finish_reason'] as const,
+    registers: [registry],
+  });
+  const activeStreams = new Gauge({
+    name: 'plugboard_active_streams',
+    help: 'Streamed chat responses currently open',
+    registers: [registry],
+  });
+
+  const pluginCalls = new Counter({
+    name: 'plugboard_plugin_invocations_total',
+    help: 'Plugin calls by plugin, operation and outcome (since the plugin loaded)',
+    labelNames: ['plugin', 'operation', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [plugin, stats] of Object.entries(manager.getMetrics().plugins)) {
+        for (const [operation, op] of Object.entries(stats.operations)) {
+          // The core keeps the running totals; the counter mirrors them at each scrape.
+          this.inc({ plugin, operation, outcome: 'success' }, op.successes);
+          this.inc({ plugin, operation, outcome: 'failure' }, op.failures);
+          this.inc({ plugin, operation, outcome: 'timeout' }, op.timeouts);
+          this.inc({ plugin, operation, outcome: 'skipped' }, op.skipped);
+        }
+      }
+    },
+  });
+  const pluginLatency = new Gauge({
+    name: 'plugboard_plugin_latency_seconds',
+    help: 'Plugin call latency by plugin, operation and quantile (0.5, 0.99; since the plugin loaded)',
+    labelNames: ['plugin', 'operation', 'quantile'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [plugin, stats] of Object.entries(manager.getMetrics().plugins)) {
+        for (const [operation, op] of Object.entries(stats.operations)) {
+          if (op.invocations === 0) continue;
+          this.set({ plugin, operation, quantile: '0.5' }, op.latencyMs.p50 / 1000);
+          this.set({ plugin, operation, quantile: '0.99' }, op.latencyMs.p99 / 1000);
+        }
+      }
+    },
+  });
+  const breakers = new Gauge({
+    name: 'plugboard_plugin_breaker_state',
+    help: 'Circuit breaker state per plugin: 0 closed, 1 half-open, 2 open, 3 disabled (breakers off)',
+    labelNames: ['plugin'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [plugin, stats] of Object.entries(manager.getMetrics().plugins)) {
+        this.set({ plugin }, BREAKER_VALUE[stats.breaker.state]);
+      }
+    },
+  });
+  const plugins = new Gauge({
+    name: 'plugboard_plugins',
+    help: 'Plugins by state',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [state, count] of Object.entries(manager.getMetrics().system.plugins)) {
+        if (state !== 'total') this.set({ state }, count);
+      }
+    },
+  });
+  const hooks = new Counter({
+    name: 'plugboard_hook_dispatches_total',
+    help: 'Hook dispatches since start',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(manager.getMetrics().system.hookDispatches);
+    },
+  });
+  void [pluginCalls, pluginLatency, breakers, plugins, hooks];
+
+  return {
+    registry,
+    httpRequest(method, route, status, durationSeconds) {
+      const labels = { method, route, status: String(status) };
+      requests.inc(labels);
+      duration.observe(labels, durationSeconds);
+    },
+    chatCompleted(response, api) {
+      const backend = response.backend ?? 'none';
+      chats.inc({ backend, api, finish_reason: response.finishReason ?? 'stop' });
+      if (response.usage !== undefined) {
+        tokens.inc({ direction: 'in', backend, api }, response.usage.promptTokens);
+        tokens.inc({ direction: 'out', backend, api }, response.usage.completionTokens);
+      }
+    },
+    streamOpened: () => activeStreams.inc(),
+    streamClosed: () => activeStreams.dec(),
+  };
+}
