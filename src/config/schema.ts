@@ -137,7 +137,9 @@ export const serverSchema = z
     /** How long a graceful shutdown waits for in-flight requests and open streams, in seconds. */
     shutdown_timeout: seconds.default(30),
     /** Token that enables the admin API (`/admin`). Without one, the admin routes do not exist. */
-    admin_token: z.string().min(16, 'must be at least 16 characters').optional(),
+    admin_token: z
+      .union([z.literal(''), z.string().min(16, 'must be at least 16 characters (or empty: no admin API)')])
+      .optional(),
   })
   .prefault({});
 

@@ -39,7 +39,7 @@ export function serverSettingsFrom(
   overrides: ServerOverrides = {},
 ): ServerSettings {
   const envPort = env.PORT === undefined || env.PORT === '' ? undefined : parsePort(env.PORT, 'PORT');
-  const adminToken = nonEmpty(env.PLUGBOARD_ADMIN_TOKEN) ?? section.admin_token;
+  const adminToken = nonEmpty(env.PLUGBOARD_ADMIN_TOKEN) ?? nonEmpty(section.admin_token);
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new Error('PLUGBOARD_ADMIN_TOKEN must be at least 16 characters long');
   }

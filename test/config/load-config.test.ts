@@ -167,6 +167,7 @@ describe('defaults (FR-11.4)', () => {
         allowed_imports: [],
         denied_imports: [],
       },
+      server: { host: '127.0.0.1', port: 8080, body_limit_mb: 16, request_timeout: 600, shutdown_timeout: 30 },
       plugins: [],
     };
     assert.deepEqual(loaded.config, expected);

@@ -1,0 +1,111 @@
+/**
+ * The servers `npm run bench:http` loads, each run in a child process of its own so that its
+ * CPU time can be measured apart from the load generator's:
+ *
+ * - `bare`: a node:http server answering POST /v1/chat/completions with the same chat
+ *   completion JSON, or SSE stream of 20 chunks, that Plugboard sends for the scripted
+ *   backend — the practical ceiling of a Node.js server;
+ * - `plugboard`: Plugboard's server with 10 no-op plugins of mixed kinds and the scripted
+ *   backend.
+ *
+ * Started with the target name as argument; sends `{ port }` over IPC once listening and
+ * answers `cpu` messages with its CPU time in µs.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSilentLogger } from '../src/index.ts';
+import { createServer } from '../src/server/create-server.ts';
+import { createScriptedBackend, startManager } from '../src/testing/index.ts';
+import { pluginAt } from './pipeline.bench.ts';
+
+/** 20 chunks of 4 characters. */
+export const REPLY = 'word '.repeat(16);
+export const CHUNK_CHARS = 4;
+export const MODEL = 'scripted-model';
+
+async function startBare(): Promise<number> {
+  const server = createHttpServer((request, response) => {
+    if (request.method !== 'POST' || request.url !== '/v1/chat/completions') {
+      response.writeHead(404).end();
+      return;
+    }
+    readJson(request)
+      .then((body) => answer(body as { stream?: boolean; model?: string }, response))
+      .catch(() => response.writeHead(400).end());
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const parts: Buffer[] = [];
+  for await (const part of request) parts.push(part as Buffer);
+  return JSON.parse(Buffer.concat(parts).toString('utf8'));
+}
+
+function answer(body: { stream?: boolean; model?: string }, response: ServerResponse): void {
+  const id = `chatcmpl-${Math.random().toString(36).slice(2)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = body.model ?? MODEL;
+  if (!body.stream) {
+    const payload = JSON.stringify({
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: REPLY, refusal: null },
+          finish_reason: 'stop',
+          logprobs: null,
+        },
+      ],
+      usage: { prompt_tokens: 1, completion_tokens: 16, total_tokens: 17 },
+    });
+    response.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(payload),
+    });
+    response.end(payload);
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (let index = 0; index < REPLY.length; index += CHUNK_CHARS) {
+    const delta =
+      index === 0
+        ? { role: 'assistant', content: REPLY.slice(index, index + CHUNK_CHARS) }
+        : { content: REPLY.slice(index, index + CHUNK_CHARS) };
+    response.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: null, logprobs: null }] })}\n\n`,
+    );
+  }
+  response.write(
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: {}, finish_reason: 'stop', logprobs: null }] })}\n\n`,
+  );
+  response.end('data: [DONE]\n\n');
+}
+
+async function startPlugboard(): Promise<number> {
+  const logger = createSilentLogger();
+  const plugins = [
+    createScriptedBackend({ name: 'scripted', models: [MODEL], reply: REPLY, chunking: CHUNK_CHARS }),
+    ...Array.from({ length: 10 }, (_, index) => pluginAt(index)),
+  ];
+  const manager = await startManager(plugins, { logger });
+  const server = await createServer({ manager, logger, settings: { host: '127.0.0.1', port: 0 } });
+  const url = await server.listen();
+  return Number(new URL(url).port);
+}
+
+const target = process.argv[2];
+const port = target === 'bare' ? await startBare() : target === 'plugboard' ? await startPlugboard() : undefined;
+if (port === undefined) throw new Error(`unknown target ${target}; use bare or plugboard`);
+process.on('message', (message) => {
+  if (message === 'cpu') {
+    const usage = process.cpuUsage();
+    process.send?.({ cpu: usage.user + usage.system });
+  }
+});
+process.send?.({ port });
