@@ -3,6 +3,7 @@ import { PlugboardError, toPlugboardError } from '../core/errors/plugboard-error
 import { createDefaultLogger, type Logger } from '../core/logger.ts';
 import type { ApplyReport, PluginChange } from '../core/manager/plugin-change.ts';
 import { PluginManager, type PluginManagerOptions } from '../core/manager/plugin-manager.ts';
+import type { PluginSettings } from '../core/plugin/metadata.ts';
 import { formatIssue } from './config-issue.ts';
 import { type LoadedConfig, type LoadOptions, loadConfig } from './load-config.ts';
 import {
@@ -54,8 +55,12 @@ export class ConfigRuntime {
   readonly #signalHandlers = new Set<() => void>();
   #closed = false;
   #debounce: NodeJS.Timeout | undefined;
-  #running: Promise<ReloadReport> | undefined;
-  #queued: Promise<ReloadReport> | undefined;
+  /** Settles when the last queued reload or plugin reload has finished; never rejects. */
+  #tail: Promise<void> = Promise.resolve();
+  /** Reloads and plugin reloads queued or running. */
+  #busy = 0;
+  /** A reload waiting for its turn: further reload() calls join it. */
+  #queuedReload: Promise<ReloadReport> | undefined;
 
   private constructor(
     manager: PluginManager,
@@ -98,27 +103,51 @@ export class ConfigRuntime {
   }
 
   /**
-   * Reads the file again and applies what changed. Reloads never overlap: one requested
-   * while another runs is done once after it (requests in between are merged).
+   * Reads the file again and applies what changed. Reloads never overlap (nor with
+   * {@link reloadPlugin}): one requested while another runs is done once after it (requests
+   * in between are merged).
    */
   reload(): Promise<ReloadReport> {
-    if (this.#running === undefined) {
-      this.#running = this.#reload().finally(() => {
-        this.#running = undefined;
-      });
-      return this.#running;
-    }
-    this.#queued ??= this.#running.then(
+    if (this.#queuedReload !== undefined) return this.#queuedReload;
+    let started = false;
+    const reload = this.#exclusive(() => {
+      started = true;
+      this.#queuedReload = undefined;
+      return this.#reload();
+    });
+    if (!started) this.#queuedReload = reload;
+    return reload;
+  }
+
+  /**
+   * Re-imports one plugin's module (fresh, not from a module cache) with its entry of the
+   * configuration in effect, and swaps it in: the new instance initializes while the running
+   * one keeps serving, then takes over; the old one is shut down once its requests are done.
+   * A plugin that failed to load before is added. Goes through the same queue as
+   * {@link reload}, so the two never overlap. A refused reload (the module does not import,
+   * its config does not match its schema, initialize fails) leaves the running version in
+   * place and is listed in the report's `refused`.
+   *
+   * @throws PlugboardError `PLUGIN_NOT_FOUND` when no plugin of that name is configured or
+   *   loaded; `CONFIG_INVALID` when its entry in the file was rejected.
+   */
+  reloadPlugin(name: string): Promise<ApplyReport> {
+    return this.#exclusive(() => this.#reloadPlugin(name));
+  }
+
+  /** Runs `task` once every reload queued before it has finished. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#busy === 0 ? task() : this.#tail.then(task);
+    this.#busy++;
+    this.#tail = result.then(
       () => {
-        this.#queued = undefined;
-        return this.reload();
+        this.#busy--;
       },
       () => {
-        this.#queued = undefined;
-        return this.reload();
+        this.#busy--;
       },
     );
-    return this.#queued;
+    return result;
   }
 
   /**
@@ -164,7 +193,7 @@ export class ConfigRuntime {
     clearTimeout(this.#debounce);
     await this.#watcher?.close();
     this.#watcher = undefined;
-    await this.#running?.catch(() => undefined);
+    await this.#tail;
     await this.manager.shutdown(reason);
   }
 
@@ -328,18 +357,69 @@ export class ConfigRuntime {
     return { ...report, issues };
   }
 
+  async #reloadPlugin(name: string): Promise<ApplyReport> {
+    const entry = this.#loaded.config.plugins.find((candidate) => candidate.name === name);
+    if (entry === undefined) {
+      const invalid = this.#loaded.rejectedPlugins.find((candidate) => candidate.name === name);
+      if (invalid !== undefined) {
+        throw new PlugboardError(
+          'CONFIG_INVALID',
+          `The entry of "${name}" in the configuration is invalid: ${invalid.issues.map(formatIssue).join('; ')}`,
+          { plugin: name },
+        );
+      }
+      const configured = this.#loaded.config.plugins.map((candidate) => candidate.name);
+      throw new PlugboardError(
+        'PLUGIN_NOT_FOUND',
+        `No plugin named "${name}" is configured; configured: ${configured.join(', ') || 'none'}`,
+        { plugin: name },
+      );
+    }
+    const loaded = Object.hasOwn(this.manager.getPluginStatus().plugins, name);
+    let imported: ImportedEntry & { readonly settings: PluginSettings };
+    try {
+      imported = await importCheckedEntry(entry, this.#loaded);
+    } catch (error) {
+      const refusal = { plugin: name, error: toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', { plugin: name }) };
+      return this.#reportPluginReload(name, await this.manager.applyChanges([], [refusal]), loaded);
+    }
+    const change: PluginChange = loaded
+      ? { type: 'replace', name, plugin: imported.plugin, settings: imported.settings, source: imported.modulePath }
+      : { type: 'add', plugin: imported.plugin, settings: imported.settings, source: imported.modulePath };
+    const report = await this.manager.applyChanges([change]);
+    if (report.applied.includes(name)) {
+      this.#applied.set(name, imported);
+      this.manager.clearLoadProblem(name);
+      this.#watcher?.add(this.#watchedPaths());
+    }
+    return this.#reportPluginReload(name, report, loaded);
+  }
+
+  #reportPluginReload(name: string, report: ApplyReport, loaded: boolean): ApplyReport {
+    for (const refusal of report.refused) {
+      // Not running at all and still not loadable: status shows it as a load problem.
+      if (!loaded && !this.#applied.has(refusal.plugin)) this.#reportEntryFailure(refusal.plugin, refusal.error);
+      this.logger.warn(
+        { operation: 'reload_plugin', plugin: refusal.plugin, error: refusal.error.code },
+        `plugin reload refused, the running version stays: ${refusal.error.message}`,
+      );
+    }
+    if (report.applied.includes(name)) {
+      this.logger.info(
+        { operation: 'reload_plugin', plugin: name, version: report.snapshotVersion },
+        'plugin reloaded',
+      );
+    }
+    return report;
+  }
+
   /** The change that brings a plugin from its applied state to `entry`, if any. */
   async #changeFor(
     entry: ResolvedPluginEntry,
     current: ImportedEntry | undefined,
     next: LoadedConfig,
   ): Promise<{ change: PluginChange; imported?: ImportedEntry } | undefined> {
-    const importChecked = async () => {
-      const imported = await importEntry(entry, next.file);
-      const checked = checkEntryConfig(imported, next);
-      if (!checked.ok) throw checked.error;
-      return { ...imported, settings: { ...settingsOf(entry), config: checked.config } };
-    };
+    const importChecked = () => importCheckedEntry(entry, next);
     if (current === undefined) {
       const imported = await importChecked();
       return {
@@ -383,6 +463,17 @@ export class ConfigRuntime {
     });
     return { snapshotVersion: this.manager.getPluginStatus().snapshotVersion, applied: [], refused, issues };
   }
+}
+
+/** Imports an entry's module fresh and checks its config against the plugin's schema. */
+async function importCheckedEntry(
+  entry: ResolvedPluginEntry,
+  loaded: LoadedConfig,
+): Promise<ImportedEntry & { readonly settings: PluginSettings }> {
+  const imported = await importEntry(entry, loaded.file);
+  const checked = checkEntryConfig(imported, loaded);
+  if (!checked.ok) throw checked.error;
+  return { ...imported, settings: { ...settingsOf(entry), config: checked.config } };
 }
 
 /** The manager's settings from the configuration (seconds → milliseconds). */

@@ -1,14 +1,25 @@
 import type { ApplyReport } from '../../core/manager/plugin-change.ts';
 
+/** What a configuration reload did: the manager's report plus the issues found in the file. */
+export interface AdminReloadReport extends ApplyReport {
+  /** Config issues found in the file read (errors refuse only what they concern). */
+  readonly issues: readonly string[];
+}
+
 /**
  * What the admin API can ask of whoever runs the server from a configuration file
  * (ConfigRuntime): reloads and the effective configuration. Without it, the admin API still
- * enables, disables and resets plugins, but answers 501 to reloads.
+ * enables, disables and resets plugins, but answers 501 to reloads and to the config view.
  */
 export interface AdminControl {
   /** Reads the configuration file again and applies what changed. */
-  reload(): Promise<ApplyReport & { readonly issues: readonly string[] }>;
-  /** Re-imports one plugin's module (and config) and swaps it in. */
+  reload(): Promise<AdminReloadReport>;
+  /**
+   * Re-imports one plugin's module (and takes its config entry in effect) and swaps it in.
+   * A refusal is in the report's `refused`.
+   *
+   * @throws PlugboardError `PLUGIN_NOT_FOUND` when no plugin of that name is configured.
+   */
   reloadPlugin(name: string): Promise<ApplyReport>;
   /** The configuration in effect, secrets redacted. */
   effectiveConfig(): Readonly<Record<string, unknown>>;
