@@ -149,7 +149,7 @@ export const errorCatalogue = {
   },
   NOT_IMPLEMENTED: {
     summary: 'Plugboard does not implement this operation',
-    hint: 'Model management (pull, push, create, copy, delete) belongs to the backend itself: call it directly.',
+    hint: 'The message says where to do it instead (e.g. pull models on the Ollama server itself with `ollama pull`).',
     status: 501,
   },
   REQUEST_TOO_LARGE: {
