@@ -1,0 +1,64 @@
+/**
+ * The model catalogue in Ollama's form: `GET /api/tags` (every model of every active
+ * backend), `POST /api/show` (one model's facts) and `GET /api/ps` (models in use).
+ */
+import type { FastifyInstance } from 'fastify';
+import { PlugboardError } from '../../core/errors/plugboard-error.ts';
+import type { ListedModel } from '../model-router.ts';
+import { showBody, tagEntry } from './model-entries.ts';
+import { parseOllamaBody } from './parse-request.ts';
+import { showRequestSchema } from './request-schemas.ts';
+import type { OllamaRouteDeps } from './route-deps.ts';
+import { expiresAtText } from './running-models.ts';
+
+/** Registers `GET /api/tags`, `POST /api/show` and `GET /api/ps`. */
+export function registerTagsShowRoutes(app: FastifyInstance, { context, running }: OllamaRouteDeps): void {
+  app.get('/api/tags', async (request) => {
+    const catalogue = await context.router.list();
+    for (const failure of catalogue.failures) {
+      // The list is still useful without that backend; say why its models are missing.
+      request.log.warn(
+        { operation: 'ollama.tags', backend: failure.backend, error: failure.error.code },
+        `backend ${failure.backend} could not list its models: ${failure.error.message}`,
+      );
+    }
+    return { models: catalogue.models.map((model) => tagEntry(model, context.startedAt)) };
+  });
+
+  app.post('/api/show', async (request) => {
+    const body = parseOllamaBody(showRequestSchema, request.body);
+    const name = body.model || body.name;
+    if (!name) {
+      throw new PlugboardError('REQUEST_INVALID', 'Invalid request: model: is required', {
+        details: { param: 'model' },
+      });
+    }
+    const listed = await context.router.find(name);
+    if (listed !== undefined) return showBody(listed, context.startedAt);
+    // Not listed: resolve() says why (no backend, backend down, or the list of what exists).
+    const target = await context.router.resolve(name);
+    throw new PlugboardError(
+      'MODEL_NOT_FOUND',
+      `model '${name}' not found: backend "${target.backend}" does not list it`,
+      { details: { param: 'model' } },
+    );
+  });
+
+  app.get('/api/ps', async () => {
+    const active = running.list();
+    if (active.length === 0) return { models: [] };
+    const listed = new Map((await context.router.list()).models.map((model) => [model.qualifiedId, model]));
+    const now = Date.now();
+    return {
+      models: active.map((entry) => {
+        const model: ListedModel = listed.get(entry.qualifiedId) ??
+          listed.get(`${entry.qualifiedId}:latest`) ?? {
+            backend: entry.backend,
+            id: entry.model,
+            qualifiedId: entry.qualifiedId,
+          };
+        return { ...tagEntry(model, context.startedAt), expires_at: expiresAtText(entry.expiresAt, now), size_vram: 0 };
+      }),
+    };
+  });
+}
