@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../create-server.ts';
+import { inBandErrors, sendStream } from '../streaming.ts';
+import { parseBody } from '../validate-body.ts';
+import { toCompletionChunks } from './completion-chunks.ts';
+import { unixSeconds } from './completion-parts.ts';
+import { type CompletionIdentity, toCompletionBody } from './completion-response.ts';
+import { chatCompletionRequestSchema } from './request-schema.ts';
+import { encodeSse, SSE_CONTENT_TYPE, sseError } from './sse-encoder.ts';
+import { toChatContext } from './to-chat-context.ts';
+
+/**
+ * `POST /v1/chat/completions`: validates the body, routes the model to a backend, runs the
+ * plugin pipeline (tied to the HTTP request by the ChatRunner: a disconnect or the request
+ * timeout aborts it) and answers as a `chat.completion`, or as an SSE stream of
+ * `chat.completion.chunk`s when `stream` is true. Errors are thrown as PlugboardErrors; the
+ * server's error handler answers them in OpenAI's error format.
+ */
+export function registerChatCompletionsRoute(app: FastifyInstance, context: ServerContext): void {
+  app.post('/v1/chat/completions', async (request, reply) => {
+    const body = parseBody(chatCompletionRequestSchema, request.body);
+    const target = await context.router.resolve(body.model);
+    const chatContext = toChatContext(body, target, request);
+    const identity: CompletionIdentity = {
+      id: `chatcmpl-${request.id}`,
+      created: unixSeconds(),
+      model: body.model,
+    };
+
+    if (!chatContext.stream) {
+      return toCompletionBody(await context.chat.complete(reply, chatContext, 'openai'), identity);
+    }
+
+    const stream = context.chat.stream(reply, chatContext, 'openai');
+    const chunks = toCompletionChunks(stream, identity, { includeUsage: body.stream_options?.include_usage === true });
+    const toErrorEvent = sseError(request.id);
+    return sendStream(
+      reply,
+      SSE_CONTENT_TYPE,
+      inBandErrors(encodeSse(chunks), (error) => {
+        // The status line went out long ago: the log is the only place the failure shows up.
+        request.log.warn({ operation: 'http', error: error.code, err: error.cause ?? error }, error.message);
+        return toErrorEvent(error);
+      }),
+    );
+  });
+}

@@ -1,0 +1,49 @@
+import type { FastifyRequest } from 'fastify';
+import { type ChatContext, createChatContext } from '../../core/model/context.ts';
+import { clientInfo } from '../chat-runner.ts';
+import type { ModelTarget } from '../model-router.ts';
+import type { ChatCompletionRequest } from './request-schema.ts';
+import { toCoreMessages } from './to-core-messages.ts';
+import { toGenerationOptions } from './to-generation-options.ts';
+
+/** OpenAI parameters with no core field that plugins may still want to read (`metadata.openai`). */
+const PASSED_AS_METADATA = [
+  'parallel_tool_calls',
+  'store',
+  'metadata',
+  'service_tier',
+  'reasoning_effort',
+  'verbosity',
+  'safety_identifier',
+  'prompt_cache_key',
+] as const;
+
+/**
+ * The chat context of an OpenAI chat completion request, routed to `target`.
+ *
+ * The request id is the server's (`x-request-id`), so logs, hooks and the response id agree.
+ * `metadata.api` is `openai`, `metadata.user` the caller's `user` field, and
+ * `metadata.openai` holds the OpenAI-only parameters a plugin may care about
+ * (`parallel_tool_calls`, `store`, `metadata` …).
+ *
+ * @throws PlugboardError `REQUEST_INVALID` if the mapped context is not valid (it should not
+ * be: the request schema admits only what the core accepts).
+ */
+export function toChatContext(body: ChatCompletionRequest, target: ModelTarget, request: FastifyRequest): ChatContext {
+  const passed: Record<string, unknown> = {};
+  for (const key of PASSED_AS_METADATA) if (body[key] != null) passed[key] = body[key];
+  return createChatContext({
+    requestId: request.id,
+    backend: target.backend,
+    model: target.model,
+    messages: toCoreMessages(body.messages),
+    options: toGenerationOptions(body),
+    stream: body.stream === true,
+    client: clientInfo(request),
+    metadata: {
+      api: 'openai',
+      ...(body.user == null ? {} : { user: body.user }),
+      ...(Object.keys(passed).length === 0 ? {} : { openai: passed }),
+    },
+  });
+}
