@@ -16,12 +16,8 @@ import type { AddressInfo } from 'node:net';
 import { createSilentLogger } from '../src/index.ts';
 import { createServer } from '../src/server/create-server.ts';
 import { createScriptedBackend, startManager } from '../src/testing/index.ts';
+import { CHUNK_CHARS, MODEL, REPLY } from './http-shared.ts';
 import { pluginAt } from './pipeline.bench.ts';
-
-/** 20 chunks of 4 characters. */
-export const REPLY = 'word '.repeat(16);
-export const CHUNK_CHARS = 4;
-export const MODEL = 'scripted-model';
 
 async function startBare(): Promise<number> {
   const server = createHttpServer((request, response) => {

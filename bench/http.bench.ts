@@ -17,7 +17,7 @@ import { once } from 'node:events';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { MODEL } from './http-targets.ts';
+import { MODEL } from './http-shared.ts';
 import { writeResults } from './report.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';

@@ -21,6 +21,7 @@ export { createPatternRewriter, type PatternRewriter, type RewriteRule } from '.
 export { type ErrorCatalogueEntry, type ErrorCode, errorCatalogue } from './core/errors/catalogue.ts';
 export { isPlugboardError, PlugboardError } from './core/errors/plugboard-error.ts';
 export type { CallStats, LatencySummary } from './core/execution/call-metrics.ts';
+export type { CallObserver, ObservedCall, ObservedOutcome } from './core/execution/call-observer.ts';
 export type { BreakerState, BreakerStatus, CircuitBreakerOptions } from './core/execution/circuit-breaker.ts';
 export type { HandlerOutcome, HookDispatch, HookRegistration } from './core/hooks/hook-manager.ts';
 // Hooks
@@ -37,7 +38,13 @@ export {
   hookMethodName,
   type RequestOutcome,
 } from './core/hooks/hook-map.ts';
-export { createDefaultLogger, createSilentLogger, type Logger } from './core/logger.ts';
+export {
+  createDefaultLogger,
+  createSilentLogger,
+  type LogDestination,
+  type Logger,
+  redactLogFields,
+} from './core/logger.ts';
 export type { SystemHealth } from './core/manager/health.ts';
 // The manager
 export {

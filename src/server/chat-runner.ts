@@ -51,7 +51,9 @@ export class ChatRunner {
       this.#metrics.chatCompleted(response, api);
       return response;
     } catch (error) {
-      throw toHttpError(abortReason(watch.signal, error));
+      const failure = toHttpError(abortReason(watch.signal, error));
+      this.#metrics.chatFailed(api, failure.code);
+      throw failure;
     } finally {
       watch.dispose();
     }
@@ -68,7 +70,9 @@ export class ChatRunner {
         return final;
       },
       (error: unknown) => {
-        throw toHttpError(abortReason(watch.signal, error));
+        const failure = toHttpError(abortReason(watch.signal, error));
+        metrics.chatFailed(api, failure.code);
+        throw failure;
       },
     );
     response.catch(() => undefined);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import { createDefaultLogger, type Logger } from '../core/logger.ts';
@@ -11,6 +12,7 @@ import { errorBody, flavorOf, responseStatus, toHttpError } from './http-errors.
 import { ModelRouter } from './model-router.ts';
 import { registerObservabilityRoutes } from './observability/observability-routes.ts';
 import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts';
+import { createTracing, type Tracing, type TracingOptions } from './observability/tracing.ts';
 import { registerOllamaRoutes } from './ollama/ollama-routes.ts';
 import { registerOpenAiRoutes } from './openai/openai-routes.ts';
 import { RouteTable } from './route-table.ts';
@@ -33,6 +35,8 @@ export interface ServerContext {
   readonly shuttingDown: () => boolean;
   readonly version: string;
   readonly startedAt: Date;
+  /** OpenTelemetry tracing, when on (see `ServerOptions.tracing`). */
+  readonly tracing: Tracing | undefined;
 }
 
 /** Settings of {@link createServer}. Only `manager` is required. */
@@ -43,6 +47,13 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Reload and configuration access for the admin API (see `AdminControl`). */
   readonly admin?: AdminControl;
+  /**
+   * OpenTelemetry tracing. By default it follows the environment: on when
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set (see
+   * `createTracing`); give an `exporter` to trace into it (tests), or `false` for no tracing.
+   * When on, the server sets the manager's call observer and removes it when it closes.
+   */
+  readonly tracing?: TracingOptions | false;
 }
 
 /** A Plugboard HTTP server. */
@@ -79,7 +90,12 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
   const logger = options.logger ?? createDefaultLogger();
   const shutdown = new AbortController();
   let shuttingDown = false;
-  const metrics = createServerMetrics(options.manager);
+  const metrics = createServerMetrics(options.manager, PLUGBOARD_VERSION);
+  const tracing =
+    options.tracing === false
+      ? undefined
+      : createTracing({ serviceVersion: PLUGBOARD_VERSION, logger, ...options.tracing });
+  if (tracing !== undefined) options.manager.setCallObserver(tracing.observer);
   const context: ServerContext = {
     manager: options.manager,
     router: new ModelRouter(options.manager),
@@ -92,6 +108,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     shuttingDown: () => shuttingDown,
     version: PLUGBOARD_VERSION,
     startedAt: new Date(),
+    tracing,
   };
 
   const app = Fastify({
@@ -106,12 +123,33 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  // Sockets with no response in flight. Node's closeIdleConnections() leaves open those that
+  // never sent a request (Node's fetch opens spare ones), which would hold shutdown for its
+  // whole deadline; shutdown closes every socket not busy with a response itself.
+  const sockets = new Set<Socket>();
+  const busy = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  app.server.on(
+    'request',
+    (request: { socket: Socket }, response: { once(event: 'close', listener: () => void): void }) => {
+      busy.add(request.socket);
+      response.once('close', () => busy.delete(request.socket));
+    },
+  );
   const routes = new RouteTable();
-  app.addHook('onRoute', (route) => routes.add(route.method, route.url));
+  app.addHook('onRoute', (route) => {
+    routes.add(route.method, route.url);
+    // Handlers run with their request's span active (spans plugins make join the trace).
+    if (tracing !== undefined) route.handler = tracing.bindHandler(route.handler);
+  });
 
   acceptJsonOfAnyContentType(app);
 
   app.addHook('onRequest', async (request, reply) => {
+    tracing?.startRequest(request, reply);
     reply.header('x-request-id', request.id);
     if (shuttingDown) {
       reply.header('connection', 'close');
@@ -122,6 +160,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     const route = request.routeOptions.url ?? 'unmatched';
     const durationMs = reply.elapsedTime;
     metrics.httpRequest(request.method, route, reply.statusCode, durationMs / 1000);
+    tracing?.endRequest(request, reply);
     const line = {
       operation: 'http',
       method: request.method,
@@ -170,6 +209,13 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     async close() {
       shuttingDown = true;
       const closing = app.close();
+      // close() drops the connections idle at that moment; a connection whose in-flight
+      // response ends later would linger as keep-alive until its timeout. Sweep them.
+      const sweep = (): void => {
+        for (const socket of sockets) if (!busy.has(socket)) socket.destroy();
+      };
+      sweep();
+      const sweeper = setInterval(sweep, 25);
       let timer: NodeJS.Timeout | undefined;
       const finished = await Promise.race([
         closing.then(() => true),
@@ -178,6 +224,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
         }),
       ]);
       clearTimeout(timer);
+      clearInterval(sweeper);
       if (!finished) {
         logger.warn(
           { operation: 'shutdown', timeout_ms: settings.shutdownTimeoutMs },
@@ -186,6 +233,13 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
         shutdown.abort();
         app.server.closeAllConnections();
         await closing;
+      }
+      if (tracing !== undefined) {
+        if (options.manager.callObserver === tracing.observer) options.manager.setCallObserver(undefined);
+        // Sends the spans still buffered: the last requests' traces are not lost.
+        await tracing.shutdown().catch((error: unknown) => {
+          logger.warn({ operation: 'shutdown', cause: String(error) }, 'could not export the last traces');
+        });
       }
       return finished;
     },
@@ -234,7 +288,13 @@ function acceptJsonOfAnyContentType(app: FastifyInstance): void {
       // Fastify's message blames the content type; say what is wrong with the JSON instead.
       try {
         JSON.parse(text);
-        done(error, undefined);
+        done(
+          new PlugboardError(
+            'REQUEST_INVALID',
+            'The request body may not contain "__proto__" or "constructor.prototype" keys',
+          ),
+          undefined,
+        );
       } catch (syntax) {
         done(new PlugboardError('REQUEST_INVALID', `The request body is not valid JSON: ${(syntax as Error).message}`));
       }

@@ -60,12 +60,17 @@ export async function serve(options: ServeOptions = {}): Promise<RunningPlugboar
   let server: PlugboardServer;
   let url: string;
   try {
-    const settings = serverSettingsFrom(runtime.config.server, env, options);
+    const settings = {
+      ...serverSettingsFrom(runtime.config.server, env, options),
+      metricsEnabled: runtime.config.observability.metrics.enabled,
+    };
     server = await createServer({
       manager: runtime.manager,
       settings,
       logger: runtime.logger,
       admin: configAdminControl(runtime),
+      // OpenTelemetry tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set in this environment.
+      tracing: { env },
     });
     url = await server.listen().catch((error: unknown) => {
       throw listenError(error, settings.host, settings.port);

@@ -11,6 +11,8 @@ export interface ServerSettings {
   readonly shutdownTimeoutMs: number;
   /** Enables the admin API; compared in constant time. */
   readonly adminToken?: string;
+  /** Serves `GET /metrics` (Prometheus); config `observability.metrics.enabled`. Default true. */
+  readonly metricsEnabled?: boolean;
 }
 
 export const DEFAULT_SERVER_SETTINGS: ServerSettings = {

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { PluginCall } from '../plugin/plugin-call.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { isPluginResult, type PluginResult } from '../result.ts';
+import { endObserved, type ObservedCall, type ObservedOutcome, observeCall } from './call-observer.ts';
 import { type DirectTicket, isBreakerRejection } from './circuit-breaker.ts';
 import type { Deadline, DeadlineScheduler } from './deadline-scheduler.ts';
 import type { RequestScope } from './request-scope.ts';
@@ -19,6 +20,11 @@ export type ResultValidator<T> = (value: unknown) => T;
 export interface InvokeOptions {
   /** The request the call belongs to (cancellation, request id in logs). */
   readonly scope?: RequestScope | undefined;
+  /**
+   * The request id when there is no scope: calls made for a request that must not be
+   * cancelled with it (`requestEnd` and `error` hooks), for logs and traces.
+   */
+  readonly requestId?: string | undefined;
   /** Overrides the plugin's configured timeout (e.g. short health checks). */
   readonly timeoutMs?: number;
   /** False for calls whose failure must not trip the breaker (health checks, lifecycle). */
@@ -69,10 +75,19 @@ export function invokeGuarded<T>(
 
 const NO_OPTIONS: InvokeOptions = Object.freeze({});
 
-function recordFailure(record: PluginRecord, operation: string, thrown: unknown, durationMs: number): PlugboardError {
+function recordFailure(
+  record: PluginRecord,
+  operation: string,
+  thrown: unknown,
+  durationMs: number,
+  requestId: string | undefined,
+): PlugboardError {
   if (isBreakerRejection(thrown)) {
     record.metrics.record(operation, 'skipped', 0);
-    record.logger.warn({ operation, success: false, error: 'PLUGIN_CIRCUIT_OPEN' }, 'circuit open: call skipped');
+    record.logger.warn(
+      { operation, ...requestField(requestId), success: false, error: 'PLUGIN_CIRCUIT_OPEN' },
+      'circuit open: call skipped',
+    );
     return new PlugboardError('PLUGIN_CIRCUIT_OPEN', `Circuit open for plugin "${record.name}": ${operation} skipped`, {
       plugin: record.name,
       hook: operation,
@@ -88,10 +103,36 @@ function recordFailure(record: PluginRecord, operation: string, thrown: unknown,
   record.metrics.record(operation, error.code === 'PLUGIN_TIMEOUT' ? 'timeout' : 'failure', durationMs);
   record.lastError = error;
   record.logger.error(
-    { operation, duration_ms: round(durationMs), success: false, error: error.code, cause: error.message },
+    {
+      operation,
+      ...requestField(requestId),
+      duration_ms: round(durationMs),
+      success: false,
+      error: error.code,
+      cause: error.message,
+    },
     `${operation} failed`,
   );
   return error;
+}
+
+/** The request id of a log line, under the name every request log line uses. */
+function requestField(requestId: string | undefined): { request_id?: string } {
+  return requestId === undefined ? {} : { request_id: requestId };
+}
+
+/** How a failed call ended, for a call observer. */
+function observedOutcome(error: PlugboardError): ObservedOutcome {
+  switch (error.code) {
+    case 'PLUGIN_CIRCUIT_OPEN':
+      return 'skipped';
+    case 'PLUGIN_TIMEOUT':
+      return 'timeout';
+    case 'REQUEST_ABORTED':
+      return 'aborted';
+    default:
+      return 'failure';
+  }
 }
 
 /**
@@ -106,9 +147,12 @@ class GuardedCall<T> implements PluginCall {
   readonly #operation: string;
   readonly #validate: ResultValidator<T>;
   readonly #scope: RequestScope | undefined;
+  readonly #requestId: string | undefined;
   readonly #timeoutMs: number;
   #controller: AbortController | undefined;
   #logger: Logger | undefined;
+  /** Set only while a call observer (tracing) watches this call. */
+  #observed: ObservedCall | undefined;
   #abortReason: unknown;
   // While waiting for the plugin's promise (see #settleDirect):
   #resolveWait: ((result: PluginResult<T> | Promise<PluginResult<T>>) => void) | undefined;
@@ -132,8 +176,12 @@ class GuardedCall<T> implements PluginCall {
     this.#operation = operation;
     this.#validate = validate;
     this.#scope = options.scope;
+    this.#requestId = options.scope?.requestId ?? options.requestId;
     this.#timeoutMs =
       options.timeoutMs ?? (operation.startsWith('hook:') ? record.config.hookTimeoutMs : record.config.timeoutMs);
+    // Tracing off (the usual case): one check of an undefined field, nothing else.
+    const observer = record.observer;
+    if (observer !== undefined) this.#observed = observeCall(observer, record.name, operation, this.#requestId);
   }
 
   get plugin(): string {
@@ -141,7 +189,7 @@ class GuardedCall<T> implements PluginCall {
   }
 
   get requestId(): string | undefined {
-    return this.#scope?.requestId;
+    return this.#requestId;
   }
 
   get signal(): AbortSignal {
@@ -156,9 +204,7 @@ class GuardedCall<T> implements PluginCall {
   }
 
   get logger(): Logger {
-    this.#logger ??= this.#scope?.requestId
-      ? this.#record.logger.child({ requestId: this.#scope.requestId })
-      : this.#record.logger;
+    this.#logger ??= this.#requestId ? this.#record.logger.child({ request_id: this.#requestId }) : this.#record.logger;
     return this.#logger;
   }
 
@@ -332,6 +378,7 @@ class GuardedCall<T> implements PluginCall {
     const record = this.#record;
     record.metrics.record(this.#operation, 'success', durationMs);
     record.release();
+    if (this.#observed !== undefined) endObserved(this.#observed, 'success');
     return { ok: true, value, durationMs };
   }
 
@@ -341,7 +388,9 @@ class GuardedCall<T> implements PluginCall {
     // Whatever a plugin throws once the request is aborted (fetch's AbortError …) is the abort.
     const cause = scope?.abortError !== undefined && !isBreakerRejection(thrown) ? scope.abortError : thrown;
     try {
-      return { ok: false, error: recordFailure(this.#record, this.#operation, cause, durationMs), durationMs };
+      const error = recordFailure(this.#record, this.#operation, cause, durationMs, this.#requestId);
+      if (this.#observed !== undefined) endObserved(this.#observed, observedOutcome(error), error.code);
+      return { ok: false, error, durationMs };
     } finally {
       this.#record.release();
     }

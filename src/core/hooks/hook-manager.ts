@@ -52,6 +52,8 @@ export interface DispatchOptions {
   readonly failFast?: boolean;
   /** The request the dispatch belongs to (cancellation, request id). */
   readonly scope?: RequestScope;
+  /** The request id of a dispatch without a scope (hooks that run after the request, see InvokeOptions). */
+  readonly requestId?: string | undefined;
   /** A table captured earlier (requests run on the snapshot taken when they started). */
   readonly table?: HookTable;
   /** Where to record each handler's step, for `ChatResponse.steps`. */
@@ -369,7 +371,7 @@ function invokeHandler<H extends HookName>(
     operation,
     (call) => handler.call(record.plugin, payload, call),
     validate,
-    // Only `scope` of the dispatch options means something to the guard: no copy per call.
+    // Only `scope` and `requestId` of the dispatch options mean something to the guard: no copy per call.
     options,
   );
 }

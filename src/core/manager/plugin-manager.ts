@@ -1,4 +1,5 @@
 import { describeCause, PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import type { CallObserver } from '../execution/call-observer.ts';
 import { type CircuitBreakerOptions, DEFAULT_CIRCUIT_BREAKER } from '../execution/circuit-breaker.ts';
 import { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import { invokePlugin } from '../execution/invoke.ts';
@@ -57,6 +58,8 @@ export interface PluginManagerOptions {
   readonly defaultBackend?: string;
   /** Folder that `loadPluginsFromDirectory()` scans when called without one. */
   readonly pluginDirectory?: string;
+  /** Watches every plugin call (tracing); see {@link PluginManager.setCallObserver}. Default: none. */
+  readonly callObserver?: CallObserver;
 }
 
 /** A problem loading one plugin file, kept for status reports. */
@@ -100,7 +103,7 @@ export class PluginManager {
   readonly #records = new Map<string, PluginRecord>();
   readonly #loadProblems: LoadProblem[] = [];
   readonly #options: Required<
-    Omit<PluginManagerOptions, 'logger' | 'circuitBreaker' | 'defaultBackend' | 'pluginDirectory'>
+    Omit<PluginManagerOptions, 'logger' | 'circuitBreaker' | 'defaultBackend' | 'pluginDirectory' | 'callObserver'>
   > & {
     circuitBreaker: CircuitBreakerOptions;
     defaultBackend: string | undefined;
@@ -115,9 +118,11 @@ export class PluginManager {
   /** ACTIVE plugins being disabled: out of new snapshots, PAUSED once older ones drain (applyChanges). */
   readonly #leaving = new Set<PluginRecord>();
   readonly #startedAt = Date.now();
+  #callObserver: CallObserver | undefined;
 
   constructor(options: PluginManagerOptions = {}) {
     this.logger = options.logger ?? createDefaultLogger();
+    this.#callObserver = options.callObserver;
     this.#options = {
       defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
       defaultHookTimeoutMs: options.defaultHookTimeoutMs ?? options.defaultTimeoutMs ?? 30_000,
@@ -145,6 +150,21 @@ export class PluginManager {
   /** True between `initialize()` and `shutdown()`. */
   get running(): boolean {
     return this.#state === 'running';
+  }
+
+  /**
+   * Sets (or, with `undefined`, removes) the observer that watches every plugin call from now
+   * on — the seam tracing uses (the HTTP server attaches its OpenTelemetry tracer here). It
+   * applies to every plugin, loaded now or later, and to calls that start after this call.
+   */
+  setCallObserver(observer: CallObserver | undefined): void {
+    this.#callObserver = observer;
+    for (const record of this.#records.values()) record.observer = observer;
+  }
+
+  /** The observer set by {@link setCallObserver} (or the `callObserver` option), if any. */
+  get callObserver(): CallObserver | undefined {
+    return this.#callObserver;
   }
 
   /**
@@ -716,6 +736,7 @@ export class PluginManager {
       this.#options.circuitBreaker,
       this.logger,
     );
+    record.observer = this.#callObserver;
     record.states.moveTo('LOADING', source ? `loading ${source}` : 'registering');
     const configError = checkConfig ? validateConfig(record, settings.config) : undefined;
     if (configError !== undefined) {

@@ -1,6 +1,7 @@
 // The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
 import { performance } from 'node:perf_hooks';
 import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import { endObserved, observeCall } from '../execution/call-observer.ts';
 import type { Deadline, DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
 import type { BackendReply, ChatChunk } from '../model/reply.ts';
@@ -36,6 +37,11 @@ export async function* readBackendReply(
   record.hold();
   let finished = false;
   const waiter = new ChunkWaiter(iterator, record, deadlines, scope);
+  // One per stream, not per chunk; undefined unless tracing watches this plugin.
+  const observed =
+    record.observer === undefined
+      ? undefined
+      : observeCall(record.observer, record.name, 'chat:stream', scope.requestId);
   try {
     while (true) {
       const next = await waiter.next();
@@ -44,9 +50,15 @@ export async function* readBackendReply(
     }
     finished = true;
     record.metrics.record('chat:stream', 'success', performance.now() - start);
+    if (observed !== undefined) endObserved(observed, 'success');
   } catch (thrown) {
     finished = true;
     const error = scope.abortError ?? toStreamError(thrown, record);
+    if (observed !== undefined) {
+      const outcome =
+        error.code === 'REQUEST_ABORTED' ? 'aborted' : error.code === 'PLUGIN_TIMEOUT' ? 'timeout' : 'failure';
+      endObserved(observed, outcome, error.code);
+    }
     if (error.code !== 'REQUEST_ABORTED') {
       record.metrics.record(
         'chat:stream',
@@ -59,6 +71,8 @@ export async function* readBackendReply(
     throw error;
   } finally {
     waiter.dispose();
+    // The consumer stopped reading (client gone): the stream was cut short.
+    if (!finished && observed !== undefined) endObserved(observed, 'aborted', 'REQUEST_ABORTED');
     // Consumer stopped early (client gone) or we failed: let the backend release its resources.
     if (!finished || scope.abortError) void Promise.resolve(iterator.return?.()).catch(() => undefined);
     record.release();

@@ -1,5 +1,6 @@
 import type { PlugboardError } from '../errors/plugboard-error.ts';
 import { PluginMetrics } from '../execution/call-metrics.ts';
+import type { CallObserver } from '../execution/call-observer.ts';
 import { type CircuitBreakerOptions, PluginCircuitBreaker } from '../execution/circuit-breaker.ts';
 import type { HookName } from '../hooks/hook-map.ts';
 import type { Logger } from '../logger.ts';
@@ -20,6 +21,8 @@ export class PluginRecord {
   readonly logger: Logger;
   /** The most recent error (load, init, call, shutdown), for status reports. */
   lastError: PlugboardError | undefined;
+  /** Watches this plugin's calls (tracing); the manager sets it. Undefined: not watched. */
+  observer: CallObserver | undefined;
   #inFlight = 0;
   #drainWaiters: (() => void)[] = [];
 

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PluginManager } from '../../core/manager/plugin-manager.ts';
+import type { MetricsReport } from '../../core/manager/reports.ts';
 import type { ChatResponse } from '../../core/model/reply.ts';
 
 /** Which chat API a request came through. */
@@ -12,6 +13,8 @@ export interface ServerMetrics {
   httpRequest(method: string, route: string, status: number, durationSeconds: number): void;
   /** A chat request that completed (tokens in/out by backend). */
   chatCompleted(response: ChatResponse, api: ChatApi): void;
+  /** A chat request that failed or was aborted; `code` is the PlugboardError code. */
+  chatFailed(api: ChatApi, code: string): void;
   streamOpened(): void;
   streamClosed(): void;
 }
@@ -20,13 +23,24 @@ const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2, disabled: 3 } as con
 
 /**
  * Prometheus metrics of one server, in a registry of its own (several servers in one
- * process, as in tests, do not collide). HTTP metrics are recorded as requests finish;
- * plugin metrics are read from the core's counters at scrape time, so the request path pays
- * nothing for them.
+ * process, as in tests, do not collide). HTTP and chat metrics are recorded as requests
+ * finish; plugin metrics are read from the core's counters at scrape time, so the request
+ * path pays nothing for them. Metric names and labels: docs/api/observability.md.
  */
-export function createServerMetrics(manager: PluginManager): ServerMetrics {
+export function createServerMetrics(manager: PluginManager, version = 'unknown'): ServerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'plugboard_process_' });
+  // Standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes …): stock
+  // Node.js dashboards work unchanged.
+  collectDefaultMetrics({ register: registry });
+  // One report per scrape, shared by every plugin metric below (not one per metric).
+  const report = scrapeSnapshot(() => manager.getMetrics());
+
+  new Gauge({
+    name: 'plugboard_build_info',
+    help: 'Always 1; the version label says which Plugboard runs',
+    labelNames: ['version'] as const,
+    registers: [registry],
+  }).set({ version }, 1);
 
   const requests = new Counter({
     name: 'plugboard_http_requests_total',
@@ -53,20 +67,26 @@ export function createServerMetrics(manager: PluginManager): ServerMetrics {
     labelNames: ['backend', 'api', 'finish_reason'] as const,
     registers: [registry],
   });
+  const chatFailures = new Counter({
+    name: 'plugboard_chat_failures_total',
+    help: 'Chat requests that failed or were aborted, by API and error code',
+    labelNames: ['api', 'code'] as const,
+    registers: [registry],
+  });
   const activeStreams = new Gauge({
     name: 'plugboard_active_streams',
     help: 'Streamed chat responses currently open',
     registers: [registry],
   });
 
-  const pluginCalls = new Counter({
+  new Counter({
     name: 'plugboard_plugin_invocations_total',
     help: 'Plugin calls by plugin, operation and outcome (since the plugin loaded)',
     labelNames: ['plugin', 'operation', 'outcome'] as const,
     registers: [registry],
     collect() {
       this.reset();
-      for (const [plugin, stats] of Object.entries(manager.getMetrics().plugins)) {
+      for (const [plugin, stats] of Object.entries(report().plugins)) {
         for (const [operation, op] of Object.entries(stats.operations)) {
           // The core keeps the running totals; the counter mirrors them at each scrape.
           this.inc({ plugin, operation, outcome: 'success' }, op.successes);
@@ -77,14 +97,14 @@ export function createServerMetrics(manager: PluginManager): ServerMetrics {
       }
     },
   });
-  const pluginLatency = new Gauge({
+  new Gauge({
     name: 'plugboard_plugin_latency_seconds',
     help: 'Plugin call latency by plugin, operation and quantile (0.5, 0.99; since the plugin loaded)',
     labelNames: ['plugin', 'operation', 'quantile'] as const,
     registers: [registry],
     collect() {
       this.reset();
-      for (const [plugin, stats] of Object.entries(manager.getMetrics().plugins)) {
+      for (const [plugin, stats] of Object.entries(report().plugins)) {
         for (const [operation, op] of Object.entries(stats.operations)) {
           if (op.invocations === 0) continue;
           this.set({ plugin, operation, quantile: '0.5' }, op.latencyMs.p50 / 1000);
@@ -93,40 +113,71 @@ export function createServerMetrics(manager: PluginManager): ServerMetrics {
       }
     },
   });
-  const breakers = new Gauge({
+  new Gauge({
+    name: 'plugboard_plugin_last_invocation_timestamp_seconds',
+    help: 'When the plugin last ran (Unix time), by plugin',
+    labelNames: ['plugin'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [plugin, stats] of Object.entries(report().plugins)) {
+        if (stats.lastExecutedAt !== undefined) this.set({ plugin }, Date.parse(stats.lastExecutedAt) / 1000);
+      }
+    },
+  });
+  new Gauge({
     name: 'plugboard_plugin_breaker_state',
     help: 'Circuit breaker state per plugin: 0 closed, 1 half-open, 2 open, 3 disabled (breakers off)',
     labelNames: ['plugin'] as const,
     registers: [registry],
     collect() {
       this.reset();
-      for (const [plugin, stats] of Object.entries(manager.getMetrics().plugins)) {
+      for (const [plugin, stats] of Object.entries(report().plugins)) {
         this.set({ plugin }, BREAKER_VALUE[stats.breaker.state]);
       }
     },
   });
-  const plugins = new Gauge({
+  new Counter({
+    name: 'plugboard_plugin_breaker_opened_total',
+    help: 'Times the circuit breaker of a plugin opened (since the plugin loaded)',
+    labelNames: ['plugin'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [plugin, stats] of Object.entries(report().plugins)) this.inc({ plugin }, stats.breaker.opened);
+    },
+  });
+  new Gauge({
     name: 'plugboard_plugins',
     help: 'Plugins by state',
     labelNames: ['state'] as const,
     registers: [registry],
     collect() {
       this.reset();
-      for (const [state, count] of Object.entries(manager.getMetrics().system.plugins)) {
+      for (const [state, count] of Object.entries(report().system.plugins)) {
         if (state !== 'total') this.set({ state }, count);
       }
     },
   });
-  const hooks = new Counter({
+  new Counter({
     name: 'plugboard_hook_dispatches_total',
-    help: 'Hook dispatches since start',
+    help: 'Hook dispatches since start, by hook',
+    labelNames: ['hook'] as const,
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(manager.getMetrics().system.hookDispatches);
+      for (const [hook, count] of Object.entries(report().hooks.dispatches)) this.inc({ hook }, count ?? 0);
     },
   });
-  void [pluginCalls, pluginLatency, breakers, plugins, hooks];
+  new Counter({
+    name: 'plugboard_monitoring_hooks_dropped_total',
+    help: 'MONITORING hook handlers dropped because too many were waiting',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(report().system.droppedMonitoringHooks);
+    },
+  });
 
   return {
     registry,
@@ -138,12 +189,37 @@ export function createServerMetrics(manager: PluginManager): ServerMetrics {
     chatCompleted(response, api) {
       const backend = response.backend ?? 'none';
       chats.inc({ backend, api, finish_reason: response.finishReason ?? 'stop' });
-      if (response.usage !== undefined) {
-        tokens.inc({ direction: 'in', backend, api }, response.usage.promptTokens);
-        tokens.inc({ direction: 'out', backend, api }, response.usage.completionTokens);
-      }
+      const usage = response.usage;
+      if (usage === undefined) return;
+      if (isCount(usage.promptTokens)) tokens.inc({ direction: 'in', backend, api }, usage.promptTokens);
+      if (isCount(usage.completionTokens)) tokens.inc({ direction: 'out', backend, api }, usage.completionTokens);
+    },
+    chatFailed(api, code) {
+      chatFailures.inc({ api, code });
     },
     streamOpened: () => activeStreams.inc(),
     streamClosed: () => activeStreams.dec(),
+  };
+}
+
+/** prom-client throws on a negative or non-finite increment; a backend's usage is not trusted that far. */
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+/**
+ * The manager's metrics report, read once per scrape: the first metric that needs it reads
+ * it, the others reuse it, and it is dropped before the next turn of the event loop.
+ */
+function scrapeSnapshot(read: () => MetricsReport): () => MetricsReport {
+  let current: MetricsReport | undefined;
+  return () => {
+    if (current === undefined) {
+      current = read();
+      setImmediate(() => {
+        current = undefined;
+      });
+    }
+    return current;
   };
 }
