@@ -15,6 +15,7 @@ import { createServerMetrics, type ServerMetrics } from './observability/server-
 import { createTracing, type Tracing, type TracingOptions } from './observability/tracing.ts';
 import { registerOllamaRoutes } from './ollama/ollama-routes.ts';
 import { registerOpenAiRoutes } from './openai/openai-routes.ts';
+import { InFlightRequests } from './request-signal.ts';
 import { RouteTable } from './route-table.ts';
 import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from './settings.ts';
 import { PLUGBOARD_VERSION } from './version.ts';
@@ -29,8 +30,8 @@ export interface ServerContext {
   readonly logger: Logger;
   /** Present when the server runs from a configuration file (reload, effective config). */
   readonly admin: AdminControl | undefined;
-  /** Aborts when a shutdown gives up waiting: open streams end. */
-  readonly shutdownSignal: AbortSignal;
+  /** The requests with a pipeline running, each with its cancellation signal. */
+  readonly inFlight: InFlightRequests;
   /** True from the moment a graceful shutdown starts (readiness turns 503). */
   readonly shuttingDown: () => boolean;
   readonly version: string;
@@ -88,7 +89,7 @@ export interface PlugboardServer {
 export async function createServer(options: ServerOptions): Promise<PlugboardServer> {
   const settings: ServerSettings = { ...DEFAULT_SERVER_SETTINGS, ...options.settings };
   const logger = options.logger ?? createDefaultLogger();
-  const shutdown = new AbortController();
+  const inFlight = new InFlightRequests(settings.requestTimeoutMs);
   let shuttingDown = false;
   const metrics = createServerMetrics(options.manager, PLUGBOARD_VERSION);
   const tracing =
@@ -99,12 +100,12 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
   const context: ServerContext = {
     manager: options.manager,
     router: new ModelRouter(options.manager),
-    chat: new ChatRunner(options.manager, metrics, settings.requestTimeoutMs, shutdown.signal),
+    chat: new ChatRunner(options.manager, metrics, inFlight),
     metrics,
     settings,
     logger,
     admin: options.admin,
-    shutdownSignal: shutdown.signal,
+    inFlight,
     shuttingDown: () => shuttingDown,
     version: PLUGBOARD_VERSION,
     startedAt: new Date(),
@@ -225,12 +226,15 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
       ]);
       clearTimeout(timer);
       clearInterval(sweeper);
+      inFlight.close();
       if (!finished) {
         logger.warn(
           { operation: 'shutdown', timeout_ms: settings.shutdownTimeoutMs },
           'shutdown deadline reached: aborting the requests still running',
         );
-        shutdown.abort();
+        inFlight.abortAll(
+          new PlugboardError('SERVER_SHUTTING_DOWN', 'The server shut down before the response was complete'),
+        );
         app.server.closeAllConnections();
         await closing;
       }

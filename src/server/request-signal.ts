@@ -8,44 +8,92 @@ export interface RequestSignal {
   dispose(): void;
 }
 
+interface Watched {
+  readonly controller: AbortController;
+  readonly deadline: number;
+}
+
 /**
- * A signal that aborts when the client disconnects before the response is complete, when
- * the request outlives `timeoutMs`, or when `shutdown` aborts (a forced shutdown). The
- * pipeline passes it to every plugin and to the backend, so a closed tab stops the model.
+ * The requests of a server that have a pipeline running, each with the signal that cancels
+ * it: when the client disconnects before its response is complete, when it outlives the
+ * request timeout, or when a forced shutdown aborts everything still running. The pipeline
+ * passes the signal to every plugin and to the backend, so a closed tab stops the model.
+ *
+ * Why a registry, not a timer and a shutdown listener per request: one coarse sweep over a
+ * Set is a fraction of the cost of arming a timer and adding EventTarget listeners on every
+ * request, and a request timeout of minutes does not need millisecond precision.
+ *
+ * @example
+ * ```ts
+ * const watch = inFlight.open(reply);
+ * try { await manager.chat(context, { signal: watch.signal }); } finally { watch.dispose(); }
+ * ```
  */
-export function requestSignal(reply: FastifyReply, timeoutMs: number, shutdown: AbortSignal): RequestSignal {
-  const controller = new AbortController();
-  const response = reply.raw;
-  const onClose = (): void => {
-    if (!response.writableFinished) {
-      controller.abort(
-        new PlugboardError('REQUEST_ABORTED', 'The client disconnected before the response was complete'),
-      );
+export class InFlightRequests {
+  readonly #watched = new Set<Watched>();
+  readonly #timeoutMs: number;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+    // A quarter of the timeout, between 10 ms and 1 s: a request is cut at most that late.
+    this.#sweeper = setInterval(() => this.#sweep(), Math.min(1000, Math.max(10, timeoutMs / 4)));
+    this.#sweeper.unref();
+  }
+
+  /** How many requests are being watched. */
+  get size(): number {
+    return this.#watched.size;
+  }
+
+  /** Starts watching one request. Call `dispose()` once its response is complete. */
+  open(reply: FastifyReply): RequestSignal {
+    const controller = new AbortController();
+    const entry: Watched = { controller, deadline: performance.now() + this.#timeoutMs };
+    const response = reply.raw;
+    const onClose = (): void => {
+      if (!response.writableFinished) {
+        controller.abort(
+          new PlugboardError('REQUEST_ABORTED', 'The client disconnected before the response was complete'),
+        );
+      }
+    };
+    response.once('close', onClose);
+    const watched = this.#watched;
+    watched.add(entry);
+    return {
+      signal: controller.signal,
+      dispose() {
+        watched.delete(entry);
+        response.off('close', onClose);
+      },
+    };
+  }
+
+  /** Aborts every watched request with `reason` (a forced shutdown). */
+  abortAll(reason: PlugboardError): void {
+    for (const entry of this.#watched) entry.controller.abort(reason);
+  }
+
+  /** Stops the sweeper (the server is closed). */
+  close(): void {
+    clearInterval(this.#sweeper);
+  }
+
+  #sweep(): void {
+    if (this.#watched.size === 0) return;
+    const now = performance.now();
+    for (const entry of this.#watched) {
+      if (entry.deadline <= now && !entry.controller.signal.aborted) {
+        entry.controller.abort(
+          new PlugboardError(
+            'REQUEST_TIMEOUT',
+            `The request did not finish within ${Math.round(this.#timeoutMs / 1000)} s`,
+          ),
+        );
+      }
     }
-  };
-  const onShutdown = (): void =>
-    controller.abort(
-      new PlugboardError('SERVER_SHUTTING_DOWN', 'The server shut down before the response was complete'),
-    );
-  const timer = setTimeout(
-    () =>
-      controller.abort(
-        new PlugboardError('REQUEST_TIMEOUT', `The request did not finish within ${Math.round(timeoutMs / 1000)} s`),
-      ),
-    timeoutMs,
-  );
-  timer.unref();
-  response.once('close', onClose);
-  if (shutdown.aborted) onShutdown();
-  else shutdown.addEventListener('abort', onShutdown, { once: true });
-  return {
-    signal: controller.signal,
-    dispose() {
-      clearTimeout(timer);
-      response.off('close', onClose);
-      shutdown.removeEventListener('abort', onShutdown);
-    },
-  };
+  }
 }
 
 /**

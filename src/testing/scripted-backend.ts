@@ -31,6 +31,11 @@ export interface ScriptedBackendOptions {
   readonly fail?: (call: number, context: ChatContext) => { error: Error; afterChunks?: number } | undefined;
   /** Report usage (whitespace-separated word counts) on the last chunk (default true). */
   readonly usage?: boolean;
+  /**
+   * Keep every context in `calls` (default true). Benchmarks turn it off: a backend that
+   * keeps every request alive measures the garbage collector, not the server.
+   */
+  readonly recordCalls?: boolean;
 }
 
 /** A scripted backend plus what it saw, for assertions. */
@@ -57,6 +62,7 @@ export interface ScriptedBackend extends BackendProvider {
  */
 export function createScriptedBackend(options: ScriptedBackendOptions = {}): ScriptedBackend {
   const calls: ChatContext[] = [];
+  let callCount = 0;
   let abandoned = 0;
   const split = (text: string): readonly string[] => {
     const chunking = options.chunking ?? 4;
@@ -76,8 +82,8 @@ export function createScriptedBackend(options: ScriptedBackendOptions = {}): Scr
       return abandoned;
     },
     async chat(context, call) {
-      calls.push(context);
-      const number = calls.length;
+      const number = ++callCount;
+      if (options.recordCalls !== false) calls.push(context);
       const scripted = resolveReply(options.reply, context, number);
       const failure = options.fail?.(number, context);
       if (options.latencyMs) await wait(options.latencyMs, call.signal);

@@ -1,15 +1,10 @@
 /**
  * Embeddings: `POST /api/embed` (batch) and the legacy `POST /api/embeddings` (one prompt).
  * They go straight to the resolved backend's `embed` (no chat pipeline: there is no
- * conversation to process), through the manager's guarded handle: breaker, timeout, metrics,
- * and the request's cancellation.
+ * conversation to process) through `ChatRunner.embed`: the manager's guarded handle (breaker,
+ * timeout, metrics) and the request's cancellation.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PlugboardError } from '../../core/errors/plugboard-error.ts';
-import type { EmbeddingResult } from '../../core/plugin/kinds.ts';
-import { toHttpError } from '../http-errors.ts';
-import type { ModelTarget } from '../model-router.ts';
-import { abortReason, requestSignal } from '../request-signal.ts';
+import type { FastifyInstance } from 'fastify';
 import { parseOllamaBody } from './parse-request.ts';
 import { RequestClock } from './request-clock.ts';
 import { embeddingsRequestSchema, embedRequestSchema } from './request-schemas.ts';
@@ -26,7 +21,7 @@ export function registerEmbedRoutes(app: FastifyInstance, deps: OllamaRouteDeps)
     clock.loaded();
     // As in Ollama, an empty string is no input at all.
     const input = typeof body.input === 'string' ? (body.input === '' ? [] : [body.input]) : (body.input ?? []);
-    const result = input.length === 0 ? undefined : await embed(deps, reply, target, input);
+    const result = input.length === 0 ? undefined : await deps.context.chat.embed(reply, target, input);
     running.touch(target, body.keep_alive);
     const dimensions = body.dimensions ?? undefined;
     const embeddings = (result?.embeddings ?? []).map((vector) => shorten(vector, dimensions));
@@ -44,38 +39,10 @@ export function registerEmbedRoutes(app: FastifyInstance, deps: OllamaRouteDeps)
     const body = parseOllamaBody(embeddingsRequestSchema, request.body);
     const target = await context.router.resolve(body.model);
     if (!body.prompt) return { embedding: [] };
-    const result = await embed(deps, reply, target, [body.prompt]);
+    const result = await deps.context.chat.embed(reply, target, [body.prompt]);
     running.touch(target, body.keep_alive);
     return { embedding: result.embeddings[0] ?? [] };
   });
-}
-
-async function embed(
-  { context }: OllamaRouteDeps,
-  reply: FastifyReply,
-  target: ModelTarget,
-  input: readonly string[],
-): Promise<EmbeddingResult> {
-  const backend = context.manager.getBackendProvider(target.backend);
-  if (backend === undefined) {
-    // The backend stopped between resolving the model and now (a reload).
-    throw new PlugboardError('BACKEND_NOT_FOUND', `Backend "${target.backend}" is not active`, { status: 503 });
-  }
-  const watch = requestSignal(reply, context.settings.requestTimeoutMs, context.shutdownSignal);
-  try {
-    const result = await backend.embed({ model: target.model, input }, { signal: watch.signal });
-    if (!result.ok) throw toHttpError(abortReason(watch.signal, result.error));
-    if (result.value.embeddings.length !== input.length) {
-      throw new PlugboardError(
-        'BACKEND_FAILED',
-        `Backend "${target.backend}" returned ${result.value.embeddings.length} embeddings for ${input.length} inputs`,
-        { plugin: target.backend, hook: 'embed' },
-      );
-    }
-    return result.value;
-  } finally {
-    watch.dispose();
-  }
 }
 
 /**

@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { PlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { ServerContext } from '../create-server.ts';
-import { toHttpError } from '../http-errors.ts';
-import { abortReason, requestSignal } from '../request-signal.ts';
 import { parseBody } from '../validate-body.ts';
 import { toBase64Float32 } from './embedding-encoding.ts';
 import { embeddingsRequestSchema } from './embeddings-schema.ts';
@@ -21,30 +19,9 @@ export function registerEmbeddingsRoute(app: FastifyInstance, context: ServerCon
   app.post('/v1/embeddings', async (request, reply) => {
     const body = parseBody(embeddingsRequestSchema, request.body);
     const target = await context.router.resolve(body.model);
-    const backend = context.manager.getBackendProvider(target.backend);
-    if (backend === undefined) {
-      throw new PlugboardError('BACKEND_NOT_FOUND', `Backend "${target.backend}" is not active`, { status: 503 });
-    }
+    const result = await context.chat.embed(reply, target, body.input);
 
-    const watch = requestSignal(reply, context.settings.requestTimeoutMs, context.shutdownSignal);
-    let result: Awaited<ReturnType<typeof backend.embed>>;
-    try {
-      result = await backend.embed({ model: target.model, input: body.input }, { signal: watch.signal });
-    } catch (error) {
-      throw toHttpError(abortReason(watch.signal, error));
-    } finally {
-      watch.dispose();
-    }
-    if (!result.ok) throw toHttpError(abortReason(watch.signal, result.error));
-
-    const { embeddings, promptTokens } = result.value;
-    if (embeddings.length !== body.input.length) {
-      throw new PlugboardError(
-        'BACKEND_FAILED',
-        `Backend "${target.backend}" returned ${embeddings.length} embeddings for ${body.input.length} inputs`,
-        { plugin: target.backend },
-      );
-    }
+    const { embeddings, promptTokens } = result;
     const size = embeddings[0]?.length ?? 0;
     if (body.dimensions != null && body.dimensions !== size) {
       throw new PlugboardError(
