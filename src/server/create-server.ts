@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import { createDefaultLogger, type Logger } from '../core/logger.ts';
 import type { PluginManager } from '../core/manager/plugin-manager.ts';
@@ -149,29 +155,38 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
 
   acceptJsonOfAnyContentType(app);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: an async hook costs a promise per request on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     tracing?.startRequest(request, reply);
     reply.header('x-request-id', request.id);
     if (shuttingDown) {
       reply.header('connection', 'close');
-      throw new PlugboardError('SERVER_SHUTTING_DOWN', 'The server is shutting down and takes no new requests');
+      done(new PlugboardError('SERVER_SHUTTING_DOWN', 'The server is shutting down and takes no new requests'));
+      return;
     }
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const durationMs = reply.elapsedTime;
-    metrics.httpRequest(request.method, route, reply.statusCode, durationMs / 1000);
+    const status = reply.statusCode;
+    metrics.httpRequest(request.method, route, status, durationMs / 1000);
     tracing?.endRequest(request, reply);
-    const line = {
-      operation: 'http',
-      method: request.method,
-      route,
-      status: reply.statusCode,
-      duration_ms: Math.round(durationMs * 100) / 100,
-      success: reply.statusCode < 400,
-    };
-    if (reply.statusCode >= 500) request.log.warn(line, 'request failed');
-    else request.log.info(line, 'request completed');
+    const level = status >= 500 ? 'warn' : 'info';
+    if (isLevelEnabled(request.log, level)) {
+      request.log[level](
+        {
+          operation: 'http',
+          method: request.method,
+          route,
+          status,
+          duration_ms: Math.round(durationMs * 100) / 100,
+          success: status < 400,
+        },
+        status >= 500 ? 'request failed' : 'request completed',
+      );
+    }
+    done();
   });
 
   app.setErrorHandler((thrown, request, reply) => sendError(request, reply, toHttpError(thrown)));
@@ -248,6 +263,12 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
       return finished;
     },
   };
+}
+
+/** pino's `isLevelEnabled`, where the logger has it (a silent logger skips building the line). */
+function isLevelEnabled(log: FastifyBaseLogger, level: 'info' | 'warn'): boolean {
+  const check = (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  return check === undefined || check.call(log, level);
 }
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: PlugboardError): FastifyReply {

@@ -51,6 +51,8 @@ export class ModelRouter {
   readonly #manager: PluginManager;
   readonly #ttlMs: number;
   readonly #cache = new Map<string, CachedList>();
+  /** Names resolved through the model lists, by the name the client gave. */
+  readonly #resolved = new Map<string, ModelTarget>();
 
   constructor(manager: PluginManager, options: ModelRouterOptions = {}) {
     this.#manager = manager;
@@ -105,26 +107,43 @@ export class ModelRouter {
    * (404, listing what is available) when no backend serves the model — 503 instead when
    * some backend could not be asked, naming it and why.
    */
-  async resolve(name: string): Promise<ModelTarget> {
+  resolve(name: string): ModelTarget | Promise<ModelTarget> {
     const backends = this.#manager.backendNames;
     if (backends.length === 0) throw noBackend(this.#manager);
     const slash = name.indexOf('/');
     if (slash > 0 && backends.includes(name.slice(0, slash))) {
       return { backend: name.slice(0, slash), model: name.slice(slash + 1) };
     }
+    // Every request names a model: answer from the last lookup while that backend's list is fresh.
+    const known = this.#resolved.get(name);
+    if (known !== undefined && backends.includes(known.backend)) {
+      const list = this.#cache.get(known.backend);
+      if (list !== undefined && Date.now() - list.at < this.#ttlMs) return known;
+    }
+    return this.#lookUp(name);
+  }
+
+  async #lookUp(name: string): Promise<ModelTarget> {
     let catalogue = await this.list();
     let found = matchIn(catalogue.models, name);
     if (found === undefined) {
       catalogue = await this.list({ refresh: true });
       found = matchIn(catalogue.models, name);
     }
-    if (found !== undefined) return { backend: found.backend, model: found.id };
+    if (found !== undefined) {
+      const target = { backend: found.backend, model: found.id };
+      // Bounded: names are client input; forgetting them all only costs one lookup each.
+      if (this.#resolved.size >= 1000) this.#resolved.clear();
+      this.#resolved.set(name, target);
+      return target;
+    }
     throw modelNotFound(name, catalogue, this.#manager);
   }
 
   /** Forgets cached model lists (after a reload, or when an admin asks). */
   invalidate(): void {
     this.#cache.clear();
+    this.#resolved.clear();
   }
 }
 

@@ -179,20 +179,45 @@ export function createServerMetrics(manager: PluginManager, version = 'unknown')
     },
   });
 
+  // Label children, cached: resolving labels hashes them on every call, which costs more
+  // than the increment itself on a path every request takes.
+  const httpChildren = new Map<
+    string,
+    { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'route' | 'status'> }
+  >();
+  const chatChildren = new Map<string, { chats: Counter.Internal; in: Counter.Internal; out: Counter.Internal }>();
+
   return {
     registry,
     httpRequest(method, route, status, durationSeconds) {
-      const labels = { method, route, status: String(status) };
-      requests.inc(labels);
-      duration.observe(labels, durationSeconds);
+      const key = `${method} ${route} ${status}`;
+      let child = httpChildren.get(key);
+      if (child === undefined) {
+        const labels = { method, route, status: String(status) };
+        child = { requests: requests.labels(labels), duration: duration.labels(labels) };
+        httpChildren.set(key, child);
+      }
+      child.requests.inc();
+      child.duration.observe(durationSeconds);
     },
     chatCompleted(response, api) {
       const backend = response.backend ?? 'none';
-      chats.inc({ backend, api, finish_reason: response.finishReason ?? 'stop' });
+      const finishReason = response.finishReason ?? 'stop';
+      const key = `${backend} ${api} ${finishReason}`;
+      let child = chatChildren.get(key);
+      if (child === undefined) {
+        child = {
+          chats: chats.labels({ backend, api, finish_reason: finishReason }),
+          in: tokens.labels({ direction: 'in', backend, api }),
+          out: tokens.labels({ direction: 'out', backend, api }),
+        };
+        chatChildren.set(key, child);
+      }
+      child.chats.inc();
       const usage = response.usage;
       if (usage === undefined) return;
-      if (isCount(usage.promptTokens)) tokens.inc({ direction: 'in', backend, api }, usage.promptTokens);
-      if (isCount(usage.completionTokens)) tokens.inc({ direction: 'out', backend, api }, usage.completionTokens);
+      if (isCount(usage.promptTokens)) child.in.inc(usage.promptTokens);
+      if (isCount(usage.completionTokens)) child.out.inc(usage.completionTokens);
     },
     chatFailed(api, code) {
       chatFailures.inc({ api, code });

@@ -21,17 +21,15 @@ export type GenerationOptionsInput = NonNullable<ChatContextInput['options']>;
  */
 export function toGenerationOptions(body: ChatCompletionRequest): GenerationOptionsInput {
   const options: Record<string, unknown> = {};
-  const set = (key: string, value: unknown): void => {
-    if (value !== null && value !== undefined) options[key] = value;
-  };
-  set('temperature', body.temperature);
-  set('topP', body.top_p);
-  set('topK', body.top_k);
-  set('maxTokens', body.max_completion_tokens ?? body.max_tokens);
-  set('stop', body.stop);
-  set('seed', body.seed);
-  set('responseFormat', responseFormatOf(body.response_format));
-  set(
+  setOption(options, 'temperature', body.temperature);
+  setOption(options, 'topP', body.top_p);
+  setOption(options, 'topK', body.top_k);
+  setOption(options, 'maxTokens', body.max_completion_tokens ?? body.max_tokens);
+  setOption(options, 'stop', body.stop);
+  setOption(options, 'seed', body.seed);
+  setOption(options, 'responseFormat', responseFormatOf(body.response_format));
+  setOption(
+    options,
     'tools',
     body.tools?.map((tool) => ({
       name: tool.function.name,
@@ -40,7 +38,11 @@ export function toGenerationOptions(body: ChatCompletionRequest): GenerationOpti
     })),
   );
   const choice = body.tool_choice;
-  set('toolChoice', typeof choice === 'object' && choice !== null ? { name: choice.function.name } : choice);
+  setOption(
+    options,
+    'toolChoice',
+    typeof choice === 'object' && choice !== null ? { name: choice.function.name } : choice,
+  );
   if (body.reasoning_effort != null) options.think = body.reasoning_effort !== 'none';
 
   const extra: Record<string, unknown> = {};
@@ -49,6 +51,11 @@ export function toGenerationOptions(body: ChatCompletionRequest): GenerationOpti
   if (body.logit_bias != null) extra.logit_bias = body.logit_bias;
   if (Object.keys(extra).length > 0) options.extra = extra;
   return options as GenerationOptionsInput;
+}
+
+/** Sets `key` unless the value is absent (a function, not a closure: this runs per request). */
+function setOption(options: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== null && value !== undefined) options[key] = value;
 }
 
 function responseFormatOf(format: ChatCompletionRequest['response_format']): GenerationOptionsInput['responseFormat'] {
