@@ -8,12 +8,7 @@ import { toHttpError } from './http-errors.ts';
 import type { ModelTarget } from './model-router.ts';
 import type { ChatApi, ServerMetrics } from './observability/server-metrics.ts';
 import { abortReason, type InFlightRequests } from './request-signal.ts';
-
-/** A streamed chat through the HTTP layer: chunks, then the final response. */
-export interface HttpChatStream extends AsyncIterable<ChatChunk> {
-  /** Settles when the stream ends; rejects with the error that ended it. */
-  readonly response: Promise<ChatResponse>;
-}
+import { commitStream, type StreamEncoder, writeOrWait } from './streaming.ts';
 
 /** Headers a plugin may see: everything but credentials meant for the server itself. */
 const HIDDEN_HEADERS = new Set(['cookie', 'proxy-authorization']);
@@ -89,36 +84,58 @@ export class ChatRunner {
     }
   }
 
-  /** A streamed reply. Iterate it once; `response` settles when it ends. */
-  stream(reply: FastifyReply, context: ChatContext, api: ChatApi): HttpChatStream {
+  /**
+   * Streams a reply to the client in the encoder's format. Nothing is committed until the
+   * pipeline produced its first chunk, so a request refused before any output (unknown
+   * model, middleware rejection, backend down) is thrown here and answered with a real
+   * status and error body. After that, an error ends the stream with the encoder's in-band
+   * error; a client that disconnects aborts the pipeline (and the backend call) through the
+   * request's signal.
+   */
+  async stream(reply: FastifyReply, context: ChatContext, api: ChatApi, encoder: StreamEncoder): Promise<void> {
     const watch = this.#inFlight.open(reply);
-    const inner = this.#manager.stream(context, { signal: watch.signal });
     const metrics = this.#metrics;
-    const response = inner.response.then(
-      (final) => {
-        metrics.chatCompleted(final, api);
-        return final;
-      },
-      (error: unknown) => {
+    const iterator = this.#manager.stream(context, { signal: watch.signal });
+    const chunks = iterator[Symbol.asyncIterator]();
+    let completed = false;
+    metrics.streamOpened();
+    try {
+      let next: IteratorResult<ChatChunk>;
+      try {
+        next = await chunks.next();
+      } catch (error) {
         const failure = toHttpError(abortReason(watch.signal, error));
         metrics.chatFailed(api, failure.code);
         throw failure;
-      },
-    );
-    response.catch(() => undefined);
-    return {
-      response,
-      async *[Symbol.asyncIterator]() {
-        metrics.streamOpened();
-        try {
-          yield* inner;
-        } catch (error) {
-          throw toHttpError(abortReason(watch.signal, error));
-        } finally {
-          watch.dispose();
-          metrics.streamClosed();
+      }
+      const response = commitStream(reply, encoder.contentType);
+      try {
+        while (!next.done) {
+          const waiting = writeOrWait(response, encoder.chunk(next.value));
+          if (waiting !== undefined) await waiting;
+          next = await chunks.next();
         }
-      },
-    };
+        completed = true;
+        const final = await iterator.response;
+        metrics.chatCompleted(final, api);
+        if (!response.destroyed) response.end(encoder.end(final));
+      } catch (error) {
+        completed = true;
+        const failure = toHttpError(abortReason(watch.signal, error));
+        metrics.chatFailed(api, failure.code);
+        if (failure.code !== 'REQUEST_ABORTED') {
+          reply.log.warn(
+            { operation: 'http', error: failure.code, err: failure.cause ?? failure },
+            `stream ended by an error: ${failure.message}`,
+          );
+        }
+        if (!response.destroyed && !response.writableEnded) response.end(encoder.error(failure));
+      }
+    } finally {
+      // Ends the pipeline if the loop left early (a write failed): its finally blocks run.
+      if (!completed) await chunks.return?.(undefined).catch(() => undefined);
+      watch.dispose();
+      metrics.streamClosed();
+    }
   }
 }

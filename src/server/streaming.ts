@@ -1,69 +1,67 @@
-import { Readable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { PlugboardError } from '../core/errors/plugboard-error.ts';
-import { toHttpError } from './http-errors.ts';
+import type { ChatChunk, ChatResponse } from '../core/model/reply.ts';
 
 /**
- * Sends a streamed body (SSE or NDJSON) once its first piece is ready. Waiting for the first
- * piece means a request the pipeline refuses before any output (unknown model, middleware
- * rejection, backend down) still gets a real HTTP status and error body; after that, errors
- * travel inside the stream (see {@link inBandErrors}).
- */
-export async function sendStream(
-  reply: FastifyReply,
-  contentType: string,
-  source: AsyncIterable<string>,
-): Promise<FastifyReply> {
-  const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  reply
-    .header('content-type', contentType)
-    .header('cache-control', 'no-cache')
-    // Proxies such as nginx buffer responses unless told not to: tokens would arrive in bursts.
-    .header('x-accel-buffering', 'no');
-  return reply.send(Readable.from(resume(first, iterator), { objectMode: false, encoding: 'utf8' }));
-}
-
-async function* resume(
-  first: IteratorResult<string>,
-  iterator: AsyncIterator<string>,
-): AsyncGenerator<string, void, undefined> {
-  if (first.done) return;
-  yield first.value;
-  try {
-    while (true) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    // The client went away mid-stream: close the source so the pipeline ends.
-    await iterator.return?.();
-  }
-}
-
-/**
- * Yields `source`; an error after something was yielded becomes a last, in-band error piece
- * made by `format` (OpenAI: an SSE `error` event; Ollama: an `{"error": …}` line). An error
- * before anything was yielded is thrown, so the HTTP layer can answer with a status.
+ * Turns a streamed reply into one API's wire format (OpenAI's SSE, Ollama's NDJSON). An
+ * encoder is made per request and may keep state (OpenAI's first delta carries the role,
+ * tool calls are numbered). Plain synchronous methods: a chain of async generators, one per
+ * encoding step, cost more per chunk than the whole plugin pipeline.
  *
  * @example
  * ```ts
- * const lines = inBandErrors(encodeNdjson(stream), (error) => `${JSON.stringify({ error: error.message })}\n`);
+ * const encoder: StreamEncoder = {
+ *   contentType: 'application/x-ndjson',
+ *   chunk: (chunk) => (chunk.content ? `${JSON.stringify({ text: chunk.content })}\n` : ''),
+ *   end: () => `${JSON.stringify({ done: true })}\n`,
+ *   error: (error) => `${JSON.stringify({ error: error.message })}\n`,
+ * };
  * ```
  */
-export async function* inBandErrors(
-  source: AsyncIterable<string>,
-  format: (error: PlugboardError) => string,
-): AsyncGenerator<string, void, undefined> {
-  let started = false;
-  try {
-    for await (const piece of source) {
-      started = true;
-      yield piece;
-    }
-  } catch (error) {
-    if (!started) throw error;
-    yield format(toHttpError(error));
-  }
+export interface StreamEncoder {
+  readonly contentType: string;
+  /** The text for one chunk of the reply ('' sends nothing). */
+  chunk(chunk: ChatChunk): string;
+  /** The closing text, once the reply is complete (OpenAI's finish chunk and `[DONE]`, Ollama's `done` line). */
+  end(response: ChatResponse): string;
+  /** The in-band error ending a stream that already started (its status line went out long ago). */
+  error(error: PlugboardError): string;
+}
+
+/**
+ * Commits a streamed response: status 200 with the headers set so far on the reply (the
+ * request id …) plus the encoder's content type. The reply is hijacked: from here on the
+ * stream is written directly, chunk by chunk, with backpressure (see {@link writeOrWait}).
+ * Fastify's onResponse hooks still run when the response finishes.
+ */
+export function commitStream(reply: FastifyReply, contentType: string): ServerResponse {
+  reply.hijack();
+  const response = reply.raw;
+  response.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string | number | string[]>),
+    'content-type': contentType,
+    'cache-control': 'no-cache',
+    // Proxies such as nginx buffer responses unless told not to: tokens would arrive in bursts.
+    'x-accel-buffering': 'no',
+  });
+  return response;
+}
+
+/**
+ * Writes `text`; when the socket's buffer is full, waits until it drains (or the connection
+ * closes), so a slow client slows the backend instead of filling the server's memory.
+ */
+export function writeOrWait(response: ServerResponse, text: string): Promise<void> | undefined {
+  // A closed connection takes nothing more; the request's signal is ending the pipeline.
+  if (text === '' || response.destroyed || response.write(text)) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }

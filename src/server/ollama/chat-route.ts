@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { mapGeneration } from './generation-options.ts';
 import { keepAliveMs } from './keep-alive.ts';
-import { sendNdjson } from './ndjson-encoder.ts';
+import { NdjsonEncoder } from './ndjson-encoder.ts';
 import { parseOllamaBody } from './parse-request.ts';
 import { RequestClock } from './request-clock.ts';
 import { chatRequestSchema } from './request-schemas.ts';
@@ -35,7 +35,10 @@ export function registerChatRoute(app: FastifyInstance, { context, running }: Ol
       ),
     );
     const used = () => running.touch(target, body.keep_alive);
-    if (stream) return sendNdjson(reply, context.chat.stream(reply, chatContext, 'ollama'), shape, clock, used);
+    if (stream) {
+      await context.chat.stream(reply, chatContext, 'ollama', new NdjsonEncoder(shape, clock, used));
+      return reply;
+    }
     const response = await context.chat.complete(reply, chatContext, 'ollama');
     used();
     return shape.complete(response, statsOf(response, clock.durations()));

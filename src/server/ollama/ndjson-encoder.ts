@@ -3,11 +3,9 @@
  * with `done: true` and the statistics; an error after the first line becomes a last
  * `{"error": "…"}` line, which Ollama's clients raise as an exception.
  */
-import type { FastifyReply } from 'fastify';
 import type { PlugboardError } from '../../core/errors/plugboard-error.ts';
-import type { ChatResponse } from '../../core/model/reply.ts';
-import type { HttpChatStream } from '../chat-runner.ts';
-import { inBandErrors, sendStream } from '../streaming.ts';
+import type { ChatChunk, ChatResponse } from '../../core/model/reply.ts';
+import type { StreamEncoder } from '../streaming.ts';
 import type { RequestClock } from './request-clock.ts';
 import { type ResponseShape, statsOf } from './response-bodies.ts';
 
@@ -17,47 +15,39 @@ export function errorLine(error: PlugboardError): string {
 }
 
 /**
- * The NDJSON lines of a streamed reply. A module-level generator rather than one created per
- * request (see docs/PERFORMANCE.md on per-request generator functions).
- *
- * @param onComplete runs once the reply is complete, before the final line is sent.
- */
-export async function* ndjsonLines(
-  stream: HttpChatStream,
-  shape: ResponseShape,
-  clock: RequestClock,
-  onComplete?: (response: ChatResponse) => void,
-): AsyncGenerator<string, void, undefined> {
-  for await (const chunk of stream) {
-    const line = shape.chunk(chunk);
-    if (line === undefined) continue;
-    clock.firstOutput();
-    yield `${JSON.stringify(line)}\n`;
-  }
-  const response = await stream.response;
-  onComplete?.(response);
-  yield `${JSON.stringify(shape.final(response, statsOf(response, clock.durations())))}\n`;
-}
-
-/**
- * Sends a streamed reply as NDJSON. Nothing is committed before the first line, so a request
- * the pipeline refuses early still gets a real status; later errors travel in-band.
+ * The NDJSON lines of a streamed `/api/chat` or `/api/generate` reply, in the given shape.
  *
  * @example
  * ```ts
- * return sendNdjson(reply, context.chat.stream(reply, chatContext, 'ollama'), chatShape(body.model), clock);
+ * await context.chat.stream(reply, chatContext, 'ollama', new NdjsonEncoder(chatShape(body.model), clock));
  * ```
  */
-export function sendNdjson(
-  reply: FastifyReply,
-  stream: HttpChatStream,
-  shape: ResponseShape,
-  clock: RequestClock,
-  onComplete?: (response: ChatResponse) => void,
-): Promise<FastifyReply> {
-  return sendStream(
-    reply,
-    'application/x-ndjson',
-    inBandErrors(ndjsonLines(stream, shape, clock, onComplete), errorLine),
-  );
+export class NdjsonEncoder implements StreamEncoder {
+  readonly contentType = 'application/x-ndjson';
+  readonly #shape: ResponseShape;
+  readonly #clock: RequestClock;
+  readonly #onComplete: ((response: ChatResponse) => void) | undefined;
+
+  /** @param onComplete runs once the reply is complete, before the final line is sent. */
+  constructor(shape: ResponseShape, clock: RequestClock, onComplete?: (response: ChatResponse) => void) {
+    this.#shape = shape;
+    this.#clock = clock;
+    this.#onComplete = onComplete;
+  }
+
+  chunk(chunk: ChatChunk): string {
+    const line = this.#shape.chunk(chunk);
+    if (line === undefined) return '';
+    this.#clock.firstOutput();
+    return `${JSON.stringify(line)}\n`;
+  }
+
+  end(response: ChatResponse): string {
+    this.#onComplete?.(response);
+    return `${JSON.stringify(this.#shape.final(response, statsOf(response, this.#clock.durations())))}\n`;
+  }
+
+  error(error: PlugboardError): string {
+    return errorLine(error);
+  }
 }

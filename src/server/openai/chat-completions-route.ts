@@ -1,12 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../create-server.ts';
-import { inBandErrors, sendStream } from '../streaming.ts';
 import { parseBody } from '../validate-body.ts';
-import { toCompletionChunks } from './completion-chunks.ts';
+import { CompletionChunkEncoder } from './completion-chunks.ts';
 import { unixSeconds } from './completion-parts.ts';
 import { type CompletionIdentity, toCompletionBody } from './completion-response.ts';
 import { chatCompletionRequestSchema } from './request-schema.ts';
-import { encodeSse, SSE_CONTENT_TYPE, sseError } from './sse-encoder.ts';
 import { toChatContext } from './to-chat-context.ts';
 
 /**
@@ -31,17 +29,13 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
       return toCompletionBody(await context.chat.complete(reply, chatContext, 'openai'), identity);
     }
 
-    const stream = context.chat.stream(reply, chatContext, 'openai');
-    const chunks = toCompletionChunks(stream, identity, { includeUsage: body.stream_options?.include_usage === true });
-    const toErrorEvent = sseError(request.id);
-    return sendStream(
+    const includeUsage = body.stream_options?.include_usage === true;
+    await context.chat.stream(
       reply,
-      SSE_CONTENT_TYPE,
-      inBandErrors(encodeSse(chunks), (error) => {
-        // The status line went out long ago: the log is the only place the failure shows up.
-        request.log.warn({ operation: 'http', error: error.code, err: error.cause ?? error }, error.message);
-        return toErrorEvent(error);
-      }),
+      chatContext,
+      'openai',
+      new CompletionChunkEncoder(identity, { includeUsage }, request.id),
     );
+    return reply;
   });
 }

@@ -1,7 +1,10 @@
-import type { FinishReason, Usage } from '../../core/model/reply.ts';
-import type { HttpChatStream } from '../chat-runner.ts';
+import type { PlugboardError } from '../../core/errors/plugboard-error.ts';
+import type { ChatChunk, ChatResponse, FinishReason, Usage } from '../../core/model/reply.ts';
+import { errorBody } from '../http-errors.ts';
+import type { StreamEncoder } from '../streaming.ts';
 import { type OpenAiFinishReason, type OpenAiUsage, toFinishReason, toToolCall, toUsage } from './completion-parts.ts';
 import type { CompletionIdentity } from './completion-response.ts';
+import { SSE_CONTENT_TYPE, sseEvent } from './sse-encoder.ts';
 
 /** What a chunk's `delta` may carry. */
 export interface ChunkDelta {
@@ -33,70 +36,101 @@ export interface ChatCompletionChunkBody {
   readonly usage?: OpenAiUsage | null;
 }
 
-/** Settings of {@link toCompletionChunks}. */
+/** Settings of {@link CompletionChunkEncoder}. */
 export interface ChunkOptions {
   /** `stream_options.include_usage`: end with a chunk carrying the usage, `usage: null` on the others. */
   readonly includeUsage: boolean;
 }
 
 /**
- * A streamed reply as OpenAI chunks: the first carries `role: 'assistant'`; then content,
- * `reasoning_content` (thinking) and tool calls as they come (the core hands complete calls,
- * so each is one delta with its own `index`); then an empty delta with the `finish_reason`;
- * then, with `includeUsage`, a chunk with no choices and the usage.
+ * A streamed reply as OpenAI `chat.completion.chunk` SSE events: the first carries
+ * `role: 'assistant'`; then content, `reasoning_content` (thinking) and tool calls as they
+ * come (the core hands complete calls, so each is one delta with its own `index`); then an
+ * empty delta with the `finish_reason`; then, with `includeUsage`, a chunk with no choices
+ * and the usage; then OpenAI's `data: [DONE]` sentinel, which clients wait for.
  *
- * Nothing is yielded before the pipeline's first chunk, so a request refused before any
- * output still gets an HTTP error status (see `sendStream`).
+ * An error after the stream started is a `data: {"error": {…}}` event in the shape of
+ * OpenAI's HTTP error bodies: the official clients throw an `APIError` when they read one.
+ * No `[DONE]` follows it.
  */
-export async function* toCompletionChunks(
-  stream: HttpChatStream,
-  identity: CompletionIdentity,
-  options: ChunkOptions,
-): AsyncGenerator<ChatCompletionChunkBody, void, undefined> {
-  const base = {
-    id: identity.id,
-    object: 'chat.completion.chunk',
-    created: identity.created,
-    model: identity.model,
-    system_fingerprint: null,
-  } as const;
-  const usageField = options.includeUsage ? { usage: null } : {};
-  const chunk = (delta: ChunkDelta, finishReason: OpenAiFinishReason | null = null): ChatCompletionChunkBody => ({
-    ...base,
-    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
-    ...usageField,
-  });
+export class CompletionChunkEncoder implements StreamEncoder {
+  readonly contentType = SSE_CONTENT_TYPE;
+  readonly #identity: CompletionIdentity;
+  readonly #includeUsage: boolean;
+  readonly #requestId: string;
+  #first = true;
+  #toolIndex = 0;
+  #lastFinish: FinishReason | undefined;
+  #lastUsage: Usage | undefined;
+  #prefix: string | undefined;
 
-  let first = true;
-  let toolIndex = 0;
-  let lastFinish: FinishReason | undefined;
-  let lastUsage: Usage | undefined;
-  for await (const piece of stream) {
-    if (piece.finishReason !== undefined) lastFinish = piece.finishReason;
-    if (piece.usage !== undefined) lastUsage = piece.usage;
-    const reasoning = piece.thinking ? { reasoning_content: piece.thinking } : {};
-    if (first) {
-      first = false;
+  constructor(identity: CompletionIdentity, options: ChunkOptions, requestId: string) {
+    this.#identity = identity;
+    this.#includeUsage = options.includeUsage;
+    this.#requestId = requestId;
+  }
+
+  chunk(piece: ChatChunk): string {
+    if (piece.finishReason !== undefined) this.#lastFinish = piece.finishReason;
+    if (piece.usage !== undefined) this.#lastUsage = piece.usage;
+    let text = '';
+    if (this.#first) {
+      this.#first = false;
       // OpenAI's first delta always names the role; content is null when the turn opens with
       // reasoning or a tool call, '' when there is nothing yet.
-      yield chunk({
+      text = this.#event({
         role: 'assistant',
         content: piece.content ?? (piece.thinking || piece.toolCalls?.length ? null : ''),
-        ...reasoning,
+        ...(piece.thinking ? { reasoning_content: piece.thinking } : {}),
       });
     } else if (piece.content || piece.thinking) {
-      yield chunk({ ...(piece.content ? { content: piece.content } : {}), ...reasoning });
+      text = this.#event({
+        ...(piece.content ? { content: piece.content } : {}),
+        ...(piece.thinking ? { reasoning_content: piece.thinking } : {}),
+      });
     }
     for (const call of piece.toolCalls ?? []) {
-      yield chunk({ tool_calls: [{ index: toolIndex++, ...toToolCall(call) }] });
+      text += this.#event({ tool_calls: [{ index: this.#toolIndex++, ...toToolCall(call) }] });
     }
+    return text;
   }
-  // The response settles once the iteration ended; it is the authority on reason and usage.
-  const response = await stream.response;
-  const finishReason = response.finishReason ?? lastFinish;
-  // A stream with no chunk at all still names the role once, as every OpenAI stream does.
-  yield chunk(first ? { role: 'assistant', content: '' } : {}, toFinishReason(finishReason, toolIndex > 0));
-  if (options.includeUsage) {
-    yield { ...base, choices: [], usage: toUsage(response.usage ?? lastUsage) };
+
+  end(response: ChatResponse): string {
+    // The response is the authority on reason and usage; chunks are the fallback.
+    const finishReason = response.finishReason ?? this.#lastFinish;
+    // A stream with no chunk at all still names the role once, as every OpenAI stream does.
+    let text = this.#event(
+      this.#first ? { role: 'assistant', content: '' } : {},
+      toFinishReason(finishReason, this.#toolIndex > 0),
+    );
+    if (this.#includeUsage) {
+      text += sseEvent({ ...this.#base(), choices: [], usage: toUsage(response.usage ?? this.#lastUsage) });
+    }
+    return `${text}data: [DONE]\n\n`;
+  }
+
+  error(error: PlugboardError): string {
+    return sseEvent(errorBody('openai', error, this.#requestId));
+  }
+
+  #base() {
+    return {
+      id: this.#identity.id,
+      object: 'chat.completion.chunk',
+      created: this.#identity.created,
+      model: this.#identity.model,
+      system_fingerprint: null,
+    } as const;
+  }
+
+  /**
+   * One chunk event. Only the delta changes from chunk to chunk, so the JSON around it is
+   * serialized once per stream (the text is exactly what JSON.stringify of the whole
+   * ChatCompletionChunkBody gives): per chunk, this was the most expensive step.
+   */
+  #event(delta: ChunkDelta, finishReason: OpenAiFinishReason | null = null): string {
+    this.#prefix ??= `data: ${JSON.stringify(this.#base()).slice(0, -1)},"choices":[{"index":0,"delta":`;
+    const usage = this.#includeUsage ? ',"usage":null' : '';
+    return `${this.#prefix}${JSON.stringify(delta)},"finish_reason":${JSON.stringify(finishReason)},"logprobs":null}]${usage}}\n\n`;
   }
 }
