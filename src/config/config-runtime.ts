@@ -422,8 +422,19 @@ export class ConfigRuntime {
     const importChecked = () => importCheckedEntry(entry, next);
     if (current === undefined) {
       const imported = await importChecked();
+      // A plugin kept in ERROR since start (its config failed its schema) is registered but
+      // was never applied: it is replaced, not added a second time under the same name.
+      const registered = Object.hasOwn(this.manager.getPluginStatus().plugins, entry.name);
       return {
-        change: { type: 'add', plugin: imported.plugin, settings: imported.settings, source: imported.modulePath },
+        change: registered
+          ? {
+              type: 'replace',
+              name: entry.name,
+              plugin: imported.plugin,
+              settings: imported.settings,
+              source: imported.modulePath,
+            }
+          : { type: 'add', plugin: imported.plugin, settings: imported.settings, source: imported.modulePath },
         imported,
       };
     }

@@ -376,6 +376,35 @@ export default defineMessageProcessor({
     assert.equal(status?.lastError?.message, last?.reason);
   });
 
+  test('a plugin in ERROR for its config starts once a reload brings a valid config', async () => {
+    const f = await setUp();
+    await f.write(
+      'needy.plugin.ts',
+      `import { z } from ${JSON.stringify(ZOD)};
+import { defineMessageProcessor } from ${JSON.stringify(SRC)};
+export default defineMessageProcessor({
+  metadata: { name: 'needy', version: '1.0.0', configSchema: z.object({ url: z.string() }) },
+  processMessage: (message) => message,
+});`,
+    );
+    await f.config(
+      'mode: staging\nmessage_processors:\n  needy:\n    plugin_file: needy.plugin.ts\n    config: { url: 5 }\n',
+    );
+    const runtime = await f.start();
+    assert.equal(runtime.manager.getPluginStatus().plugins.needy?.state, 'ERROR');
+    await f.config(
+      'mode: staging\nmessage_processors:\n  needy:\n    plugin_file: needy.plugin.ts\n    config: { url: "http://x" }\n',
+    );
+    const report = await runtime.reload();
+    assert.deepEqual(
+      report.refused.map((refusal) => `${refusal.plugin}: ${refusal.error.message}`),
+      [],
+      'not refused as a duplicate of the plugin in ERROR',
+    );
+    assert.deepEqual(report.applied, ['needy']);
+    assert.equal(runtime.manager.getPluginStatus().plugins.needy?.state, 'ACTIVE');
+  });
+
   test('an unknown key in a plugin config is located at that key', async () => {
     const f = await setUp();
     await f.processor('a');
