@@ -90,6 +90,14 @@ export default () => {
 `;
 }
 
+/** A processor whose config schema needs a string `url`. */
+const NEEDY_SOURCE = `import { z } from ${JSON.stringify(ZOD)};
+import { defineMessageProcessor } from ${JSON.stringify(SRC)};
+export default defineMessageProcessor({
+  metadata: { name: 'needy', version: '1.0.0', configSchema: z.object({ url: z.string() }) },
+  processMessage: (message) => message,
+});`;
+
 /** A backend that echoes the last user message (in two chunks when streaming). */
 const ECHO_SOURCE = `
 import { createMessage, defineBackend, lastUserMessage } from ${JSON.stringify(SRC)};
@@ -354,15 +362,7 @@ describe('ConfigRuntime.start', () => {
 
   test('a plugin whose schema rejects an empty config is in ERROR for the reason the file gives', async () => {
     const f = await setUp();
-    await f.write(
-      'needy.plugin.ts',
-      `import { z } from ${JSON.stringify(ZOD)};
-import { defineMessageProcessor } from ${JSON.stringify(SRC)};
-export default defineMessageProcessor({
-  metadata: { name: 'needy', version: '1.0.0', configSchema: z.object({ url: z.string() }) },
-  processMessage: (message) => message,
-});`,
-    );
+    await f.write('needy.plugin.ts', NEEDY_SOURCE);
     await f.config(
       'mode: staging\nmessage_processors:\n  needy:\n    plugin_file: needy.plugin.ts\n    config: { url: 5 }\n',
     );
@@ -378,15 +378,7 @@ export default defineMessageProcessor({
 
   test('a plugin in ERROR for its config starts once a reload brings a valid config', async () => {
     const f = await setUp();
-    await f.write(
-      'needy.plugin.ts',
-      `import { z } from ${JSON.stringify(ZOD)};
-import { defineMessageProcessor } from ${JSON.stringify(SRC)};
-export default defineMessageProcessor({
-  metadata: { name: 'needy', version: '1.0.0', configSchema: z.object({ url: z.string() }) },
-  processMessage: (message) => message,
-});`,
-    );
+    await f.write('needy.plugin.ts', NEEDY_SOURCE);
     await f.config(
       'mode: staging\nmessage_processors:\n  needy:\n    plugin_file: needy.plugin.ts\n    config: { url: 5 }\n',
     );

@@ -17,6 +17,7 @@ import { stringify } from 'yaml';
 import type { ConfigRuntime } from '../../src/config/config-runtime.ts';
 import type { ConfigReloadReport } from '../../src/index.ts';
 import { chatRequest } from '../../src/testing/index.ts';
+import { ECHO_BACKEND_SOURCE } from '../support/plugin-sources.ts';
 import { RuntimeFixture } from '../support/runtime-fixture.ts';
 
 // ——— fixture kit ———
@@ -54,17 +55,7 @@ export default () => {
 `;
 }
 
-const ECHO_SOURCE = `
-import { createMessage, defineBackend, lastUserMessage } from ${JSON.stringify(SRC)};
-export default defineBackend({
-  metadata: { name: 'echo', version: '1.0.0' },
-  chat: (context) => ({
-    message: createMessage({ role: 'assistant', content: lastUserMessage(context)?.content ?? '' }),
-    finishReason: 'stop',
-  }),
-  listModels: () => [{ id: 'echo' }],
-});
-`;
+const ECHO_SOURCE = ECHO_BACKEND_SOURCE;
 
 type Entry = { plugin_file: string; priority?: string; config?: Record<string, unknown>; enabled?: boolean };
 const proc = (name: string, extra: Omit<Entry, 'plugin_file'> = {}): Entry => ({

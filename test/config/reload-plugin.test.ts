@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import type { ConfigRuntime } from '../../src/config/config-runtime.ts';
 import { isPlugboardError } from '../../src/index.ts';
 import { chatRequest } from '../../src/testing/index.ts';
+import { ECHO_BACKEND_SOURCE } from '../support/plugin-sources.ts';
 import { RuntimeFixture } from '../support/runtime-fixture.ts';
 
 const SRC = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
@@ -60,17 +61,7 @@ export default () => {
 `;
 }
 
-const ECHO_SOURCE = `
-import { createMessage, defineBackend, lastUserMessage } from ${JSON.stringify(SRC)};
-export default defineBackend({
-  metadata: { name: 'echo', version: '1.0.0' },
-  chat: (context) => ({
-    message: createMessage({ role: 'assistant', content: lastUserMessage(context)?.content ?? '' }),
-    finishReason: 'stop',
-  }),
-  listModels: () => [{ id: 'echo' }],
-});
-`;
+const ECHO_SOURCE = ECHO_BACKEND_SOURCE;
 
 class Fixture extends RuntimeFixture {
   static async create(): Promise<Fixture> {

@@ -13,6 +13,7 @@ import { stringify } from 'yaml';
 import { createSilentLogger, type PluginStatus } from '../../src/index.ts';
 import { type RunningPlugboard, serve } from '../../src/server/serve.ts';
 import { chatRequest } from '../../src/testing/index.ts';
+import { ECHO_BACKEND_SOURCE } from '../support/plugin-sources.ts';
 import { RuntimeFixture } from '../support/runtime-fixture.ts';
 import { adminCall } from './admin-support.ts';
 
@@ -30,17 +31,7 @@ export default defineMessageProcessor({
 });
 `;
 
-const ECHO_SOURCE = `
-import { createMessage, defineBackend, lastUserMessage } from ${JSON.stringify(SRC)};
-export default defineBackend({
-  metadata: { name: 'echo', version: '1.0.0' },
-  chat: (context) => ({
-    message: createMessage({ role: 'assistant', content: lastUserMessage(context)?.content ?? '' }),
-    finishReason: 'stop',
-  }),
-  listModels: () => [{ id: 'echo' }],
-});
-`;
+const ECHO_SOURCE = ECHO_BACKEND_SOURCE;
 
 type Processors = Record<string, { priority?: string; config?: Record<string, unknown> }>;
 

@@ -6,10 +6,8 @@ import assert from 'node:assert/strict';
 import type { PluginManagerOptions } from '../../src/core/manager/plugin-manager.ts';
 import type { PluginSettings } from '../../src/core/plugin/metadata.ts';
 import { createDefaultLogger, type Logger } from '../../src/index.ts';
-import { createServer } from '../../src/server/create-server.ts';
 import type { TracingOptions } from '../../src/server/observability/tracing.ts';
-import { startManager } from '../../src/testing/index.ts';
-import type { TestServer } from '../support/http-server.ts';
+import { startTestServer, type TestServer } from '../support/http-server.ts';
 
 /** A log line as the default logger writes it. */
 export type LogLine = Record<string, unknown> & { readonly level: string; readonly message?: string };
@@ -121,22 +119,10 @@ export async function scrape(url: string): Promise<Sample[]> {
 }
 
 /** Like startTestServer, with the server's tracing options. */
-export async function startTracedServer(
+export function startTracedServer(
   plugins: readonly (unknown | readonly [unknown, PluginSettings])[],
   tracing: TracingOptions | false,
   options: { readonly logger?: Logger; readonly manager?: PluginManagerOptions } = {},
 ): Promise<TestServer> {
-  const logger = options.logger ?? createDefaultLogger('silent');
-  const manager = await startManager(plugins, { logger, ...options.manager });
-  const server = await createServer({ manager, logger, settings: { host: '127.0.0.1', port: 0 }, tracing });
-  const url = await server.listen();
-  return {
-    url,
-    server,
-    manager,
-    async close() {
-      await server.close();
-      await manager.shutdown();
-    },
-  };
+  return startTestServer(plugins, { ...options, logger: options.logger ?? createDefaultLogger('silent'), tracing });
 }

@@ -73,18 +73,19 @@ async function startStream(url: string): Promise<{ status: number; body: Promise
   return { status: response.status, body: response.text() };
 }
 
+/** Serves a fixture (disposed after the test) and opens one streamed chat on it. */
+async function serveAndStream(options: Parameters<typeof config>[0]) {
+  const files = await fixture(options);
+  after(() => files.dispose());
+  const running = await serve({ configFile: files.file, env: {}, handleSignals: false, logger: createSilentLogger() });
+  const stream = await startStream(running.url);
+  assert.equal(stream.status, 200);
+  return { running, stream };
+}
+
 describe('serve(): graceful shutdown', () => {
   test('an open stream finishes before the server stops; new connections are refused; exit code 0', async () => {
-    const files = await fixture({ words: 12, delayMs: 40 });
-    after(() => files.dispose());
-    const running = await serve({
-      configFile: files.file,
-      env: {},
-      handleSignals: false,
-      logger: createSilentLogger(),
-    });
-    const stream = await startStream(running.url);
-    assert.equal(stream.status, 200);
+    const { running, stream } = await serveAndStream({ words: 12, delayMs: 40 });
 
     const code = running.stop('test');
     const body = await stream.body;
@@ -101,16 +102,7 @@ describe('serve(): graceful shutdown', () => {
   });
 
   test('a stream that outlives shutdown_timeout is cut with an in-stream error; exit code 3', async () => {
-    const files = await fixture({ words: 100_000, delayMs: 20, shutdownTimeout: 0.3 });
-    after(() => files.dispose());
-    const running = await serve({
-      configFile: files.file,
-      env: {},
-      handleSignals: false,
-      logger: createSilentLogger(),
-    });
-    const stream = await startStream(running.url);
-    assert.equal(stream.status, 200);
+    const { running, stream } = await serveAndStream({ words: 100_000, delayMs: 20, shutdownTimeout: 0.3 });
     const code = await running.stop('test');
     assert.equal(code, EXIT_CODES.forced);
     const body = await stream.body.catch((error: unknown) => `connection error: ${String(error)}`);

@@ -3,6 +3,7 @@ import type { PluginSettings } from '../../src/core/plugin/metadata.ts';
 import { createSilentLogger, type Logger } from '../../src/index.ts';
 import type { AdminControl } from '../../src/server/admin/admin-control.ts';
 import { createServer, type PlugboardServer } from '../../src/server/create-server.ts';
+import type { TracingOptions } from '../../src/server/observability/tracing.ts';
 import type { ServerSettings } from '../../src/server/settings.ts';
 import { startManager } from '../../src/testing/index.ts';
 
@@ -21,6 +22,8 @@ export interface TestServerOptions {
   readonly manager?: PluginManagerOptions;
   readonly logger?: Logger;
   readonly admin?: AdminControl;
+  /** The server's tracing (default: as the environment says). */
+  readonly tracing?: TracingOptions | false;
 }
 
 /**
@@ -44,6 +47,7 @@ export async function startTestServer(
     logger,
     settings: { host: '127.0.0.1', port: 0, ...options.settings },
     ...(options.admin === undefined ? {} : { admin: options.admin }),
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
   });
   const url = await server.listen();
   return {

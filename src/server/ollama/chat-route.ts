@@ -3,13 +3,13 @@
  * (`stream` defaults to true in Ollama's API) or answered as one object.
  */
 import type { FastifyInstance } from 'fastify';
+import { answerInOllamaFormat } from './answer.ts';
 import { mapGeneration } from './generation-options.ts';
 import { keepAliveMs } from './keep-alive.ts';
-import { NdjsonEncoder } from './ndjson-encoder.ts';
 import { parseOllamaBody } from './parse-request.ts';
 import { RequestClock } from './request-clock.ts';
 import { chatRequestSchema } from './request-schemas.ts';
-import { chatShape, loadBody, statsOf } from './response-bodies.ts';
+import { chatShape, loadBody } from './response-bodies.ts';
 import type { OllamaRouteDeps } from './route-deps.ts';
 import { chatMessages, toChatContext } from './to-chat-context.ts';
 
@@ -34,13 +34,8 @@ export function registerChatRoute(app: FastifyInstance, { context, running }: Ol
         'a tool call has arguments that are not a JSON object; sent as _raw_arguments',
       ),
     );
-    const used = () => running.touch(target, body.keep_alive);
-    if (stream) {
-      await context.chat.stream(reply, chatContext, 'ollama', new NdjsonEncoder(shape, clock, used));
-      return reply;
-    }
-    const response = await context.chat.complete(reply, chatContext, 'ollama');
-    used();
-    return shape.complete(response, statsOf(response, clock.durations()));
+    return answerInOllamaFormat(context, reply, chatContext, shape, clock, () =>
+      running.touch(target, body.keep_alive),
+    );
   });
 }

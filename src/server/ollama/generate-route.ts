@@ -4,13 +4,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PlugboardError } from '../../core/errors/plugboard-error.ts';
+import { answerInOllamaFormat } from './answer.ts';
 import { mapGeneration } from './generation-options.ts';
 import { keepAliveMs } from './keep-alive.ts';
-import { NdjsonEncoder } from './ndjson-encoder.ts';
 import { parseOllamaBody } from './parse-request.ts';
 import { RequestClock } from './request-clock.ts';
 import { generateRequestSchema } from './request-schemas.ts';
-import { generateShape, loadBody, statsOf } from './response-bodies.ts';
+import { generateShape, loadBody } from './response-bodies.ts';
 import type { OllamaRouteDeps } from './route-deps.ts';
 import { generateMessages, toChatContext } from './to-chat-context.ts';
 
@@ -37,13 +37,8 @@ export function registerGenerateRoute(app: FastifyInstance, { context, running }
     const stream = body.stream ?? true;
     const chatContext = toChatContext(request, target, generateMessages(body), mapGeneration(body), stream);
     const shape = generateShape(body.model);
-    const used = () => running.touch(target, body.keep_alive);
-    if (stream) {
-      await context.chat.stream(reply, chatContext, 'ollama', new NdjsonEncoder(shape, clock, used));
-      return reply;
-    }
-    const response = await context.chat.complete(reply, chatContext, 'ollama');
-    used();
-    return shape.complete(response, statsOf(response, clock.durations()));
+    return answerInOllamaFormat(context, reply, chatContext, shape, clock, () =>
+      running.touch(target, body.keep_alive),
+    );
   });
 }
