@@ -86,7 +86,13 @@ function answer(body: { stream?: boolean; model?: string }, response: ServerResp
 async function startPlugboard(): Promise<number> {
   const logger = createSilentLogger();
   const plugins = [
-    createScriptedBackend({ name: 'scripted', models: [MODEL], reply: REPLY, chunking: CHUNK_CHARS, recordCalls: false }),
+    createScriptedBackend({
+      name: 'scripted',
+      models: [MODEL],
+      reply: REPLY,
+      chunking: CHUNK_CHARS,
+      recordCalls: false,
+    }),
     ...Array.from({ length: 10 }, (_, index) => pluginAt(index)),
   ];
   const manager = await startManager(plugins, { logger });
