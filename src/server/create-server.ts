@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -13,8 +12,10 @@ import type { PluginManager } from '../core/manager/plugin-manager.ts';
 import type { AdminControl } from './admin/admin-control.ts';
 import { registerAdminRoutes } from './admin/admin-routes.ts';
 import { ChatRunner } from './chat-runner.ts';
+import { ConnectionTracker } from './connection-tracker.ts';
 import { toFastifyLogger } from './fastify-logger.ts';
 import { errorBody, flavorOf, responseStatus, toHttpError } from './http-errors.ts';
+import { acceptJsonOfAnyContentType } from './json-body.ts';
 import { ModelRouter } from './model-router.ts';
 import { registerObservabilityRoutes } from './observability/observability-routes.ts';
 import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts';
@@ -130,22 +131,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
   });
-  // Sockets with no response in flight. Node's closeIdleConnections() leaves open those that
-  // never sent a request (Node's fetch opens spare ones), which would hold shutdown for its
-  // whole deadline; shutdown closes every socket not busy with a response itself.
-  const sockets = new Set<Socket>();
-  const busy = new Set<Socket>();
-  app.server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  app.server.on(
-    'request',
-    (request: { socket: Socket }, response: { once(event: 'close', listener: () => void): void }) => {
-      busy.add(request.socket);
-      response.once('close', () => busy.delete(request.socket));
-    },
-  );
+  const connections = new ConnectionTracker(app.server);
   const routes = new RouteTable();
   app.addHook('onRoute', (route) => {
     routes.add(route.method, route.url);
@@ -227,11 +213,8 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
       const closing = app.close();
       // close() drops the connections idle at that moment; a connection whose in-flight
       // response ends later would linger as keep-alive until its timeout. Sweep them.
-      const sweep = (): void => {
-        for (const socket of sockets) if (!busy.has(socket)) socket.destroy();
-      };
-      sweep();
-      const sweeper = setInterval(sweep, 25);
+      connections.closeIdle();
+      const sweeper = setInterval(() => connections.closeIdle(), 25);
       let timer: NodeJS.Timeout | undefined;
       const finished = await Promise.race([
         closing.then(() => true),
@@ -292,37 +275,4 @@ function requestIdOf(request: { headers: Record<string, string | string[] | unde
   const given = request.headers['x-request-id'];
   if (typeof given === 'string' && /^[\w.:@/+=-]{1,128}$/.test(given)) return given;
   return randomUUID();
-}
-
-/**
- * Ollama's documented examples use `curl -d '{…}'`, which sends
- * `application/x-www-form-urlencoded`; Ollama ignores the content type. So does Plugboard:
- * every body is parsed as JSON, with Fastify's prototype-poisoning protection.
- */
-function acceptJsonOfAnyContentType(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') {
-      done(null, undefined);
-      return;
-    }
-    parseJson(request, text, (error, value) => {
-      if (error === null) return done(null, value);
-      // Fastify's message blames the content type; say what is wrong with the JSON instead.
-      try {
-        JSON.parse(text);
-        done(
-          new PlugboardError(
-            'REQUEST_INVALID',
-            'The request body may not contain "__proto__" or "constructor.prototype" keys',
-          ),
-          undefined,
-        );
-      } catch (syntax) {
-        done(new PlugboardError('REQUEST_INVALID', `The request body is not valid JSON: ${(syntax as Error).message}`));
-      }
-    });
-  });
 }
