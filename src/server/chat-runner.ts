@@ -5,9 +5,9 @@ import type { ChatContext, ClientInfo } from '../core/model/context.ts';
 import type { ChatChunk, ChatResponse } from '../core/model/reply.ts';
 import type { EmbeddingResult } from '../core/plugin/kinds.ts';
 import { toHttpError } from './http-errors.ts';
+import type { InFlightRequests } from './in-flight-requests.ts';
 import type { ModelTarget } from './model-router.ts';
 import type { ChatApi, ServerMetrics } from './observability/server-metrics.ts';
-import { abortReason, type InFlightRequests } from './request-signal.ts';
 import { commitStream, type StreamEncoder, writeOrWait } from './streaming.ts';
 
 /** Headers a plugin may see: everything but credentials meant for the server itself. */
@@ -51,7 +51,7 @@ export class ChatRunner {
     }
     const watch = this.#inFlight.open(reply);
     try {
-      const result = await backend.embed({ model: target.model, input }, { signal: watch.signal });
+      const result = await backend.embed({ model: target.model, input }, { cancellation: watch.cancellation });
       if (!result.ok) throw result.error;
       if (result.value.embeddings.length !== input.length) {
         throw new PlugboardError(
@@ -62,7 +62,7 @@ export class ChatRunner {
       }
       return result.value;
     } catch (error) {
-      throw toHttpError(abortReason(watch.signal, error));
+      throw toHttpError(watch.reason ?? error);
     } finally {
       watch.dispose();
     }
@@ -72,11 +72,11 @@ export class ChatRunner {
   async complete(reply: FastifyReply, context: ChatContext, api: ChatApi): Promise<ChatResponse> {
     const watch = this.#inFlight.open(reply);
     try {
-      const response = await this.#manager.chat(context, { signal: watch.signal });
+      const response = await this.#manager.chat(context, { cancellation: watch.cancellation });
       this.#metrics.chatCompleted(response, api);
       return response;
     } catch (error) {
-      const failure = toHttpError(abortReason(watch.signal, error));
+      const failure = toHttpError(watch.reason ?? error);
       this.#metrics.chatFailed(api, failure.code);
       throw failure;
     } finally {
@@ -90,12 +90,12 @@ export class ChatRunner {
    * model, middleware rejection, backend down) is thrown here and answered with a real
    * status and error body. After that, an error ends the stream with the encoder's in-band
    * error; a client that disconnects aborts the pipeline (and the backend call) through the
-   * request's signal.
+   * request's cancellation.
    */
   async stream(reply: FastifyReply, context: ChatContext, api: ChatApi, encoder: StreamEncoder): Promise<void> {
     const watch = this.#inFlight.open(reply);
     const metrics = this.#metrics;
-    const iterator = this.#manager.stream(context, { signal: watch.signal });
+    const iterator = this.#manager.stream(context, { cancellation: watch.cancellation });
     const chunks = iterator[Symbol.asyncIterator]();
     let completed = false;
     metrics.streamOpened();
@@ -104,7 +104,7 @@ export class ChatRunner {
       try {
         next = await chunks.next();
       } catch (error) {
-        const failure = toHttpError(abortReason(watch.signal, error));
+        const failure = toHttpError(watch.reason ?? error);
         metrics.chatFailed(api, failure.code);
         throw failure;
       }
@@ -121,7 +121,7 @@ export class ChatRunner {
         if (!response.destroyed) response.end(encoder.end(final));
       } catch (error) {
         completed = true;
-        const failure = toHttpError(abortReason(watch.signal, error));
+        const failure = toHttpError(watch.reason ?? error);
         metrics.chatFailed(api, failure.code);
         if (failure.code !== 'REQUEST_ABORTED') {
           reply.log.warn(

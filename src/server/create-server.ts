@@ -15,6 +15,7 @@ import { ChatRunner } from './chat-runner.ts';
 import { ConnectionTracker } from './connection-tracker.ts';
 import { toFastifyLogger } from './fastify-logger.ts';
 import { errorBody, flavorOf, responseStatus, toHttpError } from './http-errors.ts';
+import { InFlightRequests } from './in-flight-requests.ts';
 import { acceptJsonOfAnyContentType } from './json-body.ts';
 import { ModelRouter } from './model-router.ts';
 import { registerObservabilityRoutes } from './observability/observability-routes.ts';
@@ -22,7 +23,6 @@ import { createServerMetrics, type ServerMetrics } from './observability/server-
 import { createTracing, type Tracing, type TracingOptions } from './observability/tracing.ts';
 import { registerOllamaRoutes } from './ollama/ollama-routes.ts';
 import { registerOpenAiRoutes } from './openai/openai-routes.ts';
-import { InFlightRequests } from './request-signal.ts';
 import { RouteTable } from './route-table.ts';
 import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from './settings.ts';
 import { PLUGBOARD_VERSION } from './version.ts';

@@ -320,3 +320,28 @@ describe('hung plugins are released by abort', () => {
     });
   });
 });
+
+describe('ChatOptions.cancellation (the abort function handed to the caller)', () => {
+  test('calling it aborts a request waiting on the backend, like an AbortSignal', async () => {
+    const recorder = outcomeRecorder();
+    const { backend, entered } = announcingBackend(createScriptedBackend({ latencyMs: Number.POSITIVE_INFINITY }));
+    await withManager([backend, recorder.plugin], async (manager) => {
+      let abort: ((reason?: unknown) => void) | undefined;
+      const reply = manager.chat(chatRequest('hi'), { cancellation: (cancel) => (abort = cancel) });
+      await entered;
+      assert.ok(abort, 'the pipeline handed over its abort function when it started');
+      abort(new Error('client went away'));
+      await assert.rejects(reply, (error: unknown) => isPlugboardError(error, 'REQUEST_ABORTED'));
+      assert.equal(await recorder.ended, 'aborted');
+    });
+  });
+
+  test('a request the caller cancelled before it reached the backend never calls it', async () => {
+    const scripted = createScriptedBackend();
+    await withManager([scripted], async (manager) => {
+      const reply = manager.chat(chatRequest('hi'), { cancellation: (cancel) => cancel('too late') });
+      await assert.rejects(reply, (error: unknown) => isPlugboardError(error, 'REQUEST_ABORTED'));
+      assert.equal(scripted.calls.length, 0);
+    });
+  });
+});

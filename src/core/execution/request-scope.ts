@@ -12,11 +12,21 @@ export class RequestScope {
   #abortError: PlugboardError | undefined;
   readonly #onAbort = () => this.abort(this.#signal?.reason);
 
-  constructor(requestId: string | undefined, signal?: AbortSignal) {
+  /**
+   * @param signal the caller's AbortSignal, if any.
+   * @param cancellation called at once with a function that aborts this scope (see
+   * `ChatOptions.cancellation`).
+   */
+  constructor(
+    requestId: string | undefined,
+    signal?: AbortSignal,
+    cancellation?: (abort: (reason?: unknown) => void) => void,
+  ) {
     this.requestId = requestId;
     this.#signal = signal;
     if (signal?.aborted) this.abort(signal.reason);
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
+    cancellation?.((reason) => this.abort(reason));
   }
 
   /** Set once the request is aborted. */

@@ -564,7 +564,7 @@ export class PluginManager {
     return {
       name,
       async chat(context, options = {}) {
-        const scope = new RequestScope(context.requestId, options.signal);
+        const scope = new RequestScope(context.requestId, options.signal, options.cancellation);
         const result = await invokePlugin(
           deadlines,
           record,
@@ -595,7 +595,7 @@ export class PluginManager {
           (call) => record.plugin.embed!(request, call),
           validateEmbeddings,
           {
-            scope: new RequestScope(undefined, options.signal),
+            scope: new RequestScope(undefined, options.signal, options.cancellation),
           },
         );
       },
