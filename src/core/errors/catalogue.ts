@@ -122,6 +122,11 @@ export const errorCatalogue = {
     hint: 'See the cause; check that the backend service is reachable.',
     status: 502,
   },
+  BACKEND_UNAVAILABLE: {
+    summary: 'The backend service could not be reached, or did not answer in time',
+    hint: 'The message names the address tried and how to start the service; or enable another backend.',
+    status: 503,
+  },
   TOO_MANY_TURNS: {
     summary: 'The model/tool loop exceeded the maximum number of turns',
     hint: 'Raise maxTurns, or check the extension that keeps asking for another turn.',
