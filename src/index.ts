@@ -8,6 +8,7 @@
  */
 
 // Authoring plugins
+export { backendUnavailable, isConnectionError } from './authoring/backend-errors.ts';
 export { reject, respond } from './authoring/decisions.ts';
 export {
   defineBackend,
