@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { describe, test } from 'node:test';
-import { backendUnavailable, isConnectionError, isPlugboardError } from '../../src/index.ts';
+import { after, describe, test } from 'node:test';
+import { backendUnavailable, defineBackend, isConnectionError, isPlugboardError } from '../../src/index.ts';
+import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
 
 /** A port on 127.0.0.1 with nothing listening (bound, then released). */
 async function closedPort(): Promise<number> {
@@ -28,5 +29,55 @@ describe('backend connection errors', () => {
     assert.equal(isConnectionError(new Error('400 bad request')), false);
     assert.equal(isConnectionError(undefined), false);
     assert.equal(isConnectionError(Object.assign(new Error('x'), { code: 'ERR_INVALID_ARG_TYPE' })), false);
+  });
+});
+
+describe('how the pipeline reports a failing backend', () => {
+  const failing = (error: () => Error) =>
+    defineBackend({
+      metadata: { name: 'down', version: '1.0.0' },
+      chat: () => {
+        throw error();
+      },
+      listModels: () => [{ id: 'm' }],
+    });
+
+  test("a backend's own BACKEND_UNAVAILABLE reaches the caller as it is (503, its message)", async () => {
+    const manager = await startManager([
+      failing(() => backendUnavailable('down', 'http://127.0.0.1:1', 'start it', new Error('x'))),
+    ]);
+    after(() => manager.shutdown());
+    for (const stream of [false, true]) {
+      const run = stream ? collectStream(manager.stream(chatRequest('hi'))) : manager.chat(chatRequest('hi'));
+      await assert.rejects(run, (error: unknown) => {
+        assert.ok(isPlugboardError(error, 'BACKEND_UNAVAILABLE'), String(error));
+        assert.equal(error.status, 503);
+        assert.match(error.message, /^down: not reachable at http:\/\/127\.0\.0\.1:1 — start it$/);
+        return true;
+      });
+    }
+  });
+
+  test('a backend that does not answer in time is BACKEND_FAILED with status 504', async () => {
+    const manager = await startManager([
+      [createScriptedBackend({ latencyMs: Number.POSITIVE_INFINITY }), { timeoutMs: 50 }],
+    ]);
+    after(() => manager.shutdown());
+    await assert.rejects(manager.chat(chatRequest('hi')), (error: unknown) => {
+      assert.ok(isPlugboardError(error, 'BACKEND_FAILED'), String(error));
+      assert.equal(error.status, 504);
+      return true;
+    });
+  });
+
+  test('any other failure is BACKEND_FAILED (502) naming the backend', async () => {
+    const manager = await startManager([failing(() => new Error('kaput'))]);
+    after(() => manager.shutdown());
+    await assert.rejects(manager.chat(chatRequest('hi')), (error: unknown) => {
+      assert.ok(isPlugboardError(error, 'BACKEND_FAILED'));
+      assert.equal(error.status, 502);
+      assert.match(error.message, /Backend "down" failed: .*kaput/);
+      return true;
+    });
   });
 });

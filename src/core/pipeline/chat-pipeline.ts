@@ -582,12 +582,18 @@ export function selectBackend(snapshot: PipelineSnapshot, context: ChatContext):
   );
 }
 
+/** Errors a backend raises about its service, kept as they are: their code and status say it best. */
+const BACKEND_ERRORS: ReadonlySet<string> = new Set(['BACKEND_UNAVAILABLE', 'BACKEND_FAILED', 'MODEL_NOT_FOUND']);
+
 function backendFailed(record: PluginRecord, error: PlugboardError): PlugboardError {
-  if (error.code === 'REQUEST_ABORTED') return error;
+  if (error.code === 'REQUEST_ABORTED' || BACKEND_ERRORS.has(error.code)) return error;
+  // A backend that never answered is a gateway timeout; one skipped by its open breaker is unavailable.
+  const status = error.code === 'PLUGIN_TIMEOUT' ? 504 : error.code === 'PLUGIN_CIRCUIT_OPEN' ? 503 : undefined;
   return new PlugboardError('BACKEND_FAILED', `Backend "${record.name}" failed: ${error.message}`, {
     plugin: record.name,
     hook: 'chat',
     cause: error,
+    ...(status === undefined ? {} : { status }),
   });
 }
 
