@@ -259,6 +259,20 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
           );
         }
       }
+      if (result.success && section !== 'backends') {
+        for (const key of ['fallback', 'retries', 'retry_delay'] as const) {
+          if (result.data[key] !== undefined) {
+            entryIssues.push(
+              error(
+                [section, name, key],
+                `"${key}" applies to backends only (this entry is under ${section})`,
+                false,
+                name,
+              ),
+            );
+          }
+        }
+      }
       let resolvedPath: string | undefined;
       if (result.success && result.data.plugin_file !== undefined) {
         resolvedPath = resolve(base, result.data.plugin_file);
@@ -280,6 +294,28 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
         continue;
       }
       plugins.push({ ...result.data, name, section, ...(resolvedPath === undefined ? {} : { resolvedPath }) });
+    }
+  }
+
+  // A fallback must be another configured backend; an unknown one is reported and ignored.
+  const backendNames = plugins.filter((plugin) => plugin.section === 'backends').map((plugin) => plugin.name);
+  for (const [index, plugin] of plugins.entries()) {
+    if (plugin.fallback === undefined) continue;
+    if (plugin.fallback === plugin.name || !backendNames.includes(plugin.fallback)) {
+      const others = backendNames.filter((name) => name !== plugin.name);
+      const suggestion = closestMatch(plugin.fallback, others);
+      issues.push(
+        error(
+          ['backends', plugin.name, 'fallback'],
+          plugin.fallback === plugin.name
+            ? 'a backend cannot be its own fallback'
+            : `no backend named "${plugin.fallback}" is configured${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; backends: ${others.join(', ') || 'none'}`,
+          false,
+          plugin.name,
+        ),
+      );
+      const { fallback: _ignored, ...rest } = plugin;
+      plugins[index] = rest;
     }
   }
 

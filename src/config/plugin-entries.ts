@@ -30,6 +30,16 @@ export function settingsOf(entry: ResolvedPluginEntry): PluginSettings {
     ...(entry.priority === undefined ? {} : { priority: entry.priority }),
     ...(entry.failure_policy === undefined ? {} : { failurePolicy: entry.failure_policy }),
     ...(entry.timeout === undefined ? {} : { timeoutMs: entry.timeout * 1000 }),
+    ...(entry.section === 'backends' &&
+    (entry.fallback !== undefined || entry.retries !== undefined || entry.retry_delay !== undefined)
+      ? {
+          backend: {
+            ...(entry.fallback === undefined ? {} : { fallback: entry.fallback }),
+            ...(entry.retries === undefined ? {} : { retries: entry.retries }),
+            ...(entry.retry_delay === undefined ? {} : { retryDelayMs: entry.retry_delay * 1000 }),
+          },
+        }
+      : {}),
   };
 }
 

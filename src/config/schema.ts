@@ -26,6 +26,12 @@ export const pluginEntrySchema = z
     failure_policy: z.enum(['open', 'closed']).optional(),
     /** Per-call timeout in seconds (default: plugin_manager.default_timeout). */
     timeout: seconds.optional(),
+    /** Backends only: the backend that takes over when this one cannot answer. */
+    fallback: z.string().min(1).optional(),
+    /** Backends only: extra attempts after a retryable failure. */
+    retries: z.number().int().min(0).max(10).optional(),
+    /** Backends only: first backoff delay in seconds (doubled each attempt, with jitter). */
+    retry_delay: seconds.optional(),
     /** The plugin's own settings, validated against the schema the plugin declares. */
     config: z.record(z.string(), z.unknown()).default({}),
   })

@@ -242,7 +242,7 @@ describe('unknown keys, with "did you mean"', () => {
     );
     assert.equal(
       errors[3]!.message,
-      'unknown key (did you mean "priority"?); allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, config',
+      'unknown key (did you mean "priority"?); allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, config',
     );
   });
 
@@ -265,7 +265,7 @@ describe('unknown keys, with "did you mean"', () => {
         line: 4,
         column: 5,
         path: 'backends.ollama.colour',
-        message: 'unknown key; allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, config',
+        message: 'unknown key; allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, config',
       },
     ]);
   });
@@ -605,5 +605,65 @@ describe('cross-checks', () => {
     );
     assert.deepEqual(loaded.issues, []);
     assert.equal(loaded.config.plugin_manager.default_backend, 'ollama');
+  });
+});
+
+describe('backend retries and fallback keys', () => {
+  const parse = (text: string) => parseConfig(text, '/srv/config.yaml', { env: {} });
+
+  test('fallback, retries and retry_delay reach the backend settings', async () => {
+    const { settingsOf } = await import('../../src/config/plugin-entries.ts');
+    const loaded = parse(
+      [
+        'backends:',
+        '  ollama: { plugin_file: ollama.plugin.ts, fallback: llamacpp, retries: 2, retry_delay: 0.25 }',
+        '  llamacpp: { plugin_file: llamacpp.plugin.ts }',
+      ].join('\n'),
+    );
+    assert.deepEqual(located(loaded), []);
+    assert.deepEqual(settingsOf(loaded.config.plugins[0]!).backend, {
+      fallback: 'llamacpp',
+      retries: 2,
+      retryDelayMs: 250,
+    });
+    assert.equal(settingsOf(loaded.config.plugins[1]!).backend, undefined);
+  });
+
+  test('an unknown fallback is an error with a suggestion, and is ignored; the backend still loads', () => {
+    const loaded = parse(
+      [
+        'backends:',
+        '  ollama: { plugin_file: ollama.plugin.ts, fallback: lamacpp }',
+        '  llamacpp: { plugin_file: llamacpp.plugin.ts }',
+        '  solo: { plugin_file: solo.plugin.ts, fallback: solo }',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      located(loaded).map(({ line, path, message }) => ({ line, path, message })),
+      [
+        {
+          line: 2,
+          path: 'backends.ollama.fallback',
+          message: 'no backend named "lamacpp" is configured (did you mean "llamacpp"?); backends: llamacpp, solo',
+        },
+        { line: 4, path: 'backends.solo.fallback', message: 'a backend cannot be its own fallback' },
+      ],
+    );
+    assert.deepEqual(names(loaded), ['ollama', 'llamacpp', 'solo']);
+    assert.equal(loaded.config.plugins[0]?.fallback, undefined);
+  });
+
+  test('outside backends, the keys are an error on that entry', () => {
+    const loaded = parse('middleware:\n  limiter: { plugin_file: l.middleware.ts, retries: 3 }\n');
+    assert.deepEqual(
+      located(loaded).map(({ path, message }) => ({ path, message })),
+      [
+        {
+          path: 'middleware.limiter.retries',
+          message: '"retries" applies to backends only (this entry is under middleware)',
+        },
+      ],
+    );
+    assert.deepEqual(rejected(loaded), ['limiter']);
   });
 });

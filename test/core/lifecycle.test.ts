@@ -293,6 +293,7 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
         hookTimeoutMs: 50,
         failurePolicy: 'open',
         config: { answer: 42 },
+        backend: { retries: 0, retryDelayMs: 500 },
       },
     ]);
     const status = statusOf(manager, 'configured');
@@ -308,7 +309,15 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
     await manager.register(plugin);
     await manager.initialize();
     assert.deepEqual(received, [
-      { enabled: true, priority: 'LOW', timeoutMs: 1234, hookTimeoutMs: 1234, failurePolicy: 'closed', config: {} },
+      {
+        enabled: true,
+        priority: 'LOW',
+        timeoutMs: 1234,
+        hookTimeoutMs: 1234,
+        failurePolicy: 'closed',
+        config: {},
+        backend: { retries: 0, retryDelayMs: 500 },
+      },
     ]);
     await manager.shutdown();
   });
@@ -319,7 +328,15 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
     await manager.register(plugin);
     await manager.initialize();
     assert.deepEqual(received, [
-      { enabled: true, priority: 'HIGH', timeoutMs: 999, hookTimeoutMs: 999, failurePolicy: 'closed', config: {} },
+      {
+        enabled: true,
+        priority: 'HIGH',
+        timeoutMs: 999,
+        hookTimeoutMs: 999,
+        failurePolicy: 'closed',
+        config: {},
+        backend: { retries: 0, retryDelayMs: 500 },
+      },
     ]);
     await manager.shutdown();
   });

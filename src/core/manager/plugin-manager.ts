@@ -761,6 +761,11 @@ export class PluginManager {
       // A plugin's own timeout covers its hooks too; otherwise hooks have their own default.
       hookTimeoutMs: settings.timeoutMs ?? metadata.timeoutMs ?? this.#options.defaultHookTimeoutMs,
       failurePolicy: settings.failurePolicy ?? metadata.failurePolicy ?? this.#options.defaultFailurePolicy,
+      backend: Object.freeze({
+        ...(settings.backend?.fallback === undefined ? {} : { fallback: settings.backend.fallback }),
+        retries: settings.backend?.retries ?? 0,
+        retryDelayMs: settings.backend?.retryDelayMs ?? 500,
+      }),
     });
   }
 

@@ -16,11 +16,12 @@ import type { HookName, HookPayload, RequestOutcome } from '../hooks/hook-map.ts
 import type { Logger } from '../logger.ts';
 import type { ChatContext } from '../model/context.ts';
 import type { Message, ToolCall } from '../model/message.ts';
-import type { ChatChunk, ChatResponse, FinishReason, PluginStep, Usage } from '../model/reply.ts';
+import type { BackendReply, ChatChunk, ChatResponse, FinishReason, PluginStep, Usage } from '../model/reply.ts';
 import type { RespondDecision } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import type { PluginResult } from '../result.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
+import { backoffMs, decideAfterFailure, pause } from './backend-retry.ts';
 import { readBackendReply } from './backend-stream.ts';
 import { failedClosed, OutputChain } from './output-chain.ts';
 import type { PipelineSnapshot, SnapshotLease } from './snapshot.ts';
@@ -140,6 +141,9 @@ export async function* runChatPipeline(
     let model = context.model;
     let turns = 0;
     const metadata: Record<string, unknown> = {};
+    /** Failed backend calls of this request and what followed (retry or fallback), for `metadata`. */
+    const backendAttempts: { backend: string; code: string; message: string; next: string }[] = [];
+    const triedBackends = new Set<string>();
 
     if (answer !== undefined) {
       // A middleware answered (e.g. a cache hit): no backend, no processors.
@@ -185,8 +189,9 @@ export async function* runChatPipeline(
       }
 
       // 6. Model turns.
-      const backend = selectBackend(snapshot, context);
+      let backend = selectBackend(snapshot, context);
       backendName = backend.name;
+      triedBackends.add(backend.name);
       context = routeTo(backend.name, context);
       const chain = new OutputChain(snapshot.outputProcessors, streaming, run.chainEnv);
       let toolCalls: readonly ToolCall[] = [];
@@ -201,24 +206,50 @@ export async function* runChatPipeline(
         context = (
           await run.waterfall('beforeModelCall', { context, backend: backend.name, turn }, contextValidator(context))
         ).context;
-        const turnContext = context;
         const callStart = performance.now();
-        const reply = await run.call(
-          backend,
-          'chat',
-          (call) => backend.plugin.chat!(turnContext, call),
-          validateBackendReply,
-          false,
-        );
-        if (!reply.ok) throw backendFailed(backend, reply.error);
-        if (!(Symbol.asyncIterator in reply.value) && reply.value.model !== undefined) model = reply.value.model;
+        // The call, with the backend's retries and then its fallback (see BackendSettings).
+        let reply: BackendReply | undefined;
+        for (let attempt = 0; reply === undefined; attempt++) {
+          const caller = backend;
+          const turnContext = context;
+          const result = await run.call(
+            caller,
+            'chat',
+            (call) => caller.plugin.chat!(turnContext, call),
+            validateBackendReply,
+            false,
+          );
+          if (result.ok) {
+            reply = result.value;
+            break;
+          }
+          const decision = decideAfterFailure(result.error);
+          const failure = backendFailed(caller, result.error);
+          const { retries, retryDelayMs, fallback } = caller.config.backend;
+          if (decision === 'retry' && attempt < retries) {
+            backendAttempts.push({ backend: caller.name, code: failure.code, message: failure.message, next: 'retry' });
+            await pause(backoffMs(attempt, retryDelayMs, result.error), scope);
+            continue;
+          }
+          const next = decision === 'fail' || fallback === undefined ? undefined : snapshot.backends.get(fallback);
+          if (next === undefined || triedBackends.has(next.name)) throw failure;
+          backendAttempts.push({ backend: caller.name, code: failure.code, message: failure.message, next: next.name });
+          triedBackends.add(next.name);
+          backend = next;
+          backendName = next.name;
+          // The fallback answers with its own default model: the one asked for belongs to the failed backend.
+          context = handOver(context, next.name);
+          model = undefined;
+          attempt = -1;
+        }
+        if (!(Symbol.asyncIterator in reply) && reply.model !== undefined) model = reply.model;
 
         let turnText = '';
         let turnThinking = '';
         let turnToolCalls: ToolCall[] = [];
         let turnUsage: Usage | undefined;
         let turnFinish: FinishReason | undefined;
-        for await (const chunk of readBackendReply(reply.value, backend, env.deadlines, scope)) {
+        for await (const chunk of readBackendReply(reply, backend, env.deadlines, scope)) {
           // Reasoning comes before the answer it leads to, also when a chunk carries both.
           if (chunk.thinking) {
             turnThinking += chunk.thinking;
@@ -298,6 +329,8 @@ export async function* runChatPipeline(
       }
       await run.flushBypassed(context);
     }
+
+    if (backendAttempts.length > 0) metadata.backendAttempts = backendAttempts;
 
     // 8. Message sent.
     await run.dispatch('messageSent', { message, context });
@@ -564,6 +597,13 @@ function routeTo(backend: string, context: ChatContext): ChatContext {
   const prefix = `${backend}/`;
   if (context.model === undefined || !context.model.startsWith(prefix)) return context;
   return deepFreeze({ ...context, backend, model: context.model.slice(prefix.length) });
+}
+
+/** The context for a fallback backend: routed to it, without the failed backend's model. */
+function handOver(context: ChatContext, backend: string): ChatContext {
+  const routed: { -readonly [K in keyof ChatContext]?: ChatContext[K] } = { ...context, backend };
+  delete routed.model;
+  return deepFreeze(routed as ChatContext);
 }
 
 export function selectBackend(snapshot: PipelineSnapshot, context: ChatContext): PluginRecord {

@@ -67,6 +67,32 @@ export interface PluginConfig<Config = unknown> {
   /** Timeout of each hook handler in ms. */
   readonly hookTimeoutMs: number;
   readonly failurePolicy: FailurePolicy;
+  /** How the pipeline calls a backend provider (ignored for other kinds). */
+  readonly backend: ResolvedBackendSettings;
+}
+
+/**
+ * Resilience of one backend provider. A call that fails in a way another attempt may fix —
+ * the service unreachable (`BACKEND_UNAVAILABLE`), a 5xx or 429 (`BACKEND_FAILED` with that
+ * status), a timeout — is retried `retries` times with exponential backoff and jitter (a
+ * `details.retryAfterMs` on the error, from the service's Retry-After, wins); then, and also
+ * when the backend's circuit breaker is open, the request moves to `fallback`. Only the call
+ * is retried: a stream that already produced output is never re-run.
+ */
+export interface BackendSettings {
+  /** Name of the backend that takes over when this one cannot answer. */
+  readonly fallback?: string;
+  /** Extra attempts after a retryable failure (default 0). */
+  readonly retries?: number;
+  /** First backoff delay in ms, doubled each attempt, ±50 % jitter (default 500). */
+  readonly retryDelayMs?: number;
+}
+
+/** {@link BackendSettings} with defaults applied. */
+export interface ResolvedBackendSettings {
+  readonly fallback?: string;
+  readonly retries: number;
+  readonly retryDelayMs: number;
 }
 
 /** Settings a caller may give when loading a plugin; missing ones come from metadata and manager defaults. */
@@ -77,4 +103,6 @@ export interface PluginSettings {
   /** Timeout of the plugin's method calls and hook handlers, in ms. */
   readonly timeoutMs?: number;
   readonly failurePolicy?: FailurePolicy;
+  /** Retries and fallback, for backend providers. */
+  readonly backend?: BackendSettings;
 }

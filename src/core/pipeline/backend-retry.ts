@@ -1,0 +1,57 @@
+import type { PlugboardError } from '../errors/plugboard-error.ts';
+import type { RequestScope } from '../execution/request-scope.ts';
+
+/** What to do after a backend call failed: try it again, hand over to its fallback, or give up. */
+export type FailureDecision = 'retry' | 'fallback' | 'fail';
+
+/** Longest backoff between two attempts, whatever the service's Retry-After says. */
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * How a failed backend call is handled. Another attempt may help when the service could not
+ * be reached, did not answer in time, or said so itself (5xx, 429); an open circuit breaker
+ * will not close within a backoff, so it goes straight to the fallback. Anything else (a
+ * model the service does not have, a request it refuses, a bug) fails at once: another
+ * attempt would fail the same way.
+ */
+export function decideAfterFailure(error: PlugboardError): FailureDecision {
+  switch (error.code) {
+    case 'PLUGIN_CIRCUIT_OPEN':
+      return 'fallback';
+    case 'BACKEND_UNAVAILABLE':
+    case 'PLUGIN_TIMEOUT':
+      return 'retry';
+    case 'BACKEND_FAILED':
+      return error.status >= 500 || error.status === 429 ? 'retry' : 'fail';
+    default:
+      return 'fail';
+  }
+}
+
+/**
+ * The wait before attempt `attempt + 1`: the service's own Retry-After when the backend put
+ * it on the error (`details.retryAfterMs`), else exponential backoff from `baseMs` with ±50 %
+ * jitter, so that many clients retrying at once do not hit the service in lockstep.
+ */
+export function backoffMs(attempt: number, baseMs: number, error: PlugboardError, random = Math.random): number {
+  const retryAfter = error.details?.retryAfterMs;
+  if (typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 0) {
+    return Math.min(retryAfter, MAX_BACKOFF_MS);
+  }
+  return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt) * (0.5 + random());
+}
+
+/** Waits `ms`, or rejects with the request's abort error as soon as it is aborted. */
+export function pause(ms: number, scope: RequestScope): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stop: () => void = () => undefined;
+    const timer = setTimeout(() => {
+      stop();
+      resolve();
+    }, ms);
+    stop = scope.onAbort((error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
