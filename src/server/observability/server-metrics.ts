@@ -73,6 +73,12 @@ export function createServerMetrics(manager: PluginManager, version = 'unknown')
     labelNames: ['api', 'code'] as const,
     registers: [registry],
   });
+  const backendAttempts = new Counter({
+    name: 'plugboard_backend_attempts_failed_total',
+    help: 'Failed backend calls of requests that still got an answer, by backend, error code and what followed (retry, or the fallback backend)',
+    labelNames: ['backend', 'code', 'next'] as const,
+    registers: [registry],
+  });
   const activeStreams = new Gauge({
     name: 'plugboard_active_streams',
     help: 'Streamed chat responses currently open',
@@ -214,6 +220,12 @@ export function createServerMetrics(manager: PluginManager, version = 'unknown')
         chatChildren.set(key, child);
       }
       child.chats.inc();
+      const attempts = response.metadata.backendAttempts;
+      if (Array.isArray(attempts)) {
+        for (const attempt of attempts as { backend: string; code: string; next: string }[]) {
+          backendAttempts.inc({ backend: attempt.backend, code: attempt.code, next: attempt.next });
+        }
+      }
       const usage = response.usage;
       if (usage === undefined) return;
       if (isCount(usage.promptTokens)) child.in.inc(usage.promptTokens);
