@@ -48,6 +48,9 @@ export interface LoadedConfig {
   readonly locate: (path: ConfigPath, key?: boolean) => { line: number; column: number } | undefined;
 }
 
+/** Entry keys that only mean something for backend providers. */
+const BACKEND_ONLY_KEYS = ['fallback', 'retries', 'retry_delay', 'max_concurrent', 'max_queued'] as const;
+
 export interface LoadOptions {
   /** Config file path; default `PLUGBOARD_CONFIG` or plugins/config.yaml under `cwd`. */
   readonly file?: string;
@@ -260,7 +263,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
         }
       }
       if (result.success && section !== 'backends') {
-        for (const key of ['fallback', 'retries', 'retry_delay'] as const) {
+        for (const key of BACKEND_ONLY_KEYS) {
           if (result.data[key] !== undefined) {
             entryIssues.push(
               error(

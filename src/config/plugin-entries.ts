@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { AnyPlugin } from '../core/plugin/kinds.ts';
-import type { PluginSettings } from '../core/plugin/metadata.ts';
+import type { BackendSettings, PluginSettings } from '../core/plugin/metadata.ts';
 import { loadPluginModule } from '../core/plugin/module-loader.ts';
 import { checkPluginStructure } from '../core/plugin/structure-check.ts';
 import { formatIssue, valueAt } from './config-issue.ts';
@@ -30,17 +30,20 @@ export function settingsOf(entry: ResolvedPluginEntry): PluginSettings {
     ...(entry.priority === undefined ? {} : { priority: entry.priority }),
     ...(entry.failure_policy === undefined ? {} : { failurePolicy: entry.failure_policy }),
     ...(entry.timeout === undefined ? {} : { timeoutMs: entry.timeout * 1000 }),
-    ...(entry.section === 'backends' &&
-    (entry.fallback !== undefined || entry.retries !== undefined || entry.retry_delay !== undefined)
-      ? {
-          backend: {
-            ...(entry.fallback === undefined ? {} : { fallback: entry.fallback }),
-            ...(entry.retries === undefined ? {} : { retries: entry.retries }),
-            ...(entry.retry_delay === undefined ? {} : { retryDelayMs: entry.retry_delay * 1000 }),
-          },
-        }
-      : {}),
+    ...(entry.section === 'backends' ? backendSettingsOf(entry) : {}),
   };
+}
+
+/** A backend entry's retries, fallback and bulkhead, when it sets any. */
+function backendSettingsOf(entry: ResolvedPluginEntry): { backend?: BackendSettings } {
+  const backend: BackendSettings = {
+    ...(entry.fallback === undefined ? {} : { fallback: entry.fallback }),
+    ...(entry.retries === undefined ? {} : { retries: entry.retries }),
+    ...(entry.retry_delay === undefined ? {} : { retryDelayMs: entry.retry_delay * 1000 }),
+    ...(entry.max_concurrent === undefined ? {} : { maxConcurrent: entry.max_concurrent }),
+    ...(entry.max_queued === undefined ? {} : { maxQueued: entry.max_queued }),
+  };
+  return Object.keys(backend).length === 0 ? {} : { backend };
 }
 
 /** Where an entry's module is: its plugin_file, or its package resolved from the config file's folder. */

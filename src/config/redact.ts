@@ -1,5 +1,6 @@
 /** Key names whose values are secrets and never printed. */
-const SECRET_KEY = /(api[_-]?key|token|secret|password|passwd|authorization|credential|private[_-]?key)/i;
+const SECRET_KEY =
+  /(api[_-]?key|secret|password|passwd|authorization|credential|private[_-]?key|(^|[_-])token$|[a-z]Token$)/i;
 
 /** A deep copy of `value` with the values of secret-looking keys replaced by `[redacted]`. */
 export function redactSecrets(value: unknown): unknown {

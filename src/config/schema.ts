@@ -32,6 +32,10 @@ export const pluginEntrySchema = z
     retries: z.number().int().min(0).max(10).optional(),
     /** Backends only: first backoff delay in seconds (doubled each attempt, with jitter). */
     retry_delay: seconds.optional(),
+    /** Backends only: most calls in flight at once (a stream holds its slot until it ends). */
+    max_concurrent: z.number().int().positive().optional(),
+    /** Backends only: calls that may wait for a slot before the backend is reported busy. */
+    max_queued: z.number().int().nonnegative().optional(),
     /** The plugin's own settings, validated against the schema the plugin declares. */
     config: z.record(z.string(), z.unknown()).default({}),
   })

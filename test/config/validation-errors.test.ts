@@ -242,7 +242,7 @@ describe('unknown keys, with "did you mean"', () => {
     );
     assert.equal(
       errors[3]!.message,
-      'unknown key (did you mean "priority"?); allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, config',
+      'unknown key (did you mean "priority"?); allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, config',
     );
   });
 
@@ -265,7 +265,8 @@ describe('unknown keys, with "did you mean"', () => {
         line: 4,
         column: 5,
         path: 'backends.ollama.colour',
-        message: 'unknown key; allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, config',
+        message:
+          'unknown key; allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, config',
       },
     ]);
   });

@@ -261,3 +261,115 @@ describe('decideAfterFailure and backoffMs', () => {
     );
   });
 });
+
+describe('what a failed backend call leaves behind', () => {
+  test("errors that are the caller's to fix (unknown model) do not open the backend's circuit", async () => {
+    const picky = createScriptedBackend({
+      name: 'picky',
+      fail: (_call, context) =>
+        context.model === 'typo' ? { error: new PlugboardError('MODEL_NOT_FOUND', 'no model "typo"') } : undefined,
+    });
+    const manager = await startManager([picky], { circuitBreaker: { failureThreshold: 2, halfOpenAfterMs: 60_000 } });
+    try {
+      for (let index = 0; index < 4; index++) {
+        await assert.rejects(manager.chat(chatRequest('hi', { model: 'typo' })), (error: unknown) =>
+          isPlugboardError(error, 'MODEL_NOT_FOUND'),
+        );
+      }
+      assert.equal(manager.getPluginStatus().plugins.picky?.breaker.state, 'closed');
+      assert.equal((await manager.chat(chatRequest('hi', { model: 'good' }))).backend, 'picky');
+    } finally {
+      await manager.shutdown();
+    }
+  });
+
+  test('a stream that goes silent past its timeout has its signal aborted (the connection is released)', async () => {
+    let signal: AbortSignal | undefined;
+    const silent = defineBackend({
+      metadata: { name: 'silent', version: '1.0.0' },
+      chat: (_context, call) => {
+        signal = call.signal;
+        return (async function* () {
+          yield { content: 'first' };
+          // Like a service that stops sending: only the abort ends this wait.
+          await new Promise((_resolve, reject) =>
+            call.signal.addEventListener('abort', () => reject(call.signal.reason)),
+          );
+        })();
+      },
+      listModels: () => [{ id: 'm' }],
+    });
+    const manager = await startManager([[silent, { timeoutMs: 100 }]]);
+    try {
+      await assert.rejects(collectStream(manager.stream(chatRequest('hi'))), (error: unknown) =>
+        isPlugboardError(error, 'PLUGIN_TIMEOUT'),
+      );
+      assert.equal(signal?.aborted, true);
+    } finally {
+      await manager.shutdown();
+    }
+  });
+});
+
+describe('backend bulkhead (max_concurrent, max_queued)', () => {
+  test('calls over the limit wait their turn; a stream holds its slot until it ends', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const gate = createScriptedBackend({ name: 'gate', reply: 'ok', chunkDelayMs: 5, chunking: 1 });
+    const counting = defineBackend({
+      metadata: { name: 'counting', version: '1.0.0' },
+      async *chat(context, call) {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        try {
+          const reply = await gate.chat(context, call);
+          if (Symbol.asyncIterator in reply) yield* reply;
+        } finally {
+          inFlight--;
+        }
+      },
+      listModels: () => [{ id: 'm' }],
+    });
+    const manager = await startManager([[counting, { backend: { maxConcurrent: 1 } }]]);
+    try {
+      const results = await Promise.all(
+        [1, 2, 3].map(() => collectStream(manager.stream(chatRequest('hi', { stream: true })))),
+      );
+      assert.deepEqual(
+        results.map((result) => result.text),
+        ['ok', 'ok', 'ok'],
+      );
+      assert.equal(most, 1, 'never two streams at once');
+    } finally {
+      await manager.shutdown();
+    }
+  });
+
+  test('a full queue reports the backend busy (503), and the fallback takes the overflow', async () => {
+    const slow = createScriptedBackend({ name: 'slow', reply: 'slow', latencyMs: 200 });
+    const spare = createScriptedBackend({ name: 'spare', reply: 'spare' });
+    const alone = await startManager([[slow, { backend: { maxConcurrent: 1, maxQueued: 0 } }]]);
+    try {
+      const [first, second] = await Promise.allSettled([alone.chat(chatRequest('hi')), alone.chat(chatRequest('hi'))]);
+      assert.equal(first.status, 'fulfilled');
+      assert.equal(second.status, 'rejected');
+      const error = (second as PromiseRejectedResult).reason as PlugboardError;
+      assert.ok(isPlugboardError(error, 'BACKEND_UNAVAILABLE'));
+      assert.equal(error.status, 503);
+      assert.match(error.message, /^slow: busy — 1 requests in flight \(max_concurrent 1\)/);
+    } finally {
+      await alone.shutdown();
+    }
+    const shared = createScriptedBackend({ name: 'slow', reply: 'slow', latencyMs: 200 });
+    const withSpare = await startManager(
+      [[shared, { backend: { maxConcurrent: 1, maxQueued: 0, fallback: 'spare' } }], spare],
+      { defaultBackend: 'slow' },
+    );
+    try {
+      const answers = await Promise.all([withSpare.chat(chatRequest('hi')), withSpare.chat(chatRequest('hi'))]);
+      assert.deepEqual(answers.map((answer) => answer.backend).sort(), ['slow', 'spare']);
+    } finally {
+      await withSpare.shutdown();
+    }
+  });
+});

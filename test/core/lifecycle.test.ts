@@ -293,7 +293,7 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
         hookTimeoutMs: 50,
         failurePolicy: 'open',
         config: { answer: 42 },
-        backend: { retries: 0, retryDelayMs: 500 },
+        backend: { retries: 0, retryDelayMs: 500, maxQueued: 100 },
       },
     ]);
     const status = statusOf(manager, 'configured');
@@ -316,7 +316,7 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
         hookTimeoutMs: 1234,
         failurePolicy: 'closed',
         config: {},
-        backend: { retries: 0, retryDelayMs: 500 },
+        backend: { retries: 0, retryDelayMs: 500, maxQueued: 100 },
       },
     ]);
     await manager.shutdown();
@@ -335,7 +335,7 @@ describe('initialize with a PluginConfig (FR-1.2)', () => {
         hookTimeoutMs: 999,
         failurePolicy: 'closed',
         config: {},
-        backend: { retries: 0, retryDelayMs: 500 },
+        backend: { retries: 0, retryDelayMs: 500, maxQueued: 100 },
       },
     ]);
     await manager.shutdown();

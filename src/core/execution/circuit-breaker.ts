@@ -181,6 +181,13 @@ export function isBreakerRejection(error: unknown): boolean {
 }
 
 /** Aborted requests are the caller's doing, not the plugin's: they do not count. */
+/**
+ * Errors that say nothing about the plugin's health: the request was aborted, or it was the
+ * caller's to fix (an unknown model, an invalid request). Five mistyped model names in a row
+ * must not open a backend's circuit for everyone.
+ */
+const NOT_THE_PLUGINS_FAULT = new Set(['REQUEST_ABORTED', 'REQUEST_INVALID', 'MODEL_NOT_FOUND']);
+
 function countsAsFailure(error: unknown): boolean {
-  return !isPlugboardError(error, 'REQUEST_ABORTED');
+  return !(isPlugboardError(error) && NOT_THE_PLUGINS_FAULT.has(error.code));
 }

@@ -765,6 +765,8 @@ export class PluginManager {
         ...(settings.backend?.fallback === undefined ? {} : { fallback: settings.backend.fallback }),
         retries: settings.backend?.retries ?? 0,
         retryDelayMs: settings.backend?.retryDelayMs ?? 500,
+        ...(settings.backend?.maxConcurrent === undefined ? {} : { maxConcurrent: settings.backend.maxConcurrent }),
+        maxQueued: settings.backend?.maxQueued ?? 100,
       }),
     });
   }

@@ -12,9 +12,12 @@ const MAX_BACKOFF_MS = 30_000;
  * be reached, did not answer in time, or said so itself (5xx, 429); an open circuit breaker
  * will not close within a backoff, so it goes straight to the fallback. Anything else (a
  * model the service does not have, a request it refuses, a bug) fails at once: another
- * attempt would fail the same way.
+ * attempt would fail the same way. A backend marks a failure that looks retryable but is not
+ * (a rejected API key behind a 502) with `details: { retryable: false }`.
  */
 export function decideAfterFailure(error: PlugboardError): FailureDecision {
+  // A backend may say itself: a refused API key is a 502 for the client, but no retry fixes it.
+  if (error.details?.retryable === false) return 'fail';
   switch (error.code) {
     case 'PLUGIN_CIRCUIT_OPEN':
       return 'fallback';

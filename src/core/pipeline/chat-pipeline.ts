@@ -1,6 +1,7 @@
 // The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
 import { performance } from 'node:perf_hooks';
 import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import { bulkheadFor, type Release } from '../execution/bulkhead.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import { type InvokeOptions, invokeGuarded } from '../execution/invoke.ts';
 import { RequestScope } from '../execution/request-scope.ts';
@@ -19,7 +20,7 @@ import type { Message, ToolCall } from '../model/message.ts';
 import type { BackendReply, ChatChunk, ChatResponse, FinishReason, PluginStep, Usage } from '../model/reply.ts';
 import type { RespondDecision } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
-import type { PluginResult } from '../result.ts';
+import { fail, ok, type PluginResult } from '../result.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { backoffMs, decideAfterFailure, pause } from './backend-retry.ts';
 import { readBackendReply } from './backend-stream.ts';
@@ -209,20 +210,27 @@ export async function* runChatPipeline(
         const callStart = performance.now();
         // The call, with the backend's retries and then its fallback (see BackendSettings).
         let reply: BackendReply | undefined;
+        /** The backend's bulkhead slot, held until its reply is read to the end. */
+        let release: Release | undefined;
         for (let attempt = 0; reply === undefined; attempt++) {
           const caller = backend;
           const turnContext = context;
-          const result = await run.call(
-            caller,
-            'chat',
-            (call) => caller.plugin.chat!(turnContext, call),
-            validateBackendReply,
-            false,
-          );
+          const slot = await takeSlot(caller, scope);
+          const result = slot.ok
+            ? await run.call(
+                caller,
+                'chat',
+                (call) => caller.plugin.chat!(turnContext, call),
+                validateBackendReply,
+                false,
+              )
+            : slot;
           if (result.ok) {
             reply = result.value;
+            release = slot.ok ? slot.value : undefined;
             break;
           }
+          if (slot.ok) slot.value?.();
           const decision = decideAfterFailure(result.error);
           const failure = backendFailed(caller, result.error);
           const { retries, retryDelayMs, fallback } = caller.config.backend;
@@ -249,23 +257,27 @@ export async function* runChatPipeline(
         let turnToolCalls: ToolCall[] = [];
         let turnUsage: Usage | undefined;
         let turnFinish: FinishReason | undefined;
-        for await (const chunk of readBackendReply(reply, backend, env.deadlines, scope)) {
-          // Reasoning comes before the answer it leads to, also when a chunk carries both.
-          if (chunk.thinking) {
-            turnThinking += chunk.thinking;
-            if (streaming) yield run.emit({ thinking: chunk.thinking }, context);
-          }
-          if (chunk.content) {
-            turnText += chunk.content;
-            const settled = chain.push(chunk.content, context);
-            if (settled !== '') {
-              run.emittedText += settled;
-              if (streaming) yield run.emit({ content: settled }, context);
+        try {
+          for await (const chunk of readBackendReply(reply, backend, env.deadlines, scope)) {
+            // Reasoning comes before the answer it leads to, also when a chunk carries both.
+            if (chunk.thinking) {
+              turnThinking += chunk.thinking;
+              if (streaming) yield run.emit({ thinking: chunk.thinking }, context);
             }
+            if (chunk.content) {
+              turnText += chunk.content;
+              const settled = chain.push(chunk.content, context);
+              if (settled !== '') {
+                run.emittedText += settled;
+                if (streaming) yield run.emit({ content: settled }, context);
+              }
+            }
+            if (chunk.toolCalls) turnToolCalls = [...turnToolCalls, ...chunk.toolCalls];
+            if (chunk.usage) turnUsage = chunk.usage;
+            if (chunk.finishReason) turnFinish = chunk.finishReason;
           }
-          if (chunk.toolCalls) turnToolCalls = [...turnToolCalls, ...chunk.toolCalls];
-          if (chunk.usage) turnUsage = chunk.usage;
-          if (chunk.finishReason) turnFinish = chunk.finishReason;
+        } finally {
+          release?.();
         }
         await run.flushBypassed(context);
         thinking += turnThinking;
@@ -376,6 +388,9 @@ export async function* runChatPipeline(
     else await run.dispatch('error', { error, stage: error.hook ?? 'pipeline', context });
     ended = true;
     await run.dispatch('requestEnd', { context, outcome, error, durationMs: performance.now() - startedAt });
+    // Whatever still runs for this request is cancelled: a backend stream that timed out may
+    // still hold a connection open, waiting on its service (its call's signal aborts now).
+    scope.abort(error);
     throw error;
   } finally {
     if (!ended) {
@@ -599,6 +614,18 @@ function routeTo(backend: string, context: ChatContext): ChatContext {
   return deepFreeze({ ...context, backend, model: context.model.slice(prefix.length) });
 }
 
+/** A bulkhead slot of `record` (none needed without a limit), or the refusal as a failed result. */
+async function takeSlot(record: PluginRecord, scope: RequestScope): Promise<PluginResult<Release | undefined>> {
+  const bulkhead = bulkheadFor(record);
+  if (bulkhead === undefined) return ok(undefined);
+  try {
+    return ok(await bulkhead.acquire(scope));
+  } catch (error) {
+    if (error instanceof PlugboardError) return fail(error);
+    throw error;
+  }
+}
+
 /** The context for a fallback backend: routed to it, without the failed backend's model. */
 function handOver(context: ChatContext, backend: string): ChatContext {
   const routed: { -readonly [K in keyof ChatContext]?: ChatContext[K] } = { ...context, backend };
@@ -623,7 +650,13 @@ export function selectBackend(snapshot: PipelineSnapshot, context: ChatContext):
 }
 
 /** Errors a backend raises about its service, kept as they are: their code and status say it best. */
-const BACKEND_ERRORS: ReadonlySet<string> = new Set(['BACKEND_UNAVAILABLE', 'BACKEND_FAILED', 'MODEL_NOT_FOUND']);
+const BACKEND_ERRORS: ReadonlySet<string> = new Set([
+  'BACKEND_UNAVAILABLE',
+  'BACKEND_FAILED',
+  'MODEL_NOT_FOUND',
+  // The backend refused what the caller asked for (e.g. an image URL it will not fetch): a 400.
+  'REQUEST_INVALID',
+]);
 
 function backendFailed(record: PluginRecord, error: PlugboardError): PlugboardError {
   if (error.code === 'REQUEST_ABORTED' || BACKEND_ERRORS.has(error.code)) return error;

@@ -86,6 +86,10 @@ export interface BackendSettings {
   readonly retries?: number;
   /** First backoff delay in ms, doubled each attempt, ±50 % jitter (default 500). */
   readonly retryDelayMs?: number;
+  /** Most calls in flight at once (a bulkhead; default: no limit). A stream holds its slot until it ends. */
+  readonly maxConcurrent?: number;
+  /** Calls that may wait for a slot; beyond, the backend is reported busy (503) (default 100). */
+  readonly maxQueued?: number;
 }
 
 /** {@link BackendSettings} with defaults applied. */
@@ -93,6 +97,8 @@ export interface ResolvedBackendSettings {
   readonly fallback?: string;
   readonly retries: number;
   readonly retryDelayMs: number;
+  readonly maxConcurrent?: number;
+  readonly maxQueued: number;
 }
 
 /** Settings a caller may give when loading a plugin; missing ones come from metadata and manager defaults. */
