@@ -10,7 +10,9 @@
  * over the requests it answered.
  *
  * Writes bench/results/http.json. Targets (issue #4): Plugboard ≥ 0.7× the bare server's
- * throughput, and ≤ 0.15 ms added p50 at c=1. BENCH_QUICK=1 runs one short round.
+ * throughput, and ≤ 0.15 ms added p50 at c=1. The proxy case (issue #5): Plugboard with the
+ * openai backend ≥ 0.7× a minimal node:http proxy, both in front of the same fast upstream.
+ * BENCH_QUICK=1 runs one short round; BENCH_CASES=direct or =proxy runs one pair.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,11 +26,20 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 1 : 3;
 const SECONDS = QUICK ? 1 : 3;
 const WARMUP_SECONDS = QUICK ? 1 : 2;
-const TARGETS = ['bare', 'plugboard'] as const;
+/**
+ * Each Plugboard target and the ceiling it is compared with. The proxy pair (issue #5) puts
+ * a fast fake OpenAI-compatible upstream behind both: a minimal node:http proxy, and
+ * Plugboard with the openai backend. `BENCH_CASES=direct` or `=proxy` runs one pair.
+ */
+const PAIRS = [
+  { name: 'direct', base: 'bare', subject: 'plugboard', ratio: 'ratio_vs_bare' },
+  { name: 'proxy', base: 'bare-proxy', subject: 'plugboard-proxy', ratio: 'ratio_vs_bare_proxy' },
+] as const;
+const CASES = PAIRS.filter((pair) => (process.env.BENCH_CASES ?? 'direct,proxy').split(',').includes(pair.name));
+const TARGETS = CASES.flatMap((pair) => [pair.base, pair.subject]);
 const MODES = ['json', 'sse'] as const;
 const CONCURRENCIES = [1, 10] as const;
 
-type Target = (typeof TARGETS)[number];
 type Mode = (typeof MODES)[number];
 
 interface Sample {
@@ -44,8 +55,9 @@ interface RunningTarget {
   cpu(): Promise<number>;
 }
 
-async function startTarget(name: Target): Promise<RunningTarget> {
-  const child = fork(fileURLToPath(new URL('./http-targets.ts', import.meta.url)), [name], {
+async function startTarget(name: string, upstream?: string): Promise<RunningTarget> {
+  const args = upstream === undefined ? [name] : [name, upstream];
+  const child = fork(fileURLToPath(new URL('./http-targets.ts', import.meta.url)), args, {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -118,8 +130,12 @@ const median = (values: readonly number[]): number => {
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 async function main(): Promise<void> {
-  const running = new Map<Target, RunningTarget>();
-  for (const name of TARGETS) running.set(name, await startTarget(name));
+  const running = new Map<string, RunningTarget>();
+  // The proxies' upstream: a bare server of its own, not measured.
+  const upstream = CASES.some((pair) => pair.name === 'proxy') ? await startTarget('bare') : undefined;
+  if (upstream !== undefined) running.set('upstream', upstream);
+  for (const name of TARGETS)
+    running.set(name, await startTarget(name, name.endsWith('proxy') ? upstream?.url : undefined));
   try {
     for (const name of TARGETS) for (const mode of MODES) await load(running.get(name)!, mode, 10, WARMUP_SECONDS);
     const samples = new Map<string, Sample[]>();
@@ -133,7 +149,7 @@ async function main(): Promise<void> {
             const sample = await load(running.get(name)!, mode, connections, SECONDS);
             samples.set(key, [...(samples.get(key) ?? []), sample]);
             process.stderr.write(
-              `round ${round + 1} ${name.padEnd(9)} ${mode} c=${String(connections).padEnd(2)} ${sample.reqPerS.toFixed(0).padStart(6)} req/s  p50 ${sample.p50Ms.toFixed(3)} ms  p99 ${sample.p99Ms.toFixed(3)} ms  ${sample.cpuUsPerReq.toFixed(0)} µs CPU/req\n`,
+              `round ${round + 1} ${name.padEnd(15)} ${mode} c=${String(connections).padEnd(2)} ${sample.reqPerS.toFixed(0).padStart(6)} req/s  p50 ${sample.p50Ms.toFixed(3)} ms  p99 ${sample.p99Ms.toFixed(3)} ms  ${sample.cpuUsPerReq.toFixed(0)} µs CPU/req\n`,
             );
           }
         }
@@ -142,7 +158,7 @@ async function main(): Promise<void> {
     const rows = [];
     for (const mode of MODES) {
       for (const connections of CONCURRENCIES) {
-        const summary = (name: Target) => {
+        const summary = (name: string) => {
           const list = samples.get(`${name}|${mode}|${connections}`)!;
           return {
             target: name,
@@ -154,14 +170,16 @@ async function main(): Promise<void> {
             cpu_us_per_req: Math.round(median(list.map((sample) => sample.cpuUsPerReq))),
           };
         };
-        const bare = summary('bare');
-        const plugboard = summary('plugboard');
-        rows.push(bare, {
-          ...plugboard,
-          plugins: 10,
-          ratio_vs_bare: round3(plugboard.req_per_s / bare.req_per_s),
-          added_p50_ms: round3(plugboard.p50_ms - bare.p50_ms),
-        });
+        for (const pair of CASES) {
+          const base = summary(pair.base);
+          const subject = summary(pair.subject);
+          rows.push(base, {
+            ...subject,
+            plugins: 10,
+            [pair.ratio]: round3(subject.req_per_s / base.req_per_s),
+            added_p50_ms: round3(subject.p50_ms - base.p50_ms),
+          });
+        }
       }
     }
     console.table(rows);
