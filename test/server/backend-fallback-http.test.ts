@@ -80,3 +80,51 @@ describe('an unreachable backend over HTTP', () => {
     );
   });
 });
+
+describe('a backend whose service accepts connections but never answers', () => {
+  let server: TestServer;
+  let silent: import('node:net').Server;
+  const sockets = new Set<import('node:net').Socket>();
+  before(async () => {
+    // A TCP server that accepts and then says nothing, like a hung service.
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const { createOllamaBackend } = await import('../../plugins/ollama/ollama.plugin.ts');
+    server = await startTestServer([
+      [
+        createOllamaBackend(),
+        {
+          timeoutMs: 300,
+          config: { host: `http://127.0.0.1:${port}` },
+          backend: { retries: 1, retryDelayMs: 1, fallback: 'near' },
+        },
+      ],
+      createScriptedBackend({ name: 'near', models: ['near-model'], reply: 'near answers' }),
+    ]);
+  });
+  after(async () => {
+    await server.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  test('times out, is retried, then the fallback answers', async () => {
+    const response = await chat(server.url, 'ollama/llama3.2');
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { choices: { message: { content: string } }[] };
+    assert.equal(body.choices[0]?.message.content, 'near answers');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^plugboard_backend_attempts_failed_total\{backend="ollama",code="BACKEND_FAILED",next="retry"\} 1$/m,
+    );
+    assert.match(
+      metrics,
+      /^plugboard_backend_attempts_failed_total\{backend="ollama",code="BACKEND_FAILED",next="near"\} 1$/m,
+    );
+  });
+});
