@@ -10,10 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, type TestContext, test } from 'node:test';
 import { type BackendHandle, type ChatChunk, isPlugboardError, type PlugboardError } from '../../src/index.ts';
 import { chatRequest, collectStream, startManager } from '../../src/testing/index.ts';
+import { closedPort } from '../../test/support/closed-port.ts';
 import anthropicPlugin from './anthropic.plugin.ts';
 import {
   DEFAULT_MESSAGE,
@@ -714,12 +714,3 @@ describe('configuration', () => {
     assert.match(status?.lastError?.message ?? '', /modle/);
   });
 });
-
-/** A port on 127.0.0.1 with nothing listening (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -23,6 +23,7 @@ import {
   type PluginSettings,
 } from '../../src/index.ts';
 import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
+import { closedPort } from '../../test/support/closed-port.ts';
 import { deferred } from '../../test/support/deferred.ts';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
 import createOllamaBackend from './ollama.plugin.ts';
@@ -152,15 +153,6 @@ function refusal(error: unknown): PlugboardError | undefined {
 async function eventually(done: () => boolean, what: string): Promise<void> {
   for (let attempt = 0; attempt < 500 && !done(); attempt++) await sleep(10);
   assert.ok(done(), what);
-}
-
-/** A port on 127.0.0.1 with nothing listening (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function listen(server: Server | ReturnType<typeof createNetServer>): Promise<string> {

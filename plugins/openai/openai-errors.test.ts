@@ -4,22 +4,13 @@
  * Plugboard server; refusals come from a middleware on it.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { PluginManager } from '../../src/core/manager/plugin-manager.ts';
 import { defineMiddleware, isPlugboardError, type PlugboardError, reject } from '../../src/index.ts';
 import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
+import { closedPort } from '../../test/support/closed-port.ts';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
 import { createOpenAiBackend } from './openai.plugin.ts';
-
-/** A port on 127.0.0.1 with nothing listening (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Runs `context` whole and streamed, expecting both to fail; returns both errors. */
 async function bothWays(manager: PluginManager, model: string): Promise<PlugboardError[]> {

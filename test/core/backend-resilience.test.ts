@@ -4,7 +4,6 @@
  * is never re-run elsewhere. The "unreachable" backend really connects to a closed port.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { PlugboardError } from '../../src/core/errors/plugboard-error.ts';
 import { backoffMs, decideAfterFailure } from '../../src/core/pipeline/backend-retry.ts';
@@ -17,14 +16,7 @@ import {
   isPlugboardError,
 } from '../../src/index.ts';
 import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { closedPort } from '../support/closed-port.ts';
 
 /** A backend whose service is at a closed port: every call is a real refused connection. */
 async function unreachableBackend(name: string) {

@@ -8,14 +8,11 @@ import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { backendUnavailable, createMessage, defineBackend, isConnectionError } from '../../src/index.ts';
 import { createScriptedBackend } from '../../src/testing/index.ts';
+import { closedPort } from '../support/closed-port.ts';
 import { startTestServer, type TestServer } from '../support/http-server.ts';
 
 async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await closedPort()}`;
 }
 
 function unreachable(name: string, url: string) {
