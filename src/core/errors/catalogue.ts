@@ -47,6 +47,56 @@ export const errorCatalogue = {
     hint: 'Break the cycle shown in the path by removing one of the dependencies.',
     status: 500,
   },
+  SERVICE_INVALID: {
+    summary: 'A service ref or a provided service is malformed',
+    hint: 'Service ids are dotted lower-case words; a provided value must have every member its ref lists.',
+    status: 500,
+  },
+  SERVICE_NOT_PROVIDED: {
+    summary: 'A plugin consumes a service that no active plugin provides',
+    hint: 'Enable a plugin that provides the service (the message names candidates), or make the dependency optional.',
+    status: 500,
+  },
+  SERVICE_AMBIGUOUS: {
+    summary: 'Several plugins provide a service a plugin consumes, and none is chosen',
+    hint: 'Bind one in the consumer\'s entry: `services: { <service id>: <provider plugin> }`.',
+    status: 500,
+  },
+  SERVICE_NOT_DECLARED: {
+    summary: 'A plugin asked for a service it does not declare in metadata.consumes',
+    hint: 'List the service ref in `metadata.consumes`, so that its provider starts first.',
+    status: 500,
+  },
+  SERVICE_UNAVAILABLE: {
+    summary: 'An optional service has no provider',
+    hint: 'Use `call.services.find(ref)` for optional services and handle `undefined`.',
+    status: 503,
+  },
+  STORE_INVALID_ARGUMENT: {
+    summary: 'A store was called with an argument it cannot take',
+    hint: 'The message names the argument (keys are non-empty strings, values JSON, counters whole numbers).',
+    status: 400,
+  },
+  STORE_NOT_FOUND: {
+    summary: 'The record asked of a store does not exist (or belongs to someone else)',
+    hint: 'Check the id; a principal sees only its own records.',
+    status: 404,
+  },
+  STORE_FAILED: {
+    summary: 'A store could not complete the operation (its server is unreachable or refused it)',
+    hint: 'Check the connection the store uses (GET /health lists each connection and its state).',
+    status: 503,
+  },
+  CONNECTION_UNKNOWN: {
+    summary: 'No connection of that name and kind is configured',
+    hint: 'Add it under `connections:` in the configuration (redis, postgres or sqlite), or fix the name.',
+    status: 500,
+  },
+  CONNECTION_FAILED: {
+    summary: 'A shared connection (Redis, PostgreSQL, SQLite) could not be opened or answered with an error',
+    hint: 'Check the URL or file in `connections:` and that the server runs; the message names the connection.',
+    status: 503,
+  },
   PLUGIN_INIT_FAILED: {
     summary: 'The plugin failed to initialize',
     hint: 'See the cause; the plugin stays in ERROR state and the rest of the system runs without it.',
