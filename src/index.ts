@@ -18,12 +18,24 @@ export {
   definePlugin,
 } from './authoring/define.ts';
 export { createPatternRewriter, type PatternRewriter, type RewriteRule } from './authoring/pattern-rewriter.ts';
+// Shared connections (Redis, PostgreSQL, SQLite), named in the configuration
+export type { ConnectionKind, ConnectionName, Connections, SqliteDatabase } from './connections/connections.ts';
+export { CONNECTIONS_PLUGIN, connectionsRef } from './connections/connections-plugin.ts';
 // Errors and results
 export { type ErrorCatalogueEntry, type ErrorCode, errorCatalogue } from './core/errors/catalogue.ts';
-export { isPlugboardError, PlugboardError } from './core/errors/plugboard-error.ts';
+export { defineErrors, type ErrorFactory, type ErrorSet } from './core/errors/define-errors.ts';
+export { listErrorCodes, type RegisteredError } from './core/errors/error-registry.ts';
+export {
+  type AnyErrorCode,
+  type ErrorOrigin,
+  isPlugboardError,
+  PlugboardError,
+  type PluginErrorCode,
+} from './core/errors/plugboard-error.ts';
 export type { CallStats, LatencySummary } from './core/execution/call-metrics.ts';
 export type { CallObserver, ObservedCall, ObservedOutcome } from './core/execution/call-observer.ts';
 export type { BreakerState, BreakerStatus, CircuitBreakerOptions } from './core/execution/circuit-breaker.ts';
+export type { PluginBreakerStatus } from './core/execution/plugin-breakers.ts';
 export type { HandlerOutcome, HookDispatch, HookRegistration } from './core/hooks/hook-manager.ts';
 // Hooks
 export {
@@ -50,6 +62,7 @@ export type { SystemHealth } from './core/manager/health.ts';
 // The manager
 export {
   type BackendHandle,
+  type EmbeddingReply,
   type LoadProblem,
   PluginManager,
   type PluginManagerOptions,
@@ -64,6 +77,8 @@ export {
   createChatContext,
   type GenerationOptions,
   lastUserMessage,
+  OPERATIONS,
+  type Operation,
   type Principal,
   type ResponseFormat,
   type ToolChoice,
@@ -92,6 +107,7 @@ export type {
 } from './core/model/reply.ts';
 export type { ChatOptions } from './core/pipeline/chat-pipeline.ts';
 export type { ChatStream } from './core/pipeline/chat-stream.ts';
+export type { OperationCall, OperationOutcome } from './core/pipeline/operation-pipeline.ts';
 export { discoverPluginFiles, PLUGIN_FILE_PATTERN } from './core/plugin/discovery.ts';
 // Plugin kinds
 export type {
@@ -122,8 +138,44 @@ export {
   type PluginMetadata,
   type PluginSettings,
 } from './core/plugin/metadata.ts';
-export type { PluginCall } from './core/plugin/plugin-call.ts';
+export type { InitializeCall, PluginCall } from './core/plugin/plugin-call.ts';
 export { PRIORITIES, type Priority } from './core/plugin/priority.ts';
 export { PLUGIN_STATES, type PluginState, type StateTransition } from './core/plugin/state.ts';
 export { checkPluginStructure, type PluginShape } from './core/plugin/structure-check.ts';
 export { fail, isPluginResult, ok, type PluginFailure, type PluginResult, type PluginSuccess } from './core/result.ts';
+export type { ListedModel, ModelCatalogue, ModelRouter, ModelTarget } from './core/routing/model-router.ts';
+// Services plugins provide and consume
+export {
+  createServiceRef,
+  type OptionalServiceDependency,
+  optionalService,
+  type ServiceAccess,
+  type ServiceDependency,
+  type ServiceRef,
+  type ServiceRefOptions,
+} from './core/services/service-ref.ts';
+// Stores: the ports plugins share, with their in-memory defaults
+export {
+  type Conversation,
+  type ConversationListOptions,
+  type ConversationPage,
+  type ConversationStore,
+  type ConversationSummary,
+  conversationStoreRef,
+  type MessageRange,
+  type NewConversation,
+  type StoredMessage,
+} from './core/stores/conversation-store.ts';
+export type { JsonArray, JsonObject, JsonScalar, JsonValue } from './core/stores/json.ts';
+export { type KeyValueSetOptions, type KeyValueStore, keyValueStoreRef } from './core/stores/key-value-store.ts';
+export { MemoryConversationStore } from './core/stores/memory/memory-conversation-store.ts';
+export { MemoryKeyValueStore, type MemoryKeyValueStoreOptions } from './core/stores/memory/memory-key-value-store.ts';
+export { MemorySearchIndex } from './core/stores/memory/memory-search-index.ts';
+export {
+  type IndexedDocument,
+  type MetadataFilter,
+  type SearchHit,
+  type SearchIndex,
+  type SearchQuery,
+  searchIndexRef,
+} from './core/stores/search-index.ts';

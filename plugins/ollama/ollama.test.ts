@@ -579,7 +579,7 @@ describe('ollama backend: failures', () => {
     }
   });
 
-  test('an error line mid-stream ends the stream with BACKEND_FAILED carrying its message', async () => {
+  test('an error line mid-stream ends the stream with BACKEND_FAILED carrying the upstream message', async () => {
     const manager = await startDownstream({ host: upstream.url });
     try {
       const received: string[] = [];
@@ -589,7 +589,8 @@ describe('ollama backend: failures', () => {
             if (chunk.content) received.push(chunk.content);
           }
         })(),
-        (error) => isPlugboardError(error, 'BACKEND_FAILED') && /boom/.test(error.message),
+        // The upstream (Plugboard over a failing backend) says what failed, not the exception text.
+        (error) => isPlugboardError(error, 'BACKEND_FAILED') && /plugin "flaky", chat:stream/.test(error.message),
       );
       assert.deepEqual(received, ['abcd', 'efgh'], 'the chunks before the failure arrived');
     } finally {

@@ -28,27 +28,49 @@ const whole = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 const effort = z.enum(REASONING_EFFORTS).optional();
 
 /** The zod schema of the plugin's `config` (strict: a misspelt key is an error, not ignored). */
-export const openAiConfigSchema = z.strictObject({
-  /** Where the OpenAI-compatible API lives, up to and including `/v1`. */
-  base_url: z.preprocess(
-    (value) => (value === '' ? undefined : value),
-    z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8000/v1' }).optional(),
-  ),
-  api_key: z.string().optional(),
-  organization: optionalText,
-  project: optionalText,
-  default_model: optionalText,
-  headers: z.record(z.string(), z.string()).default({}),
-  health_timeout_ms: whole(1, 600_000).default(1500),
-  list_models: z.union([flag, z.array(z.string().min(1))]).default(true),
-  max_retries: whole(0, 10).default(0),
-  stream_usage: flag.default(true),
-  max_tokens_field: z.enum(['auto', 'max_tokens', 'max_completion_tokens']).default('auto'),
-  pass_extra: z.union([flag, z.array(z.string().min(1))]).default(true),
-  think_effort: effort,
-  no_think_effort: effort,
-  json_schema_strict: flag.optional(),
-});
+export const openAiConfigSchema = z
+  .strictObject({
+    /** Where the OpenAI-compatible API lives, up to and including `/v1`. */
+    base_url: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8000/v1' }).optional(),
+    ),
+    api_key: z.string().optional(),
+    organization: optionalText,
+    project: optionalText,
+    default_model: optionalText,
+    /** The spec's (§8.2) name for `default_model`. */
+    model: optionalText,
+    /** Longest wait for the upstream's answer (and between streamed chunks), in seconds; text accepted. */
+    timeout: z
+      .union([
+        z.number(),
+        z
+          .string()
+          .regex(/^\d+(\.\d+)?$/, { error: 'expected a number of seconds' })
+          .transform(Number),
+      ])
+      .pipe(z.number().positive().max(3600))
+      .optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    health_timeout_ms: whole(1, 600_000).default(1500),
+    list_models: z.union([flag, z.array(z.string().min(1))]).default(true),
+    max_retries: whole(0, 10).default(0),
+    stream_usage: flag.default(true),
+    max_tokens_field: z.enum(['auto', 'max_tokens', 'max_completion_tokens']).default('auto'),
+    pass_extra: z.union([flag, z.array(z.string().min(1))]).default(true),
+    think_effort: effort,
+    no_think_effort: effort,
+    json_schema_strict: flag.optional(),
+  })
+  .refine(
+    (config) =>
+      !(config.model !== undefined && config.default_model !== undefined && config.model !== config.default_model),
+    {
+      message: 'give either model or default_model (the same setting), not both',
+      path: ['model'],
+    },
+  );
 
 /** The plugin's config as validated (defaults applied). */
 export type OpenAiConfig = z.output<typeof openAiConfigSchema>;
@@ -64,6 +86,8 @@ export interface OpenAiSettings {
   readonly organization: string | undefined;
   readonly project: string | undefined;
   readonly defaultModel: string | undefined;
+  /** The client's request timeout (`timeout`), when set. */
+  readonly requestTimeoutMs: number | undefined;
   readonly headers: Readonly<Record<string, string>>;
   readonly healthTimeoutMs: number;
   /** `true`: ask `GET /models`; `false`: list only `default_model`; a list: exactly those. */
@@ -101,7 +125,8 @@ export function resolveSettings(config: OpenAiConfig, env: NodeJS.ProcessEnv = p
     apiKey: apiKey.trim(),
     organization: config.organization,
     project: config.project,
-    defaultModel: config.default_model,
+    defaultModel: config.default_model ?? config.model,
+    requestTimeoutMs: config.timeout === undefined ? undefined : config.timeout * 1000,
     headers: config.headers,
     healthTimeoutMs: config.health_timeout_ms,
     listModels: config.list_models,

@@ -59,7 +59,7 @@ const lastUpstreamCall = (): ChatContext => {
 
 describe('openai backend: replies', () => {
   test('a whole reply: content, usage, finish reason and the model', async () => {
-    const response = await manager.chat(chatRequest('hello there', { model: 'up-model' }));
+    const response = await manager.chat(chatRequest('hello there', { backend: 'openai', model: 'up-model' }));
     assert.equal(response.message.role, 'assistant');
     assert.equal(response.message.content, 'You said: hello there');
     assert.deepEqual(response.usage, { promptTokens: 2, completionTokens: 4 });
@@ -74,7 +74,7 @@ describe('openai backend: replies', () => {
 
   test('a streamed reply: text in pieces, then usage and the finish reason', async () => {
     const { chunks, text, response } = await collectStream(
-      manager.stream(chatRequest('stream me', { model: 'up-model', stream: true })),
+      manager.stream(chatRequest('stream me', { backend: 'openai', model: 'up-model', stream: true })),
     );
     assert.equal(text, 'You said: stream me');
     const pieces = chunks.filter((chunk) => chunk.content);
@@ -86,11 +86,11 @@ describe('openai backend: replies', () => {
 
   test('thinking: the upstream reasoning_content becomes thinking, streamed and whole', async () => {
     const { chunks, text } = await collectStream(
-      manager.stream(chatRequest('why?', { model: 'thinker', stream: true })),
+      manager.stream(chatRequest('why?', { backend: 'openai', model: 'thinker', stream: true })),
     );
     assert.equal(chunks.map((chunk) => chunk.thinking ?? '').join(''), 'Let me think.');
     assert.equal(text, 'Forty-two.');
-    const whole = await manager.chat(chatRequest('why?', { model: 'thinker' }));
+    const whole = await manager.chat(chatRequest('why?', { backend: 'openai', model: 'thinker' }));
     assert.equal(whole.message.thinking, 'Let me think.');
     assert.equal(whole.message.content, 'Forty-two.');
   });
@@ -98,12 +98,12 @@ describe('openai backend: replies', () => {
 
 describe('openai backend: tool calls', () => {
   test('calls from the model arrive whole, with finish reason tool_calls (whole and streamed)', async () => {
-    const whole = await manager.chat(chatRequest('weather?', { model: 'tools' }));
+    const whole = await manager.chat(chatRequest('weather?', { backend: 'openai', model: 'tools' }));
     assert.deepEqual(whole.message.toolCalls, CALLS);
     assert.equal(whole.finishReason, 'tool_calls');
 
     const { chunks, response } = await collectStream(
-      manager.stream(chatRequest('weather?', { model: 'tools', stream: true })),
+      manager.stream(chatRequest('weather?', { backend: 'openai', model: 'tools', stream: true })),
     );
     const streamed = chunks.flatMap((chunk) => chunk.toolCalls ?? []);
     assert.deepEqual(streamed, CALLS);
@@ -121,6 +121,7 @@ describe('openai backend: tool calls', () => {
           { role: 'tool', content: '{"temp":21}', toolCallId: 'call_1' },
         ],
         {
+          backend: 'openai',
           model: 'up-model',
           options: {
             tools: [
@@ -165,6 +166,7 @@ describe('openai backend: tool calls', () => {
     const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
     await manager.chat(
       chatRequest([{ role: 'user', content: 'What is this?', images: [png, 'https://example.com/cat.jpg'] }], {
+        backend: 'openai',
         model: 'up-model',
       }),
     );
@@ -178,6 +180,7 @@ describe('openai backend: generation options', () => {
   test('sampling, limits, stop, seed, top_k and extra reach the upstream context', async () => {
     await manager.chat(
       chatRequest('go', {
+        backend: 'openai',
         model: 'up-model',
         options: {
           temperature: 0.3,
@@ -206,18 +209,22 @@ describe('openai backend: generation options', () => {
   test('a json_schema response format keeps its schema (named "response" when unnamed)', async () => {
     const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
     await manager.chat(
-      chatRequest('go', { model: 'up-model', options: { responseFormat: { type: 'json_schema', schema } } }),
+      chatRequest('go', {
+        backend: 'openai',
+        model: 'up-model',
+        options: { responseFormat: { type: 'json_schema', schema } },
+      }),
     );
     assert.deepEqual(lastUpstreamCall().options.responseFormat, { type: 'json_schema', name: 'response', schema });
   });
 
   test('think maps to the configured reasoning_effort both ways; unset, nothing is sent', async () => {
-    await manager.chat(chatRequest('go', { model: 'up-model', options: { think: true } }));
+    await manager.chat(chatRequest('go', { backend: 'openai', model: 'up-model', options: { think: true } }));
     assert.equal(lastUpstreamCall().options.think, true);
     assert.deepEqual((lastUpstreamCall().metadata.openai as Record<string, unknown>).reasoning_effort, 'high');
-    await manager.chat(chatRequest('go', { model: 'up-model', options: { think: false } }));
+    await manager.chat(chatRequest('go', { backend: 'openai', model: 'up-model', options: { think: false } }));
     assert.equal(lastUpstreamCall().options.think, false);
-    await manager.chat(chatRequest('go', { model: 'up-model' }));
+    await manager.chat(chatRequest('go', { backend: 'openai', model: 'up-model' }));
     assert.equal(lastUpstreamCall().options.think, undefined);
   });
 });
@@ -229,7 +236,7 @@ describe('openai backend: cancellation', () => {
     const local = await startManager([[createOpenAiBackend(), { config: { base_url: `${server.url}/v1` } }]]);
     try {
       const controller = new AbortController();
-      const stream = local.stream(chatRequest('go', { model: 'scripted-model', stream: true }), {
+      const stream = local.stream(chatRequest('go', { backend: 'openai', model: 'scripted-model', stream: true }), {
         signal: controller.signal,
       });
       let received = 0;
@@ -270,7 +277,9 @@ describe('openai backend: cancellation', () => {
     const local = await startManager([[createOpenAiBackend(), { config: { base_url: `${server.url}/v1` } }]]);
     try {
       const controller = new AbortController();
-      const reply = local.chat(chatRequest('go', { model: 'hang-model' }), { signal: controller.signal });
+      const reply = local.chat(chatRequest('go', { backend: 'openai', model: 'hang-model' }), {
+        signal: controller.signal,
+      });
       await started.promise;
       controller.abort();
       await assert.rejects(reply, (error: { code?: string }) => error.code === 'REQUEST_ABORTED');

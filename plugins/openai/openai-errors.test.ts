@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { PluginManager } from '../../src/core/manager/plugin-manager.ts';
-import { defineMiddleware, isPlugboardError, type PlugboardError, reject } from '../../src/index.ts';
+import { defineMiddleware, isPlugboardError, PlugboardError, reject } from '../../src/index.ts';
 import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
 import { closedPort } from '../../test/support/closed-port.ts';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
@@ -16,7 +16,7 @@ import { createOpenAiBackend } from './openai.plugin.ts';
 async function bothWays(manager: PluginManager, model: string): Promise<PlugboardError[]> {
   const errors: PlugboardError[] = [];
   for (const stream of [false, true]) {
-    const context = chatRequest('hi', { model, stream });
+    const context = chatRequest('hi', { backend: 'openai', model, stream });
     const run = stream ? collectStream(manager.stream(context)) : manager.chat(context);
     await assert.rejects(run, (error: unknown) => {
       assert.ok(isPlugboardError(error), String(error));
@@ -69,9 +69,11 @@ describe('openai backend: upstream errors', () => {
     name: 'up',
     models: ['up-model', 'broken', 'mid-stream'],
     reply: 'abcdefghijklmnop',
+    // Coded errors: a backend's own report of its service passes on to clients (a bare Error's text would not).
     fail: (_call, context) => {
-      if (context.model === 'broken') return { error: new Error('the GPU caught fire') };
-      if (context.model === 'mid-stream') return { error: new Error('boom'), afterChunks: 2 };
+      if (context.model === 'broken') return { error: new PlugboardError('BACKEND_FAILED', 'the GPU caught fire') };
+      if (context.model === 'mid-stream')
+        return { error: new PlugboardError('BACKEND_FAILED', 'boom'), afterChunks: 2 };
       return undefined;
     },
   });
@@ -106,7 +108,9 @@ describe('openai backend: upstream errors', () => {
     const received: string[] = [];
     await assert.rejects(
       (async () => {
-        for await (const chunk of manager.stream(chatRequest('go', { model: 'mid-stream', stream: true }))) {
+        for await (const chunk of manager.stream(
+          chatRequest('go', { backend: 'openai', model: 'mid-stream', stream: true }),
+        )) {
           if (chunk.content) received.push(chunk.content);
         }
       })(),
@@ -121,7 +125,9 @@ describe('openai backend: upstream errors', () => {
 
   test('a refused key is BACKEND_FAILED (502) saying so, without showing the key', async () => {
     for (const status of ['401', '403']) {
-      const error = await manager.chat(chatRequest(status, { model: 'up-model' })).catch((thrown: unknown) => thrown);
+      const error = await manager
+        .chat(chatRequest(status, { backend: 'openai', model: 'up-model' }))
+        .catch((thrown: unknown) => thrown);
       assert.ok(isPlugboardError(error, 'BACKEND_FAILED'), String(error));
       assert.equal(error.status, 502, 'the caller is not told its own credentials are wrong');
       assert.match(error.message, new RegExp(`refused the api_key \\(${status}: .+\\) — set a valid api_key`));
@@ -130,7 +136,9 @@ describe('openai backend: upstream errors', () => {
   });
 
   test('a rate limit keeps its status 429', async () => {
-    const error = await manager.chat(chatRequest('429', { model: 'up-model' })).catch((thrown: unknown) => thrown);
+    const error = await manager
+      .chat(chatRequest('429', { backend: 'openai', model: 'up-model' }))
+      .catch((thrown: unknown) => thrown);
     assert.ok(isPlugboardError(error, 'BACKEND_FAILED'), String(error));
     assert.equal(error.status, 429);
     assert.match(error.message, /Rate limit reached, retry in 20s/);
@@ -139,7 +147,9 @@ describe('openai backend: upstream errors', () => {
   test('a base_url without /v1 is BACKEND_FAILED pointing at base_url', async () => {
     const wrong = await managerFor({ base_url: upstream.url, api_key: 'test' });
     after(() => wrong.shutdown());
-    const error = await wrong.chat(chatRequest('hi', { model: 'up-model' })).catch((thrown: unknown) => thrown);
+    const error = await wrong
+      .chat(chatRequest('hi', { backend: 'openai', model: 'up-model' }))
+      .catch((thrown: unknown) => thrown);
     assert.ok(isPlugboardError(error, 'BACKEND_FAILED'), String(error));
     assert.match(error.message, /answered 404 .*check base_url \(it usually ends in \/v1\)/);
   });

@@ -112,7 +112,7 @@ describe('openai backend: credentials', () => {
     process.env.OPENAI_API_KEY = 'sk-from-environment';
     try {
       await withPlugin({ base_url: baseUrl }, async (manager) => {
-        await manager.chat(chatRequest('hi', { model: 'small' }));
+        await manager.chat(chatRequest('hi', { model: 'openai/small' }));
         assert.equal(upstreamBackend.calls.at(-1)?.client?.headers?.authorization, undefined);
       });
     } finally {
@@ -123,7 +123,7 @@ describe('openai backend: credentials', () => {
 
   test('organization and project are sent as OpenAI-Organization and OpenAI-Project', async () => {
     await withPlugin({ base_url: baseUrl, organization: 'org-1', project: 'proj-1' }, async (manager) => {
-      await manager.chat(chatRequest('hi', { model: 'small' }));
+      await manager.chat(chatRequest('hi', { model: 'openai/small' }));
       const headers = upstreamBackend.calls.at(-1)?.client?.headers ?? {};
       assert.equal(headers['openai-organization'], 'org-1');
       assert.equal(headers['openai-project'], 'proj-1');
@@ -138,9 +138,11 @@ describe('openai backend: loaded from its file', () => {
     await manager.loadPlugin(file, { config: { base_url: baseUrl, api_key: 'test' } });
     await manager.initialize();
     try {
-      const response = await manager.chat(chatRequest('from a file', { model: 'small' }));
+      const response = await manager.chat(chatRequest('from a file', { model: 'openai/small' }));
       assert.equal(response.message.content, 'You said: from a file');
-      const error = await manager.chat(chatRequest('hi', { model: 'missing' })).catch((thrown: unknown) => thrown);
+      const error = await manager
+        .chat(chatRequest('hi', { model: 'openai/missing' }))
+        .catch((thrown: unknown) => thrown);
       assert.ok(isPlugboardError(error, 'MODEL_NOT_FOUND'), String(error));
     } finally {
       await manager.shutdown();

@@ -120,7 +120,7 @@ describe('openai backend: streams of other compatible servers', () => {
   test('fragmented tool-call deltas are assembled by index; reasoning and usage are read', async () => {
     await withPlugin({}, async (manager) => {
       const { chunks, response } = await collectStream(
-        manager.stream(chatRequest('weather and time?', { model: 'm', stream: true })),
+        manager.stream(chatRequest('weather and time?', { model: 'm', backend: 'openai', stream: true })),
       );
       const calls = chunks.filter((chunk) => chunk.toolCalls);
       assert.equal(calls.length, 1, 'the calls arrive together, once complete');
@@ -136,7 +136,7 @@ describe('openai backend: streams of other compatible servers', () => {
 
   test("a whole reply: `reasoning` is thinking, TGI's eos_token is stop, the served model is kept", async () => {
     await withPlugin({}, async (manager) => {
-      const response = await manager.chat(chatRequest('hi', { model: 'm' }));
+      const response = await manager.chat(chatRequest('hi', { model: 'm', backend: 'openai' }));
       assert.equal(response.message.content, 'done');
       assert.equal(response.message.thinking, 'short');
       assert.equal(response.finishReason, 'stop');
@@ -152,6 +152,7 @@ describe('openai backend: the request body on the wire', () => {
         manager.stream(
           chatRequest('hi', {
             model: 'm',
+            backend: 'openai',
             stream: true,
             options: { maxTokens: 10, topK: 5, extra: { repetition_penalty: 1.1 } },
           }),
@@ -174,6 +175,7 @@ describe('openai backend: the request body on the wire', () => {
         manager.stream(
           chatRequest('hi', {
             model: 'm',
+            backend: 'openai',
             stream: true,
             options: { maxTokens: 10, topK: 5, think: true, extra: { num_ctx: 8192 } },
           }),
@@ -191,7 +193,11 @@ describe('openai backend: the request body on the wire', () => {
   test('extra never replaces a mapped field', async () => {
     await withPlugin({}, async (manager) => {
       await manager.chat(
-        chatRequest('hi', { model: 'm', options: { temperature: 0.2, extra: { temperature: 1.5, model: 'other' } } }),
+        chatRequest('hi', {
+          model: 'm',
+          backend: 'openai',
+          options: { temperature: 0.2, extra: { temperature: 1.5, model: 'other' } },
+        }),
       );
       const body = bodies.at(-1)!;
       assert.equal(body.temperature, 0.2);

@@ -188,6 +188,7 @@ function createClient(settings: OpenAiSettings, logger: Logger): OpenAI {
     project: settings.project ?? null,
     adminAPIKey: null,
     maxRetries: settings.maxRetries,
+    ...(settings.requestTimeoutMs === undefined ? {} : { timeout: settings.requestTimeoutMs }),
     defaultHeaders: {
       ...(settings.apiKey === '' && !hasHeader(settings.headers, 'authorization') ? { Authorization: null } : {}),
       ...settings.headers,

@@ -17,6 +17,12 @@ export interface ConfigIssue {
   readonly message: string;
   /** The plugin entry the issue belongs to, if any. */
   readonly plugin?: string;
+  /**
+   * What kind of problem it is, for code that must tell them apart (never the message text):
+   * `syntax` (the YAML cannot be read), `empty` (a file with nothing in it), `env-missing`
+   * (an unset `${VAR}`); absent for the rest.
+   */
+  readonly rule?: 'syntax' | 'empty' | 'env-missing';
 }
 
 /** `plugins/config.yaml:12:5: backends.ollama.priority: expected … found …` */

@@ -1,20 +1,21 @@
+import { isDeepStrictEqual } from 'node:util';
 import { type FSWatcher, watch } from 'chokidar';
+import { ConnectionRegistry } from '../connections/connection-registry.ts';
+import { CONNECTIONS_PLUGIN, createConnectionsPlugin } from '../connections/connections-plugin.ts';
 import { PlugboardError, toPlugboardError } from '../core/errors/plugboard-error.ts';
 import { createDefaultLogger, type Logger } from '../core/logger.ts';
 import type { ApplyReport, PluginChange } from '../core/manager/plugin-change.ts';
-import { PluginManager, type PluginManagerOptions } from '../core/manager/plugin-manager.ts';
-import type { PluginSettings } from '../core/plugin/metadata.ts';
+import { PluginManager } from '../core/manager/plugin-manager.ts';
+import { PLUGIN_FILE_PATTERN } from '../core/plugin/discovery.ts';
+import { changeFor, importCheckedEntry } from './config-diff.ts';
 import { formatIssue } from './config-issue.ts';
+import { type Discovered, discoverPlugins } from './discovery.ts';
 import { type LoadedConfig, type LoadOptions, loadConfig } from './load-config.ts';
-import {
-  checkEntryConfig,
-  hashFile,
-  type ImportedEntry,
-  importEntry,
-  modulePathOf,
-  settingsOf,
-} from './plugin-entries.ts';
+import { checkEntryConfig, type ImportedEntry, importEntry, settingsOf } from './plugin-entries.ts';
+import { configError, logIssues, managerOptions, pinoLevel } from './runtime-support.ts';
 import { GLOBAL_SECTIONS, type PlugboardConfig, type ResolvedPluginEntry } from './schema.ts';
+
+export { managerOptions, pinoLevel } from './runtime-support.ts';
 
 /** Options of {@link ConfigRuntime.start}. */
 export interface ConfigRuntimeOptions extends LoadOptions {
@@ -32,8 +33,10 @@ export interface ReloadReport extends ApplyReport {
  * Runs a PluginManager from a configuration file and keeps it in step with it: the config
  * layer on top of the core (which knows nothing of YAML). On `reload()` — called by the
  * file watcher (`enable_hot_reload`), SIGHUP or the admin API — it reads the file again,
- * computes what changed, and hands the manager one transaction of changes: the running
- * version of anything refused stays in place.
+ * discovers plugin files again (`plugin_manager.discover`), computes what changed, and
+ * hands the manager one transaction of changes: the running version of anything refused
+ * stays in place. The shared connections of the `connections:` section are a built-in
+ * plugin, `connections`, that provides them to the plugins that consume them.
  *
  * @example
  * ```ts
@@ -47,8 +50,9 @@ export class ConfigRuntime {
   readonly manager: PluginManager;
   readonly logger: Logger;
   #loaded: LoadedConfig;
-  /** Plugins as applied, by name. */
+  /** Plugins as applied, by name (configured and discovered). */
   readonly #applied = new Map<string, ImportedEntry>();
+  #discovered: Discovered = { plugins: [], problems: [], folders: [] };
   #watcher: FSWatcher | undefined;
   #watching: Promise<void> = Promise.resolve();
   /** Removers of the handlers reloadOnSignal installed (removed by close). */
@@ -74,9 +78,12 @@ export class ConfigRuntime {
   }
 
   /**
-   * Loads the configuration, starts a manager with its plugins, and watches the files when
-   * hot reload is on. @throws PlugboardError `CONFIG_INVALID` when the configuration is
-   * fatally wrong (strict mode, or a named file that cannot be read), listing every issue.
+   * Loads the configuration, starts a manager with its plugins (and, with discovery on, the
+   * plugin files no entry names), and watches the files when hot reload is on. The log says
+   * what was discovered and whether hot reload is on and what it watches.
+   *
+   * @throws PlugboardError `CONFIG_INVALID` when the configuration is fatally wrong (strict
+   *   mode, or a named file that cannot be read), listing every issue.
    */
   static async start(options: ConfigRuntimeOptions = {}): Promise<ConfigRuntime> {
     const loaded = await loadConfig(options);
@@ -86,9 +93,12 @@ export class ConfigRuntime {
     if (loaded.fatal) throw configError(loaded);
     const manager = new PluginManager(managerOptions(loaded.config, logger));
     const runtime = new ConfigRuntime(manager, loaded, options, logger);
+    await runtime.#registerConnections();
+    runtime.#discovered = await discoverPlugins(loaded);
     await runtime.#loadAll();
     await manager.initialize();
     if (loaded.config.plugin_manager.enable_hot_reload) await runtime.watch();
+    runtime.#logStart();
     return runtime;
   }
 
@@ -100,6 +110,11 @@ export class ConfigRuntime {
   /** The configuration file, if one was read. */
   get file(): string | undefined {
     return this.#loaded.file;
+  }
+
+  /** The plugins found by discovery (`plugin_manager.discover`) and loaded with defaults, by name. */
+  get discovered(): readonly string[] {
+    return this.#discovered.plugins.map((plugin) => plugin.entry.name);
   }
 
   /**
@@ -135,29 +150,17 @@ export class ConfigRuntime {
     return this.#exclusive(() => this.#reloadPlugin(name));
   }
 
-  /** Runs `task` once every reload queued before it has finished. */
-  #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.#busy === 0 ? task() : this.#tail.then(task);
-    this.#busy++;
-    this.#tail = result.then(
-      () => {
-        this.#busy--;
-      },
-      () => {
-        this.#busy--;
-      },
-    );
-    return result;
-  }
-
   /**
-   * Watches the config file and every plugin module; changes trigger a debounced reload.
-   * Resolves once the watcher is ready (a change made before that could be missed).
+   * Watches the config file, every plugin module and, with discovery on, the plugin folders
+   * (a plugin file added, changed or removed); changes trigger a debounced reload. Resolves
+   * once the watcher is ready (a change made before that could be missed).
    */
   watch(): Promise<void> {
     if (this.#watcher !== undefined) return this.#watching;
     const watcher = watch(this.#watchedPaths(), { ignoreInitial: true, atomic: true });
-    watcher.on('all', () => this.#scheduleReload());
+    watcher.on('all', (_event, path) => {
+      if (this.#triggersReload(path)) this.#scheduleReload();
+    });
     watcher.on('error', (error) =>
       this.logger.error({ operation: 'watch', cause: String(error) }, 'file watcher failed'),
     );
@@ -197,6 +200,21 @@ export class ConfigRuntime {
     await this.manager.shutdown(reason);
   }
 
+  /** Runs `task` once every reload queued before it has finished. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#busy === 0 ? task() : this.#tail.then(task);
+    this.#busy++;
+    this.#tail = result.then(
+      () => {
+        this.#busy--;
+      },
+      () => {
+        this.#busy--;
+      },
+    );
+    return result;
+  }
+
   #scheduleReload(): void {
     if (this.#closed) return;
     clearTimeout(this.#debounce);
@@ -211,14 +229,52 @@ export class ConfigRuntime {
     return [
       ...(this.#loaded.file ? [this.#loaded.file] : []),
       ...[...this.#applied.values()].map((imported) => imported.modulePath),
+      ...this.#discovered.folders,
     ];
+  }
+
+  /** The config file, a plugin module, or a plugin file in a discovery folder. */
+  #triggersReload(path: string): boolean {
+    if (path === this.#loaded.file) return true;
+    for (const imported of this.#applied.values()) if (imported.modulePath === path) return true;
+    return this.#discovered.folders.length > 0 && PLUGIN_FILE_PATTERN.test(path);
+  }
+
+  /**
+   * The built-in plugin of the `connections:` section, when the section names any: one client
+   * per connection for every plugin, one health check, closed after the last consumer stopped.
+   */
+  async #registerConnections(): Promise<void> {
+    const settings = this.#loaded.config.connections;
+    if (
+      Object.keys(settings.redis).length +
+        Object.keys(settings.postgres).length +
+        Object.keys(settings.sqlite).length ===
+      0
+    ) {
+      return;
+    }
+    const registry = new ConnectionRegistry(settings, {
+      logger: this.logger.child({ plugin: CONNECTIONS_PLUGIN }),
+      healthTimeoutMs: this.#loaded.config.plugin_manager.health_timeout * 1000,
+    });
+    await this.manager.register(createConnectionsPlugin(registry), { priority: 'CRITICAL' });
+  }
+
+  /** Every configured entry, then every discovered plugin file that no entry names. */
+  #entries(loaded: LoadedConfig, discovered: Discovered): readonly ResolvedPluginEntry[] {
+    return [...loaded.config.plugins, ...discovered.plugins.map((plugin) => plugin.entry)];
+  }
+
+  #preimported(name: string): ImportedEntry | undefined {
+    return this.#discovered.plugins.find((plugin) => plugin.entry.name === name);
   }
 
   /** First start: import and register every entry; a bad one is recorded in ERROR, the rest load. */
   async #loadAll(): Promise<void> {
-    for (const entry of this.#loaded.config.plugins) {
+    for (const entry of this.#entries(this.#loaded, this.#discovered)) {
       try {
-        const imported = await importEntry(entry, this.#loaded.file);
+        const imported = this.#preimported(entry.name) ?? (await importEntry(entry, this.#loaded.file));
         const checked = checkEntryConfig(imported, this.#loaded);
         if (!checked.ok) {
           await this.manager.registerFailed(imported.plugin, checked.error, imported.modulePath);
@@ -241,39 +297,75 @@ export class ConfigRuntime {
       const reason = rejected.issues.map(formatIssue).join('; ');
       this.#reportEntryFailure(rejected.name, new PlugboardError('CONFIG_INVALID', reason, { plugin: rejected.name }));
     }
+    for (const problem of this.#discovered.problems) this.manager.reportLoadProblem(problem.path, problem.error);
   }
 
   #reportEntryFailure(name: string, error: PlugboardError): void {
     this.manager.reportLoadProblem(this.#loaded.file ?? '<config>', error, name);
   }
 
+  /** The start-up log: discovery's findings, and whether hot reload is on and what it watches. */
+  #logStart(): void {
+    const manager = this.#loaded.config.plugin_manager;
+    if (manager.discover) {
+      this.logger.info(
+        { operation: 'discover', folders: this.#discovered.folders, plugins: this.discovered },
+        this.discovered.length === 0
+          ? `discovery: no plugin file in ${this.#discovered.folders.join(', ')} that no entry names`
+          : `discovery: loaded ${this.discovered.join(', ')} with default settings`,
+      );
+    }
+    const watched = this.#watcher === undefined ? [] : this.#watchedPaths();
+    this.logger.info(
+      { operation: 'hot_reload', enabled: this.#watcher !== undefined, watching: watched },
+      this.#watcher === undefined
+        ? 'hot reload is off (plugin_manager.enable_hot_reload); reload with SIGHUP or POST /admin/reload'
+        : `hot reload is on: watching ${watched.length} paths (the config file, plugin modules${this.#discovered.folders.length > 0 ? ', plugin folders' : ''})`,
+    );
+  }
+
   async #reload(): Promise<ReloadReport> {
     const next = await loadConfig(this.options);
     const issues = next.issues.map(formatIssue);
     logIssues(this.logger, next);
-    const unusable = next.fatal || next.issues.some((issue) => issue.message.startsWith('YAML syntax'));
-    if (unusable) {
-      const error = configError(next);
+    if (next.issues.some((issue) => issue.rule === 'empty')) {
+      // A half-written save or `> config.yaml` is not "remove every plugin".
+      const error = new PlugboardError('CONFIG_INVALID', `${next.file}: the configuration file is empty`);
       return this.#refuseAll(error, issues);
+    }
+    if (next.fatal || next.issues.some((issue) => issue.rule === 'syntax')) {
+      return this.#refuseAll(configError(next), issues);
     }
 
     const refused: { plugin: string; error: PlugboardError }[] = [];
     for (const section of Object.keys(GLOBAL_SECTIONS) as (keyof typeof GLOBAL_SECTIONS)[]) {
-      if (JSON.stringify(next.config[section]) !== JSON.stringify(this.#loaded.config[section])) {
+      if (!isDeepStrictEqual(next.config[section], this.#loaded.config[section])) {
         refused.push({
           plugin: `(${section})`,
           error: new PlugboardError('CONFIG_INVALID', `changes to "${section}" take effect after a restart`),
         });
       }
     }
+    const discovered = await discoverPlugins(
+      { ...next, config: { ...next.config, plugin_manager: this.#loaded.config.plugin_manager } },
+      this.#discovered,
+    );
 
     const changes: PluginChange[] = [];
     const incoming = new Map<string, ImportedEntry>();
-    const wanted = new Set(next.config.plugins.map((entry) => entry.name));
-    for (const entry of next.config.plugins) {
-      const current = this.#applied.get(entry.name);
+    const entries = this.#entries(next, discovered);
+    const wanted = new Set(entries.map((entry) => entry.name));
+    const status = this.manager.getPluginStatus().plugins;
+    for (const entry of entries) {
+      const preimported = discovered.plugins.find((plugin) => plugin.entry.name === entry.name);
       try {
-        const change = await this.#changeFor(entry, current, next);
+        const change = await changeFor(
+          entry,
+          this.#applied.get(entry.name),
+          next,
+          Object.hasOwn(status, entry.name),
+          preimported,
+        );
         if (change === undefined) continue;
         changes.push(change.change);
         if (change.imported) incoming.set(entry.name, change.imported);
@@ -308,28 +400,9 @@ export class ConfigRuntime {
     }
 
     const report = await this.manager.applyChanges(changes, refused);
-    const refusedNames = new Set(report.refused.map((refusal) => refusal.plugin));
-    // A plugin that is not running and could not be added shows in status as a load problem.
-    for (const refusal of report.refused) {
-      if (!refusal.plugin.startsWith('(') && !this.#applied.has(refusal.plugin)) {
-        this.#reportEntryFailure(refusal.plugin, refusal.error);
-      }
-    }
-    for (const change of changes) {
-      const name =
-        change.type === 'add'
-          ? [...incoming.entries()].find(([, imported]) => imported.plugin === change.plugin)?.[0]
-          : change.name;
-      if (name === undefined || refusedNames.has(name)) continue;
-      if (change.type === 'remove') this.#applied.delete(name);
-      else if (change.type === 'update') {
-        const entry = next.config.plugins.find((candidate) => candidate.name === name)!;
-        this.#applied.set(name, { ...this.#applied.get(name)!, entry });
-      } else {
-        this.#applied.set(name, incoming.get(name)!);
-        this.manager.clearLoadProblem(name);
-      }
-    }
+    this.#record(report, changes, incoming, entries);
+    for (const problem of discovered.problems) this.manager.reportLoadProblem(problem.path, problem.error);
+    this.#discovered = discovered;
     // Keep the global sections that are in force, take the rest of the new file.
     this.#loaded = {
       ...next,
@@ -357,8 +430,39 @@ export class ConfigRuntime {
     return { ...report, issues };
   }
 
+  /** Takes note of what a reload applied: the running modules and entries, the load problems left. */
+  #record(
+    report: ApplyReport,
+    changes: readonly PluginChange[],
+    incoming: ReadonlyMap<string, ImportedEntry>,
+    entries: readonly ResolvedPluginEntry[],
+  ): void {
+    const refusedNames = new Set(report.refused.map((refusal) => refusal.plugin));
+    // A plugin that is not running and could not be added shows in status as a load problem.
+    for (const refusal of report.refused) {
+      if (!refusal.plugin.startsWith('(') && !this.#applied.has(refusal.plugin)) {
+        this.#reportEntryFailure(refusal.plugin, refusal.error);
+      }
+    }
+    for (const change of changes) {
+      const name =
+        change.type === 'add'
+          ? [...incoming.entries()].find(([, imported]) => imported.plugin === change.plugin)?.[0]
+          : change.name;
+      if (name === undefined || refusedNames.has(name)) continue;
+      if (change.type === 'remove') this.#applied.delete(name);
+      else if (change.type === 'update') {
+        const entry = entries.find((candidate) => candidate.name === name)!;
+        this.#applied.set(name, { ...this.#applied.get(name)!, entry });
+      } else {
+        this.#applied.set(name, incoming.get(name)!);
+        this.manager.clearLoadProblem(name);
+      }
+    }
+  }
+
   async #reloadPlugin(name: string): Promise<ApplyReport> {
-    const entry = this.#loaded.config.plugins.find((candidate) => candidate.name === name);
+    const entry = this.#entries(this.#loaded, this.#discovered).find((candidate) => candidate.name === name);
     if (entry === undefined) {
       const invalid = this.#loaded.rejectedPlugins.find((candidate) => candidate.name === name);
       if (invalid !== undefined) {
@@ -368,7 +472,7 @@ export class ConfigRuntime {
           { plugin: name },
         );
       }
-      const configured = this.#loaded.config.plugins.map((candidate) => candidate.name);
+      const configured = this.#entries(this.#loaded, this.#discovered).map((candidate) => candidate.name);
       throw new PlugboardError(
         'PLUGIN_NOT_FOUND',
         `No plugin named "${name}" is configured; configured: ${configured.join(', ') || 'none'}`,
@@ -376,7 +480,7 @@ export class ConfigRuntime {
       );
     }
     const loaded = Object.hasOwn(this.manager.getPluginStatus().plugins, name);
-    let imported: ImportedEntry & { readonly settings: PluginSettings };
+    let imported: Awaited<ReturnType<typeof importCheckedEntry>>;
     try {
       imported = await importCheckedEntry(entry, this.#loaded);
     } catch (error) {
@@ -413,54 +517,6 @@ export class ConfigRuntime {
     return report;
   }
 
-  /** The change that brings a plugin from its applied state to `entry`, if any. */
-  async #changeFor(
-    entry: ResolvedPluginEntry,
-    current: ImportedEntry | undefined,
-    next: LoadedConfig,
-  ): Promise<{ change: PluginChange; imported?: ImportedEntry } | undefined> {
-    const importChecked = () => importCheckedEntry(entry, next);
-    if (current === undefined) {
-      const imported = await importChecked();
-      // A plugin kept in ERROR since start (its config failed its schema) is registered but
-      // was never applied: it is replaced, not added a second time under the same name.
-      const registered = Object.hasOwn(this.manager.getPluginStatus().plugins, entry.name);
-      return {
-        change: registered
-          ? {
-              type: 'replace',
-              name: entry.name,
-              plugin: imported.plugin,
-              settings: imported.settings,
-              source: imported.modulePath,
-            }
-          : { type: 'add', plugin: imported.plugin, settings: imported.settings, source: imported.modulePath },
-        imported,
-      };
-    }
-    const file = next.file;
-    const modulePath = modulePathOf(entry, file);
-    const codeChanged = modulePath !== current.modulePath || (await hashFile(modulePath)) !== current.moduleHash;
-    const configChanged = JSON.stringify(entry.config) !== JSON.stringify(current.entry.config);
-    if (codeChanged || configChanged) {
-      const imported = await importChecked();
-      return {
-        change: {
-          type: 'replace',
-          name: entry.name,
-          plugin: imported.plugin,
-          settings: imported.settings,
-          source: imported.modulePath,
-        },
-        imported,
-      };
-    }
-    if (JSON.stringify(settingsOf(entry)) !== JSON.stringify(settingsOf(current.entry))) {
-      return { change: { type: 'update', name: entry.name, settings: settingsOf(entry) } };
-    }
-    return undefined;
-  }
-
   async #refuseAll(error: PlugboardError, issues: string[]): Promise<ReloadReport> {
     this.logger.error(
       { operation: 'reload', error: error.code },
@@ -474,59 +530,4 @@ export class ConfigRuntime {
     });
     return { snapshotVersion: this.manager.getPluginStatus().snapshotVersion, applied: [], refused, issues };
   }
-}
-
-/** Imports an entry's module fresh and checks its config against the plugin's schema. */
-async function importCheckedEntry(
-  entry: ResolvedPluginEntry,
-  loaded: LoadedConfig,
-): Promise<ImportedEntry & { readonly settings: PluginSettings }> {
-  const imported = await importEntry(entry, loaded.file);
-  const checked = checkEntryConfig(imported, loaded);
-  if (!checked.ok) throw checked.error;
-  return { ...imported, settings: { ...settingsOf(entry), config: checked.config } };
-}
-
-/** The manager's settings from the configuration (seconds → milliseconds). */
-export function managerOptions(config: PlugboardConfig, logger: Logger): PluginManagerOptions {
-  const pm = config.plugin_manager;
-  return {
-    logger,
-    defaultTimeoutMs: pm.default_timeout * 1000,
-    defaultHookTimeoutMs: config.hooks.default_timeout * 1000,
-    maxConcurrentPlugins: pm.max_concurrent_plugins,
-    maxConcurrentHooks: config.hooks.max_concurrent_hooks,
-    monitoringQueue: config.hooks.monitoring_queue,
-    maxTurns: pm.max_turns,
-    drainTimeoutMs: pm.drain_timeout * 1000,
-    shutdownTimeoutMs: pm.shutdown_timeout * 1000,
-    healthTimeoutMs: pm.health_timeout * 1000,
-    circuitBreaker: {
-      enabled: pm.enable_circuit_breaker,
-      failureThreshold: config.hooks.circuit_breaker.failure_threshold,
-      halfOpenAfterMs: config.hooks.circuit_breaker.timeout_seconds * 1000,
-    },
-    ...(pm.default_backend === undefined ? {} : { defaultBackend: pm.default_backend }),
-  };
-}
-
-function configError(loaded: LoadedConfig): PlugboardError {
-  const errors = loaded.issues.filter((issue) => issue.severity === 'error').map(formatIssue);
-  return new PlugboardError('CONFIG_INVALID', `Invalid configuration:\n  ${errors.join('\n  ')}`, {
-    details: { issues: errors },
-  });
-}
-
-function logIssues(logger: Logger, loaded: LoadedConfig): void {
-  for (const issue of loaded.issues) {
-    const line = formatIssue(issue);
-    if (issue.severity === 'error')
-      logger.error({ operation: 'config', ...(issue.plugin ? { plugin: issue.plugin } : {}) }, line);
-    else logger.warn({ operation: 'config' }, line);
-  }
-}
-
-/** The spec's level names → pino's. */
-export function pinoLevel(level: string): string {
-  return { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'fatal' }[level] ?? 'info';
 }

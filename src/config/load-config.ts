@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { closestMatch } from '../core/util/closest-match.ts';
+import { BUILTIN_PLUGINS, builtinPath } from './builtin-plugins.ts';
 import { type ConfigIssue, dotted, fromZodIssue, valueAt, YamlLocator } from './config-issue.ts';
 import { type ConfigPath, pathKey, type SubstitutionProblem, substituteEnv } from './env-substitution.ts';
 import { fillFrom, MODE_PRESETS } from './presets.ts';
@@ -47,6 +48,9 @@ export interface LoadedConfig {
   /** Line and column of a key path in the file, for issues found later (e.g. by a plugin's schema). */
   readonly locate: (path: ConfigPath, key?: boolean) => { line: number; column: number } | undefined;
 }
+
+/** Names taken by Plugboard's own parts (the built-in provider of shared connections). */
+const RESERVED_NAMES: ReadonlySet<string> = new Set(['connections']);
 
 /** Entry keys that only mean something for backend providers. */
 const BACKEND_ONLY_KEYS = ['fallback', 'retries', 'retry_delay', 'max_concurrent', 'max_queued'] as const;
@@ -127,6 +131,17 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
       ...(position ? { line: position.line, column: position.col } : {}),
       path: '',
       message: `YAML syntax: ${problem.message.split('\n')[0]}`,
+      rule: 'syntax',
+    });
+  }
+  if (file !== undefined && document.errors.length === 0 && document.toJS() == null) {
+    // A half-written save or `> config.yaml`: on a reload this must not read as "no plugins".
+    issues.push({
+      severity: 'warning',
+      file,
+      path: '',
+      message: 'the file is empty: running on built-in defaults (a reload keeps the running configuration instead)',
+      rule: 'empty',
     });
   }
   let raw: unknown = document.errors.length > 0 ? {} : (document.toJS() ?? {});
@@ -143,13 +158,15 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
 
   // Environment substitution (§8.2).
   const substituted = substituteEnv(raw, env);
-  const missingIssue = (missing: SubstitutionProblem, plugin?: string): ConfigIssue =>
-    error(
+  const missingIssue = (missing: SubstitutionProblem, plugin?: string): ConfigIssue => ({
+    ...error(
       missing.path,
       `environment variable ${missing.variable} is not set (use \${${missing.variable}:default} to give a default)`,
       false,
       plugin,
-    );
+    ),
+    rule: 'env-missing',
+  });
   const inPluginEntry = (path: ConfigPath): boolean =>
     path.length >= 2 && (PLUGIN_SECTIONS as readonly unknown[]).includes(path[0]);
   for (const missing of substituted.missing) {
@@ -276,7 +293,13 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
           }
         }
       }
+      if (RESERVED_NAMES.has(name)) {
+        entryIssues.push(
+          error([section, name], `"${name}" is the name of a built-in part of Plugboard; rename the entry`, true, name),
+        );
+      }
       let resolvedPath: string | undefined;
+      let origin: ResolvedPluginEntry['origin'] = 'file';
       if (result.success && result.data.plugin_file !== undefined) {
         resolvedPath = resolve(base, result.data.plugin_file);
         const real = realPath(resolvedPath);
@@ -290,13 +313,36 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
             ),
           );
         }
+      } else if (result.success && result.data.package !== undefined) {
+        origin = 'package';
+      } else if (result.success) {
+        // No file, no package: a first-party plugin named by its entry (spec §8.2).
+        const builtin = BUILTIN_PLUGINS[name];
+        if (builtin === undefined) {
+          const guess = closestMatch(name, Object.keys(BUILTIN_PLUGINS));
+          entryIssues.push(
+            error(
+              [section, name],
+              `no plugin_file or package, and "${name}" is not a built-in plugin${guess ? ` (did you mean "${guess}"?)` : ''}; built-ins: ${Object.keys(BUILTIN_PLUGINS).join(', ')}`,
+              true,
+              name,
+            ),
+          );
+        } else if (builtin.section !== section) {
+          entryIssues.push(
+            error([section, name], `the built-in plugin "${name}" belongs under ${builtin.section}`, true, name),
+          );
+        } else {
+          origin = 'builtin';
+          resolvedPath = builtinPath(builtin);
+        }
       }
       if (entryIssues.length > 0 || !result.success) {
         issues.push(...entryIssues);
         rejectedPlugins.push({ name, section, issues: entryIssues });
         continue;
       }
-      plugins.push({ ...result.data, name, section, ...(resolvedPath === undefined ? {} : { resolvedPath }) });
+      plugins.push({ ...result.data, name, section, origin, ...(resolvedPath === undefined ? {} : { resolvedPath }) });
     }
   }
 
@@ -338,9 +384,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
 
   // A missing variable already explains the wrong value it leaves behind: say it once.
   const missingAt = new Set(substituted.missing.map((missing) => dotted(missing.path)));
-  const reported = issues.filter(
-    (issue) => !missingAt.has(issue.path) || issue.message.startsWith('environment variable'),
-  );
+  const reported = issues.filter((issue) => !missingAt.has(issue.path) || issue.rule === 'env-missing');
   issues.length = 0;
   issues.push(...reported);
   const hasErrors = issues.some((issue) => issue.severity === 'error');

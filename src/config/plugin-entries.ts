@@ -30,6 +30,7 @@ export function settingsOf(entry: ResolvedPluginEntry): PluginSettings {
     ...(entry.priority === undefined ? {} : { priority: entry.priority }),
     ...(entry.failure_policy === undefined ? {} : { failurePolicy: entry.failure_policy }),
     ...(entry.timeout === undefined ? {} : { timeoutMs: entry.timeout * 1000 }),
+    ...(entry.services === undefined ? {} : { services: entry.services }),
     ...(entry.section === 'backends' ? backendSettingsOf(entry) : {}),
   };
 }
@@ -78,12 +79,15 @@ export async function importEntry(entry: ResolvedPluginEntry, configFile: string
     );
   }
   const kind = SECTION_KIND[entry.section];
-  // Hooks-only plugins (observers) have no kind; they live under middleware.
-  const hooksOnlyInMiddleware = shape.kinds.size === 0 && entry.section === 'middleware';
-  if (!shape.kinds.has(kind) && !hooksOnlyInMiddleware) {
+  // Plugins of no kind — hooks-only observers, service providers — live under middleware or features.
+  const kindless = shape.kinds.size === 0 && (entry.section === 'middleware' || entry.section === 'features');
+  if (!shape.kinds.has(kind) && !kindless) {
+    const what =
+      [...shape.kinds].join(' and ') ||
+      ((shape.plugin.metadata.provides ?? []).length > 0 ? 'service provider' : 'hooks-only plugin');
     throw new PlugboardError(
       'CONFIG_INVALID',
-      `${entry.section}.${entry.name}: the plugin is a ${[...shape.kinds].join(' and ') || 'hooks-only plugin'}, not a ${kind}; move it to the right section`,
+      `${entry.section}.${entry.name}: the plugin is a ${what}, not a ${kind}; move it to the right section`,
       { plugin: entry.name },
     );
   }

@@ -3,14 +3,14 @@ import type { Mode } from './schema.ts';
 /**
  * Defaults each deployment mode presets (spec §13.2). They apply only where the file says
  * nothing: an explicit value always wins.
- * - development: hot reload and debug logs, pretty output;
+ * - development: hot reload, discovery of plugin files, debug logs, pretty output;
  * - staging: production-like, verbose;
  * - production: every safeguard — strict validation (any config error is fatal), breakers on.
  */
 export const MODE_PRESETS: Readonly<Record<Mode, Readonly<Record<string, unknown>>>> = {
   development: {
     strict: false,
-    plugin_manager: { enable_hot_reload: true, enable_circuit_breaker: true },
+    plugin_manager: { enable_hot_reload: true, enable_circuit_breaker: true, discover: true },
     observability: { logging: { level: 'DEBUG', format: 'pretty' } },
   },
   staging: {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { connectionsSchema } from '../connections/schema.ts';
 import { PRIORITIES } from '../core/plugin/priority.ts';
 
 /*
@@ -18,7 +19,7 @@ export type Mode = (typeof MODES)[number];
 export const pluginEntrySchema = z
   .strictObject({
     enabled: z.boolean().default(true),
-    /** Path of the plugin module, relative to the config file. */
+    /** Path of the plugin module, relative to the config file (omit it for a built-in plugin). */
     plugin_file: z.string().min(1).optional(),
     /** Or an npm package exporting the plugin. */
     package: z.string().min(1).optional(),
@@ -36,14 +37,16 @@ export const pluginEntrySchema = z
     max_concurrent: z.number().int().positive().optional(),
     /** Backends only: calls that may wait for a slot before the backend is reported busy. */
     max_queued: z.number().int().nonnegative().optional(),
+    /**
+     * Which plugin provides each service this one consumes, by service id, when several could:
+     * `{ plugboard.kv-store: redis-store }`.
+     */
+    services: z.record(z.string().min(1), z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a plugin name')).optional(),
     /** The plugin's own settings, validated against the schema the plugin declares. */
     config: z.record(z.string(), z.unknown()).default({}),
   })
   .refine((entry) => !(entry.plugin_file && entry.package), {
     message: 'give either plugin_file or package, not both',
-  })
-  .refine((entry) => entry.plugin_file !== undefined || entry.package !== undefined, {
-    message: 'missing plugin_file (a path relative to this file) or package (an npm package name)',
   });
 
 export type PluginEntry = z.output<typeof pluginEntrySchema>;
@@ -75,6 +78,11 @@ export const pluginManagerSchema = z
     default_timeout: seconds.default(30),
     /** Folders (relative to the config file) that plugin_file paths must stay inside. */
     plugin_directories: z.array(z.string().min(1)).min(1).default(['.']),
+    /**
+     * Load every plugin file (`*.plugin.*`, `*.middleware.*`) found in plugin_directories that
+     * no entry names, with default settings (FR-2). Default: on in development mode.
+     */
+    discover: z.boolean().default(false),
     /** Backend used when a request names none (default: the first enabled backend). */
     default_backend: z.string().optional(),
     /** Most model turns per request (tool loops). */
@@ -160,6 +168,7 @@ export const GLOBAL_SECTIONS = {
   observability: observabilitySchema,
   security: securitySchema,
   server: serverSchema,
+  connections: connectionsSchema,
 } as const;
 export type GlobalSection = keyof typeof GLOBAL_SECTIONS;
 
@@ -178,8 +187,10 @@ export const configFileSchema = z.strictObject({
 export interface ResolvedPluginEntry extends PluginEntry {
   readonly name: string;
   readonly section: PluginSection;
-  /** Absolute path of the module, when given by plugin_file. */
+  /** Absolute path of the module: from plugin_file, or a built-in plugin's own file. */
   readonly resolvedPath?: string;
+  /** How the plugin was found: an entry's plugin_file or package, a built-in by name, or discovery (FR-2). */
+  readonly origin: 'file' | 'package' | 'builtin' | 'discovered';
 }
 
 /** The effective configuration. */
@@ -191,6 +202,7 @@ export interface PlugboardConfig {
   readonly observability: z.output<typeof observabilitySchema>;
   readonly security: z.output<typeof securitySchema>;
   readonly server: z.output<typeof serverSchema>;
+  readonly connections: z.output<typeof connectionsSchema>;
   /** Valid plugin entries, in file order (backends, processors, features, middleware). */
   readonly plugins: readonly ResolvedPluginEntry[];
 }

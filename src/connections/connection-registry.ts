@@ -7,6 +7,7 @@ import pg from 'pg';
 import { describeCause, PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { Logger } from '../core/logger.ts';
 import { closestMatch } from '../core/util/closest-match.ts';
+import { connectionErrors } from './connection-errors.ts';
 import type { ConnectionName, Connections, SqliteDatabase } from './connections.ts';
 import { redactCredentials, redactUrl, urlSecrets } from './redact-url.ts';
 import {
@@ -195,7 +196,7 @@ export class ConnectionRegistry implements Connections {
       const guess = closestMatch(name, available);
       message = `no ${kind} connection named "${name}"${guess === undefined ? '' : ` (did you mean "${guess}"?)`}; ${list}`;
     }
-    return new PlugboardError('CONNECTION_UNKNOWN', message, {
+    return connectionErrors.CONNECTION_UNKNOWN(message, {
       details: { connection: name, kind, available, ...(otherKind === undefined ? {} : { configuredAs: otherKind }) },
     });
   }
@@ -203,13 +204,12 @@ export class ConnectionRegistry implements Connections {
   #assertOpen(name: string, kind: ConnectionKind): void {
     if (this.#closing === undefined) return;
     const message = `${kind} connection "${name}" is closed (Plugboard is shutting down)`;
-    throw new PlugboardError('CONNECTION_FAILED', message, { details: { connection: name, kind } });
+    throw connectionErrors.CONNECTION_FAILED(message, { details: { connection: name, kind } });
   }
 
   #failed(identity: Identity, doing: string, cause: unknown): PlugboardError {
     const reason = this.#describe(identity, cause);
-    return new PlugboardError(
-      'CONNECTION_FAILED',
+    return connectionErrors.CONNECTION_FAILED(
       `${identity.kind} connection "${identity.name}" (${identity.address}): ${doing}: ${reason}`,
       // The cause is kept out: its message or stack could quote a secret.
       { details: { connection: identity.name, kind: identity.kind, address: identity.address, reason } },

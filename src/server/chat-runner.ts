@@ -1,32 +1,21 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PlugboardError } from '../core/errors/plugboard-error.ts';
-import type { PluginManager } from '../core/manager/plugin-manager.ts';
-import type { ChatContext, ClientInfo } from '../core/model/context.ts';
+import type { FastifyReply } from 'fastify';
+import type { EmbeddingReply, PluginManager } from '../core/manager/plugin-manager.ts';
+import type { ChatContext } from '../core/model/context.ts';
 import type { ChatChunk, ChatResponse } from '../core/model/reply.ts';
-import type { EmbeddingResult } from '../core/plugin/kinds.ts';
+import type { OperationCall, OperationOutcome } from '../core/pipeline/operation-pipeline.ts';
+import { markDegraded } from './degraded.ts';
 import { toHttpError } from './http-errors.ts';
 import type { InFlightRequests } from './in-flight-requests.ts';
-import type { ModelTarget } from './model-router.ts';
 import type { ChatApi, ServerMetrics } from './observability/server-metrics.ts';
 import { commitStream, type StreamEncoder, writeOrWait } from './streaming.ts';
 
-/** Headers a plugin may see: everything but credentials meant for the server itself. */
-const HIDDEN_HEADERS = new Set(['cookie', 'proxy-authorization']);
-
-/** What the transport knows about the caller, for middleware (auth, rate limits). */
-export function clientInfo(request: FastifyRequest): ClientInfo {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined || HIDDEN_HEADERS.has(name)) continue;
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return { address: request.ip, headers };
-}
+export { clientInfo } from './request-context.ts';
 
 /**
- * Runs chat (and embedding) requests of the HTTP APIs, tied to the HTTP request:
- * a client disconnect, the request timeout or a forced shutdown aborts the pipeline and the
- * backend call, and the error reported is the reason (504 for a timeout …).
+ * Runs the requests of the HTTP APIs through the manager, tied to the HTTP request: a client
+ * disconnect, the request timeout or a forced shutdown aborts the pipeline and the backend
+ * call, and the error reported is the reason (504 for a timeout …). Every operation — chat,
+ * embeddings, model listings — passes request middleware this way.
  */
 export class ChatRunner {
   readonly #manager: PluginManager;
@@ -40,27 +29,32 @@ export class ChatRunner {
   }
 
   /**
-   * Embeddings for `input` from the backend serving `target`, tied to the request like a
-   * chat. @throws PlugboardError `BACKEND_NOT_FOUND` (503) when the backend stopped since
-   * the model was resolved; `BACKEND_FAILED` when it answers with the wrong number of vectors.
+   * A client operation other than a chat (a model listing, one model's facts), through
+   * request middleware and hooks (see `PluginManager.runOperation`), tied to the request.
    */
-  async embed(reply: FastifyReply, target: ModelTarget, input: readonly string[]): Promise<EmbeddingResult> {
-    const backend = this.#manager.getBackendProvider(target.backend);
-    if (backend === undefined) {
-      throw new PlugboardError('BACKEND_NOT_FOUND', `Backend "${target.backend}" is not active`, { status: 503 });
-    }
+  async operation<T>(
+    reply: FastifyReply,
+    context: ChatContext,
+    perform: (context: ChatContext, call: OperationCall) => Promise<OperationOutcome<T>>,
+  ): Promise<T> {
     const watch = this.#inFlight.open(reply);
     try {
-      const result = await backend.embed({ model: target.model, input }, { cancellation: watch.cancellation });
-      if (!result.ok) throw result.error;
-      if (result.value.embeddings.length !== input.length) {
-        throw new PlugboardError(
-          'BACKEND_FAILED',
-          `Backend "${target.backend}" returned ${result.value.embeddings.length} embeddings for ${input.length} inputs`,
-          { plugin: target.backend, hook: 'embed' },
-        );
-      }
-      return result.value;
+      return await this.#manager.runOperation(context, perform, { cancellation: watch.cancellation });
+    } catch (error) {
+      throw toHttpError(watch.reason ?? error);
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  /**
+   * Embeddings of the context's messages (an `embeddings` operation: middleware first, then
+   * the backend that serves `context.model`), tied to the request like a chat.
+   */
+  async embed(reply: FastifyReply, context: ChatContext): Promise<EmbeddingReply> {
+    const watch = this.#inFlight.open(reply);
+    try {
+      return await this.#manager.embed(context, { cancellation: watch.cancellation });
     } catch (error) {
       throw toHttpError(watch.reason ?? error);
     } finally {
@@ -74,6 +68,7 @@ export class ChatRunner {
     try {
       const response = await this.#manager.chat(context, { cancellation: watch.cancellation });
       this.#metrics.chatCompleted(response, api);
+      markDegraded(reply, response.steps);
       return response;
     } catch (error) {
       const failure = toHttpError(watch.reason ?? error);
@@ -90,7 +85,8 @@ export class ChatRunner {
    * model, middleware rejection, backend down) is thrown here and answered with a real
    * status and error body. After that, an error ends the stream with the encoder's in-band
    * error; a client that disconnects aborts the pipeline (and the backend call) through the
-   * request's cancellation.
+   * request's cancellation. Plugins bypassed before the first chunk are named in the
+   * `x-plugboard-degraded` header; the encoder's end names all of them.
    */
   async stream(reply: FastifyReply, context: ChatContext, api: ChatApi, encoder: StreamEncoder): Promise<void> {
     const watch = this.#inFlight.open(reply);
@@ -108,6 +104,7 @@ export class ChatRunner {
         metrics.chatFailed(api, failure.code);
         throw failure;
       }
+      markDegraded(reply, iterator.steps);
       const response = commitStream(reply, encoder.contentType);
       try {
         while (!next.done) {
@@ -118,6 +115,7 @@ export class ChatRunner {
         completed = true;
         const final = await iterator.response;
         metrics.chatCompleted(final, api);
+        markDegraded(reply, final.steps);
         if (!response.destroyed) response.end(encoder.end(final));
       } catch (error) {
         completed = true;

@@ -1,51 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  LogController,
-} from 'fastify';
-import { PlugboardError } from '../core/errors/plugboard-error.ts';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { createDefaultLogger, type Logger } from '../core/logger.ts';
 import type { PluginManager } from '../core/manager/plugin-manager.ts';
 import type { AdminControl } from './admin/admin-control.ts';
 import { registerAdminRoutes } from './admin/admin-routes.ts';
 import { ChatRunner } from './chat-runner.ts';
 import { ConnectionTracker } from './connection-tracker.ts';
+import { degradedOf } from './degraded.ts';
+import { installErrorFormat } from './error-format.ts';
 import { toFastifyLogger } from './fastify-logger.ts';
-import { errorBody, flavorOf, responseStatus, toHttpError } from './http-errors.ts';
+import { plugboardErrorBody } from './http-errors.ts';
 import { InFlightRequests } from './in-flight-requests.ts';
 import { acceptJsonOfAnyContentType } from './json-body.ts';
-import { ModelRouter } from './model-router.ts';
-import { registerObservabilityRoutes } from './observability/observability-routes.ts';
-import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts';
-import { createTracing, type Tracing, type TracingOptions } from './observability/tracing.ts';
-import { registerOllamaRoutes } from './ollama/ollama-routes.ts';
-import { registerOpenAiRoutes } from './openai/openai-routes.ts';
+import { observabilityApi } from './observability/observability-routes.ts';
+import { createServerMetrics } from './observability/server-metrics.ts';
+import { createTracing, type TracingOptions } from './observability/tracing.ts';
+import { ollamaApi } from './ollama/ollama-routes.ts';
+import { openAiApi } from './openai/openai-routes.ts';
 import { RouteTable } from './route-table.ts';
+import type { ServerContext } from './server-context.ts';
+import { serverErrors } from './server-errors.ts';
 import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from './settings.ts';
 import { PLUGBOARD_VERSION } from './version.ts';
 
-/** What every route module gets: the manager and the server's shared services. */
-export interface ServerContext {
-  readonly manager: PluginManager;
-  readonly router: ModelRouter;
-  readonly chat: ChatRunner;
-  readonly metrics: ServerMetrics;
-  readonly settings: ServerSettings;
-  readonly logger: Logger;
-  /** Present when the server runs from a configuration file (reload, effective config). */
-  readonly admin: AdminControl | undefined;
-  /** The requests with a pipeline running, each with its cancellation signal. */
-  readonly inFlight: InFlightRequests;
-  /** True from the moment a graceful shutdown starts (readiness turns 503). */
-  readonly shuttingDown: () => boolean;
-  readonly version: string;
-  readonly startedAt: Date;
-  /** OpenTelemetry tracing, when on (see `ServerOptions.tracing`). */
-  readonly tracing: Tracing | undefined;
-}
+export type { ServerContext } from './server-context.ts';
 
 /** Settings of {@link createServer}. Only `manager` is required. */
 export interface ServerOptions {
@@ -104,10 +82,11 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
       ? undefined
       : createTracing({ serviceVersion: PLUGBOARD_VERSION, logger, ...options.tracing });
   if (tracing !== undefined) options.manager.setCallObserver(tracing.observer);
+  const routes = new RouteTable();
   const context: ServerContext = {
     manager: options.manager,
-    router: new ModelRouter(options.manager),
     chat: new ChatRunner(options.manager, metrics, inFlight),
+    routes,
     metrics,
     settings,
     logger,
@@ -132,7 +111,6 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     routerOptions: { ignoreTrailingSlash: true },
   });
   const connections = new ConnectionTracker(app.server);
-  const routes = new RouteTable();
   app.addHook('onRoute', (route) => {
     routes.add(route.method, route.url);
     // Handlers run with their request's span active (spans plugins make join the trace).
@@ -147,7 +125,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     reply.header('x-request-id', request.id);
     if (shuttingDown) {
       reply.header('connection', 'close');
-      done(new PlugboardError('SERVER_SHUTTING_DOWN', 'The server is shutting down and takes no new requests'));
+      done(serverErrors.SERVER_SHUTTING_DOWN('The server is shutting down and takes no new requests'));
       return;
     }
     done();
@@ -168,6 +146,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
           status,
           duration_ms: Math.round(durationMs * 100) / 100,
           success: status < 400,
+          ...degradedField(request),
         },
         status >= 500 ? 'request failed' : 'request completed',
       );
@@ -175,27 +154,12 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     done();
   });
 
-  app.setErrorHandler((thrown, request, reply) => sendError(request, reply, toHttpError(thrown)));
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? request.url;
-    const allowed = routes.methodsFor(path);
-    if (allowed.length > 0 && !allowed.includes(request.method)) {
-      reply.header('allow', allowed.join(', '));
-      return sendError(
-        request,
-        reply,
-        new PlugboardError(
-          'METHOD_NOT_ALLOWED',
-          `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
-        ),
-      );
-    }
-    return sendError(request, reply, new PlugboardError('ROUTE_NOT_FOUND', `No endpoint ${request.method} ${path}`));
-  });
-
-  registerOpenAiRoutes(app, context);
-  registerOllamaRoutes(app, context);
-  registerObservabilityRoutes(app, context);
+  // Each API is an encapsulated plugin with its own prefix and error format; anything else
+  // (unknown paths outside them) answers in Plugboard's own format.
+  installErrorFormat(app, plugboardErrorBody, routes);
+  await app.register(openAiApi, { prefix: '/v1', context });
+  await app.register(ollamaApi, { context });
+  await app.register(observabilityApi, { context });
   if (settings.adminToken !== undefined) registerAdminRoutes(app, context, settings.adminToken);
   await app.ready();
 
@@ -230,9 +194,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
           { operation: 'shutdown', timeout_ms: settings.shutdownTimeoutMs },
           'shutdown deadline reached: aborting the requests still running',
         );
-        inFlight.abortAll(
-          new PlugboardError('SERVER_SHUTTING_DOWN', 'The server shut down before the response was complete'),
-        );
+        inFlight.abortAll(serverErrors.SERVER_SHUTTING_DOWN('The server shut down before the response was complete'));
         app.server.closeAllConnections();
         await closing;
       }
@@ -254,20 +216,10 @@ function isLevelEnabled(log: FastifyBaseLogger, level: 'info' | 'warn'): boolean
   return check === undefined || check.call(log, level);
 }
 
-function sendError(request: FastifyRequest, reply: FastifyReply, error: PlugboardError): FastifyReply {
-  const status = responseStatus(error);
-  if (status >= 500) {
-    request.log.error(
-      { operation: 'http', error: error.code, plugin: error.plugin, err: error.cause ?? error },
-      error.message,
-    );
-  }
-  if (reply.sent || reply.raw.headersSent) {
-    // A stream already started: nothing can be sent any more; the connection is closed.
-    reply.raw.destroy();
-    return reply;
-  }
-  return reply.code(status).send(errorBody(flavorOf(request.url), error, request.id));
+/** The plugins a response went without, for its log line (see degraded.ts). */
+function degradedField(request: FastifyRequest): { degraded?: readonly string[] } {
+  const degraded = degradedOf(request);
+  return degraded === undefined ? {} : { degraded };
 }
 
 /** A client's `x-request-id` when it is a sane token, else a new UUID. */

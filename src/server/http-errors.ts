@@ -1,19 +1,10 @@
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
-
-/** Which API's error format a route answers in. */
-export type ApiFlavor = 'openai' | 'ollama' | 'plugboard';
-
-/** The API a URL belongs to: OpenAI under `/v1`, Ollama under `/api` and `/`, Plugboard's own elsewhere. */
-export function flavorOf(url: string): ApiFlavor {
-  if (url.startsWith('/v1/') || url === '/v1') return 'openai';
-  if (url.startsWith('/api/') || url === '/api' || url === '/' || url.startsWith('/?')) return 'ollama';
-  return 'plugboard';
-}
+import { serverErrors } from './server-errors.ts';
 
 /** Fastify's own error codes that are the client's fault, and what they mean in our catalogue. */
 const FASTIFY_CLIENT_ERRORS: Readonly<Record<string, (error: FastifyLikeError) => PlugboardError>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () =>
-    new PlugboardError('REQUEST_TOO_LARGE', 'The request body is larger than the server accepts'),
+    serverErrors.REQUEST_TOO_LARGE('The request body is larger than the server accepts'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () =>
     new PlugboardError('REQUEST_INVALID', 'The request body is empty; send a JSON object'),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (error) => new PlugboardError('REQUEST_INVALID', error.message, { status: 415 }),
@@ -59,51 +50,34 @@ function invalidJson(detail: string): PlugboardError {
   return new PlugboardError('REQUEST_INVALID', `The request body is not valid JSON: ${detail}`);
 }
 
-/** OpenAI's error `type` for a status. */
-function openAiType(status: number): string {
-  if (status === 401) return 'authentication_error';
-  if (status === 403) return 'permission_error';
-  if (status === 404) return 'not_found_error';
-  if (status === 429) return 'rate_limit_error';
-  if (status < 500) return 'invalid_request_error';
-  if (status === 503) return 'service_unavailable_error';
-  return 'server_error';
-}
+/**
+ * Writes an error in one API's own format. Each API (OpenAI, Ollama, Plugboard's own routes)
+ * has one, installed on its routes by {@link installErrorFormat}.
+ */
+export type ErrorFormat = (error: PlugboardError, requestId: string) => Record<string, unknown>;
 
 /**
- * The error body in the API's own format. OpenAI: `{ error: { message, type, param, code } }`;
- * Ollama: `{ error: "message" }`; Plugboard's own routes: `{ error: { code, message, hint } }`.
- * Each carries the catalogue code and hint too, so a person reading it knows what to do.
+ * What a client is told of an error: its public message — never a plugin's exception text,
+ * which goes to the log only — and, for an internal error, the request id to report.
  */
-export function errorBody(flavor: ApiFlavor, error: PlugboardError, requestId: string): Record<string, unknown> {
-  const message = error.code === 'INTERNAL_ERROR' ? `${error.message} (request id ${requestId})` : error.message;
-  const param = typeof error.details?.param === 'string' ? error.details.param : null;
-  if (flavor === 'openai') {
-    return {
-      error: {
-        message,
-        type: openAiType(error.status),
-        param,
-        code: error.code.toLowerCase(),
-        hint: error.hint,
-        ...(error.plugin === undefined ? {} : { plugin: error.plugin }),
-      },
-    };
-  }
-  if (flavor === 'ollama') {
-    return { error: message, code: error.code, hint: error.hint };
-  }
+export function clientMessage(error: PlugboardError, requestId: string): string {
+  return error.code === 'INTERNAL_ERROR' ? `${error.publicMessage} (request id ${requestId})` : error.publicMessage;
+}
+
+/** Plugboard's own format (observability, admin, unknown paths): `{ error: { code, message, hint, request_id } }`. */
+export const plugboardErrorBody: ErrorFormat = (error, requestId) => {
+  const param = typeof error.details?.param === 'string' ? error.details.param : undefined;
   return {
     error: {
       code: error.code,
-      message,
+      message: clientMessage(error, requestId),
       hint: error.hint,
       ...(error.plugin === undefined ? {} : { plugin: error.plugin }),
-      ...(param === null ? {} : { param }),
+      ...(param === undefined ? {} : { param }),
       request_id: requestId,
     },
   };
-}
+};
 
 /** A status a response can carry: client-abort codes (499) become 400 for the (gone) client. */
 export function responseStatus(error: PlugboardError): number {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
+import { serverErrors } from './server-errors.ts';
 
 /** How one HTTP request's pipeline is cancelled, and why it was. */
 export interface RequestWatch {
@@ -116,10 +117,7 @@ export class InFlightRequests {
     for (const watched of this.#watched) {
       if (watched.deadline <= now) {
         watched.cancel(
-          new PlugboardError(
-            'REQUEST_TIMEOUT',
-            `The request did not finish within ${Math.round(this.#timeoutMs / 1000)} s`,
-          ),
+          serverErrors.REQUEST_TIMEOUT(`The request did not finish within ${Math.round(this.#timeoutMs / 1000)} s`),
         );
       }
     }

@@ -6,6 +6,13 @@
  * import { createScriptedBackend, startManager, chatRequest } from 'plugboard/testing';
  * ```
  */
+
+export {
+  type ConversationStoreContractOptions,
+  testConversationStoreContract,
+} from './contracts/conversation-store-contract.ts';
+export { type KeyValueStoreContractOptions, testKeyValueStoreContract } from './contracts/key-value-store-contract.ts';
+export { type SearchIndexContractOptions, testSearchIndexContract } from './contracts/search-index-contract.ts';
 export { chatRequest, collectStream, startManager } from './helpers.ts';
 export {
   createScriptedBackend,

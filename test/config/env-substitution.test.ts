@@ -140,6 +140,7 @@ describe('substitution in a configuration file', () => {
         path: 'backends.openai.config.api_key',
         message: 'environment variable OPENAI_API_KEY is not set (use ${OPENAI_API_KEY:default} to give a default)',
         plugin: 'openai',
+        rule: 'env-missing',
       },
     ]);
     assert.deepEqual(

@@ -130,6 +130,7 @@ describe('spec §8.1 example', () => {
         enabled: true,
         plugin_file: 'search.ts',
         resolvedPath: '/srv/app/search.ts',
+        origin: 'file',
         config: {},
       },
     ]);
@@ -137,9 +138,13 @@ describe('spec §8.1 example', () => {
 });
 
 describe('defaults (FR-11.4)', () => {
-  test('an empty file gives the built-in defaults with the development presets', () => {
+  test('an empty file gives the built-in defaults with the development presets, and says so', () => {
     const loaded = parseConfig('', '/srv/config.yaml', { env: {} });
-    assert.deepEqual(loaded.issues, []);
+    // The rule lets a reload refuse an empty file (a half-written save) instead of removing every plugin.
+    assert.deepEqual(
+      loaded.issues.map((issue) => [issue.severity, issue.rule]),
+      [['warning', 'empty']],
+    );
     const expected = {
       mode: 'development',
       strict: false,
@@ -149,6 +154,7 @@ describe('defaults (FR-11.4)', () => {
         max_concurrent_plugins: 10,
         default_timeout: 30,
         plugin_directories: ['.'],
+        discover: true,
         max_turns: 8,
         drain_timeout: 30,
         shutdown_timeout: 10,
@@ -168,6 +174,7 @@ describe('defaults (FR-11.4)', () => {
         denied_imports: [],
       },
       server: { host: '127.0.0.1', port: 8080, body_limit_mb: 16, request_timeout: 600, shutdown_timeout: 30 },
+      connections: { data_dir: './data', redis: {}, postgres: {}, sqlite: {} },
       plugins: [],
     };
     assert.deepEqual(loaded.config, expected);

@@ -55,6 +55,7 @@ describe('missing required variables', () => {
       path: 'backends.openai.config.api_key',
       message: 'environment variable OPENAI_API_KEY is not set (use ${OPENAI_API_KEY:default} to give a default)',
       plugin: 'openai',
+      rule: 'env-missing',
     });
     const level = loaded.issues.find(
       (issue) => issue.path === 'observability.logging.level' && /LOG_LEVEL/.test(issue.message),
@@ -242,7 +243,7 @@ describe('unknown keys, with "did you mean"', () => {
     );
     assert.equal(
       errors[3]!.message,
-      'unknown key (did you mean "priority"?); allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, config',
+      'unknown key (did you mean "priority"?); allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, services, config',
     );
   });
 
@@ -266,7 +267,7 @@ describe('unknown keys, with "did you mean"', () => {
         column: 5,
         path: 'backends.ollama.colour',
         message:
-          'unknown key; allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, config',
+          'unknown key; allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, services, config',
       },
     ]);
   });
@@ -319,24 +320,25 @@ describe('priorities', () => {
 });
 
 describe('plugin sources', () => {
-  test('an entry without plugin_file or package, or with both, is rejected; a package alone is fine', async () => {
+  test('an entry with neither plugin_file nor package must name a built-in; both is refused; a package alone is fine', async () => {
     const loaded = await load('missing-source.yaml');
     assert.deepEqual(located(loaded), [
       {
-        line: 3,
-        column: 5,
-        path: 'backends.ollama',
-        message: 'missing plugin_file (a path relative to this file) or package (an npm package name)',
+        line: 2,
+        column: 3,
+        path: 'backends.olama',
+        message:
+          'no plugin_file or package, and "olama" is not a built-in plugin (did you mean "ollama"?); built-ins: ollama, openai, anthropic, llamacpp',
       },
       { line: 7, column: 5, path: 'backends.both', message: 'give either plugin_file or package, not both' },
     ]);
-    assert.deepEqual(rejected(loaded), ['ollama', 'both']);
+    assert.deepEqual(rejected(loaded), ['olama', 'both']);
     assert.deepEqual(names(loaded), ['from_npm']);
     assert.equal(loaded.config.plugins[0]?.package, '@acme/plugboard-openai');
     assert.equal(loaded.config.plugins[0]?.resolvedPath, undefined);
   });
 
-  test('spec §8.2’s fragment alone (no plugin_file) is rejected for exactly that reason', () => {
+  test('spec §8.2’s example loads as written: no plugin_file names the built-in openai backend', () => {
     const loaded = parseConfig(
       [
         'backends:',
@@ -349,16 +351,18 @@ describe('plugin sources', () => {
       '/srv/config.yaml',
       { env: { OPENAI_API_KEY: 'sk' } },
     );
-    assert.deepEqual(
-      located(loaded).map(({ line, path, message }) => ({ line, path, message })),
-      [
-        {
-          line: 3,
-          path: 'backends.openai',
-          message: 'missing plugin_file (a path relative to this file) or package (an npm package name)',
-        },
-      ],
-    );
+    assert.deepEqual(located(loaded), []);
+    const [entry] = loaded.config.plugins;
+    assert.equal(entry?.origin, 'builtin');
+    assert.equal(entry?.resolvedPath, fileURLToPath(new URL('../../plugins/openai/openai.plugin.ts', import.meta.url)));
+    assert.deepEqual(entry?.config, { api_key: 'sk', model: 'gpt-4', timeout: '60' });
+  });
+
+  test('a built-in named under the wrong section is refused, naming its section', () => {
+    const loaded = parseConfig('features:\n  ollama: {}\n', '/srv/config.yaml', { env: {} });
+    assert.deepEqual(located(loaded), [
+      { line: 2, column: 3, path: 'features.ollama', message: 'the built-in plugin "ollama" belongs under backends' },
+    ]);
   });
 
   test('an invalid plugin name is located at the name', () => {
@@ -524,6 +528,7 @@ describe('YAML problems', () => {
         column: 1,
         path: '',
         message: 'YAML syntax: Tabs are not allowed as indentation',
+        rule: 'syntax',
       },
     ]);
     assert.equal(loaded.fatal, true);

@@ -264,12 +264,12 @@ describe('what a failed backend call leaves behind', () => {
     const manager = await startManager([picky], { circuitBreaker: { failureThreshold: 2, halfOpenAfterMs: 60_000 } });
     try {
       for (let index = 0; index < 4; index++) {
-        await assert.rejects(manager.chat(chatRequest('hi', { model: 'typo' })), (error: unknown) =>
+        await assert.rejects(manager.chat(chatRequest('hi', { model: 'picky/typo' })), (error: unknown) =>
           isPlugboardError(error, 'MODEL_NOT_FOUND'),
         );
       }
       assert.equal(manager.getPluginStatus().plugins.picky?.breaker.state, 'closed');
-      assert.equal((await manager.chat(chatRequest('hi', { model: 'good' }))).backend, 'picky');
+      assert.equal((await manager.chat(chatRequest('hi', { model: 'picky/good' }))).backend, 'picky');
     } finally {
       await manager.shutdown();
     }

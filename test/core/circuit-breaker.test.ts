@@ -267,7 +267,7 @@ describe('circuit breaker in the manager', () => {
       assert.equal(manager.getPluginStatus().plugins.observer!.breaker.state, 'closed', 'breakers are per plugin');
       // … and in metrics.
       const metrics = manager.getMetrics();
-      const stats = metrics.plugins.flaky!.operations.processMessage!;
+      const stats = metrics.plugins.flaky!.operations['processMessage.input']!;
       assert.equal(stats.invocations, 3);
       assert.equal(stats.failures, 3);
       assert.equal(stats.skipped, 2);
@@ -286,7 +286,10 @@ describe('circuit breaker in the manager', () => {
           'PLUGIN_CIRCUIT_OPEN',
         ],
       );
-      assert.deepEqual(errors[3]!.details?.breaker, manager.getPluginStatus().plugins.flaky!.breaker);
+      assert.deepEqual(
+        errors[3]!.details?.breaker,
+        manager.getPluginStatus().plugins.flaky!.breaker.operations?.['processMessage.input'],
+      );
       assert.equal(errors[3]!.plugin, 'flaky');
       assert.equal(errors[3]!.status, 503);
     } finally {
@@ -488,7 +491,7 @@ describe('circuit breaker in the manager', () => {
     }
   });
 
-  test('one breaker per plugin, shared by all of its operations and hooks', async () => {
+  test("one breaker per operation: a failing method opens its own circuit, the plugin's others keep running", async () => {
     const hookCalls: string[] = [];
     const m = await startManager(
       [
@@ -501,24 +504,60 @@ describe('circuit breaker in the manager', () => {
           direction: 'input',
           onMessageSent: () => void hookCalls.push('combo'),
         }),
-        definePlugin({
-          metadata: { name: 'healthy', version: '1.0.0' },
-          onMessageSent: () => void hookCalls.push('healthy'),
-        }),
       ],
-      { circuitBreaker: { failureThreshold: 1 } },
+      { circuitBreaker: { failureThreshold: 2 } },
     );
     try {
-      const response = await m.chat(chatRequest('x'));
-      assert.deepEqual(
-        response.steps
+      const stepsOf = async () =>
+        (await m.chat(chatRequest('x'))).steps
           .filter((step) => step.plugin === 'combo')
-          .map((step) => `${step.operation}:${step.outcome}:${step.errorCode}`),
-        ['processMessage:bypassed:PLUGIN_CALL_FAILED', 'hook:messageSent:skipped:PLUGIN_CIRCUIT_OPEN'],
+          .map((step) => `${step.operation}:${step.outcome}:${step.errorCode ?? ''}`);
+      assert.deepEqual(await stepsOf(), ['processMessage.input:bypassed:PLUGIN_CALL_FAILED', 'hook:messageSent:ok:']);
+      assert.deepEqual(await stepsOf(), ['processMessage.input:bypassed:PLUGIN_CALL_FAILED', 'hook:messageSent:ok:']);
+      // Two failures opened processMessage.input's circuit; the hook's stays closed and runs.
+      assert.deepEqual(await stepsOf(), ['processMessage.input:skipped:PLUGIN_CIRCUIT_OPEN', 'hook:messageSent:ok:']);
+      assert.deepEqual(hookCalls, ['combo', 'combo', 'combo']);
+      const breaker = m.getPluginStatus().plugins.combo!.breaker;
+      assert.equal(breaker.state, 'open', 'the plugin reports its worst operation');
+      assert.deepEqual(Object.keys(breaker.operations ?? {}), ['processMessage.input']);
+    } finally {
+      await m.shutdown();
+    }
+  });
+
+  test('a hook that keeps hanging opens its breaker even though another hook of the plugin succeeds', async () => {
+    const m = await startManager(
+      [
+        createScriptedBackend(),
+        [
+          definePlugin({
+            metadata: { name: 'half-broken', version: '1.0.0' },
+            onRequestStart: () => new Promise<undefined>(() => undefined), // never settles
+            onRequestEnd: () => undefined,
+          }),
+          { timeoutMs: 30 },
+        ],
+      ],
+      { circuitBreaker: { failureThreshold: 3 } },
+    );
+    try {
+      const durations: number[] = [];
+      for (let request = 0; request < 5; request++) {
+        const started = performance.now();
+        await m.chat(chatRequest('x'));
+        durations.push(performance.now() - started);
+      }
+      const breaker = m.getPluginStatus().plugins['half-broken']!.breaker;
+      assert.equal(breaker.operations?.['hook:requestStart']?.state, 'open');
+      assert.equal(breaker.operations?.['hook:requestEnd'], undefined, 'the working hook keeps a closed breaker');
+      // Once open, requests no longer wait for the hanging hook's timeout.
+      assert.ok(
+        durations.slice(3).every((ms) => ms < 25),
+        `durations: ${durations.map(Math.round).join(', ')}`,
       );
-      assert.deepEqual(hookCalls, ['healthy']);
-      assert.equal(m.getMetrics().hooks.plugins.combo!.messageSent!.skipped, 1);
-      assert.equal(m.getPluginStatus().plugins.healthy!.breaker.state, 'closed');
+      const health = await m.getHealth();
+      assert.equal(health.status, 'degraded');
+      assert.match(health.reasons.join(' '), /half-broken: circuit open/);
     } finally {
       await m.shutdown();
     }
@@ -573,7 +612,7 @@ describe('circuit breaker in the manager', () => {
         const response = await m.chat(chatRequest('fine'));
         assert.equal(response.steps.find((step) => step.plugin === 'patient')?.outcome, 'ok');
         assert.equal(calls, 4);
-        assert.equal(m.getMetrics().plugins.patient!.operations.processMessage!.successes, 1);
+        assert.equal(m.getMetrics().plugins.patient!.operations['processMessage.input']!.successes, 1);
       } finally {
         await m.shutdown();
       }

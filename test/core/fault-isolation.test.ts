@@ -126,7 +126,7 @@ interface Target {
 const TARGETS: readonly Target[] = [
   {
     name: 'message processor',
-    operation: 'processMessage',
+    operation: 'processMessage.input',
     build: (behave, calls) =>
       defineMessageProcessor({
         metadata: { name: 'faulty', version: '1.0.0' },
@@ -309,7 +309,7 @@ describe('other isolation guarantees', () => {
       assert.equal(response.message.content, 'You said: QUIET');
       assert.deepEqual(
         response.steps
-          .filter((step) => step.operation === 'processMessage')
+          .filter((step) => step.operation === 'processMessage.input')
           .map((step) => `${step.plugin}:${step.outcome}`),
         ['broken:bypassed', 'shout:ok'],
       );

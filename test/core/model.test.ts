@@ -329,7 +329,7 @@ describe('a plugin cannot corrupt what others see (NFR-6)', () => {
         'mutating-extension:extend',
         'mutating-hooks:hook:beforeModelCall',
         'mutating-hooks:hook:messageReceived',
-        'mutating-processor:processMessage',
+        'mutating-processor:processMessage.input',
       ]);
       assert.equal(response.message.content, 'fine');
     } finally {

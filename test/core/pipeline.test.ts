@@ -221,14 +221,14 @@ describe('ChatResponse.steps', () => {
           'mw-high:processRequest',
           'mw-normal:processRequest',
           'hooks:hook:requestStart',
-          'input-processor:processMessage',
+          'input-processor:processMessage.input',
           'hooks:hook:messageReceived',
           'extension:extend',
           'hooks:hook:beforeModelCall',
           'backend:chat',
           'hooks:hook:afterModelCall',
           'extension:continueConversation',
-          'output-processor:processMessage',
+          'output-processor:processMessage.output',
           ...(mode === 'stream' ? ['hooks:hook:streamChunk', 'hooks:hook:streamChunk'] : []),
           'hooks:hook:messageSent',
           'mw-normal:processResponse',
@@ -261,7 +261,7 @@ describe('ChatResponse.steps', () => {
         const step = response.steps.find((candidate) => candidate.plugin === 'broken');
         assert.deepEqual(
           { outcome: step?.outcome, errorCode: step?.errorCode, operation: step?.operation },
-          { outcome: 'bypassed', errorCode: 'PLUGIN_CALL_FAILED', operation: 'processMessage' },
+          { outcome: 'bypassed', errorCode: 'PLUGIN_CALL_FAILED', operation: 'processMessage.input' },
         );
         assert.equal(response.message.content, 'You said: intact');
       }

@@ -380,18 +380,26 @@ describe('backend providers (FR-8)', () => {
         });
       });
 
-      test(`${mode}: a "backend/model" prefix picks the backend; an unknown prefix falls back to the default`, async () => {
-        const { alpha, beta } = backends();
+      test(`${mode}: a "backend/model" prefix picks the backend; any other name is looked up in the model lists`, async () => {
+        const alpha = createScriptedBackend({ name: 'alpha', reply: 'from alpha', models: ['library/llama3'] });
+        const beta = createScriptedBackend({ name: 'beta', reply: 'from beta' });
         await withManager([alpha, beta], async (manager) => {
           const prefixed = await run(manager, mode, chatRequest('hi', { model: 'beta/big-model' }));
           assert.equal(prefixed.response.backend, 'beta');
           // The prefix chose the backend; the backend sees its own model name.
           assert.equal(beta.calls[0]!.model, 'big-model');
           assert.equal(beta.calls[0]!.backend, 'beta');
+          // A slash that names no backend is part of the model name, found in alpha's list.
           const other = await run(manager, mode, chatRequest('hi', { model: 'library/llama3' }));
           assert.equal(other.response.backend, 'alpha');
           assert.equal(alpha.calls.at(-1)!.model, 'library/llama3');
           assert.equal(other.text, 'from alpha');
+          // A name no backend lists is a 404 that lists what exists.
+          await assert.rejects(run(manager, mode, chatRequest('hi', { model: 'nowhere/model' })), (error: unknown) => {
+            assert.ok(isPlugboardError(error, 'MODEL_NOT_FOUND'));
+            assert.deepEqual(error.details?.available, ['alpha/library/llama3', 'beta/scripted-model']);
+            return true;
+          });
         });
       });
 

@@ -133,7 +133,10 @@ describe('checkPluginStructure: values that are not plugins', () => {
 
   test('an object with metadata but no kind or hook says what to add', () => {
     const error = structureError({ metadata: meta, helper: noop });
-    assert.match(error.message, /implements no kind and no hook: add processMessage, chat \+ listModels/);
+    assert.match(
+      error.message,
+      /implements no kind, no hook and provides no service: add processMessage, chat \+ listModels/,
+    );
   });
 });
 

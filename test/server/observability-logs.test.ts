@@ -74,7 +74,7 @@ describe('request ids in responses and log lines', () => {
     const failure = lines.find((line) => line.plugin === 'broken');
     assert.ok(failure, "the failing plugin's error line has the request id");
     assert.equal(failure.level, 'ERROR');
-    assert.equal(failure.operation, 'processMessage');
+    assert.equal(failure.operation, 'processMessage.input');
     assert.equal(failure.success, false);
     assert.equal(failure.error, 'PLUGIN_CALL_FAILED');
     assert.match(failure.cause as string, /broken on purpose/);

@@ -90,7 +90,7 @@ describe('GET /plugins and /plugins/metrics', () => {
 
     const calls = (body: PluginsMetricsBody, plugin: string, operation: string) =>
       body.plugins[plugin]?.operations[operation]?.successes ?? 0;
-    assert.equal(calls(after, 'upper', 'processMessage') - calls(before, 'upper', 'processMessage'), 3);
+    assert.equal(calls(after, 'upper', 'processMessage.input') - calls(before, 'upper', 'processMessage.input'), 3);
     assert.equal(calls(after, 'scripted', 'chat') - calls(before, 'scripted', 'chat'), 3);
     assert.equal(after.plugins.upper!.invocations - before.plugins.upper!.invocations, 3);
     assert.equal(after.plugins.upper!.failures, 0);
@@ -290,7 +290,11 @@ describe('GET /metrics (Prometheus)', () => {
         ? sampleValue(before, name, labels)
         : 0);
     assert.equal(
-      delta('plugboard_plugin_invocations_total', { plugin: 'upper', operation: 'processMessage', outcome: 'success' }),
+      delta('plugboard_plugin_invocations_total', {
+        plugin: 'upper',
+        operation: 'processMessage.input',
+        outcome: 'success',
+      }),
       1,
     );
     assert.equal(

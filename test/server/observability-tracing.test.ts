@@ -83,8 +83,8 @@ describe('tracing into an in-memory exporter', () => {
     assert.deepEqual(names, [
       'chat scripted',
       'hook:requestEnd audit',
-      'processMessage flaky',
-      'processMessage upper',
+      'processMessage.input flaky',
+      'processMessage.input upper',
       'processRequest gatekeeper',
     ]);
     for (const span of children) {
@@ -95,7 +95,7 @@ describe('tracing into an in-memory exporter', () => {
     assert.equal(backend.kind, SpanKind.CLIENT);
     assert.equal(backend.attributes['plugboard.plugin.name'], 'scripted');
     assert.equal(backend.attributes['plugboard.plugin.operation'], 'chat');
-    const processor = children.find((span) => span.name === 'processMessage upper')!;
+    const processor = children.find((span) => span.name === 'processMessage.input upper')!;
     assert.equal(processor.kind, SpanKind.INTERNAL);
     // Children lie within their parent.
     for (const span of children) {
@@ -120,7 +120,7 @@ describe('tracing into an in-memory exporter', () => {
     assert.equal(response.status, 200);
     const spans = exporter.getFinishedSpans();
     const root = serverSpanOf(spans, 'trace-3');
-    const failed = childrenOf(spans, root).find((span) => span.name === 'processMessage flaky');
+    const failed = childrenOf(spans, root).find((span) => span.name === 'processMessage.input flaky');
     assert.ok(failed);
     assert.equal(failed.attributes['plugboard.outcome'], 'failure');
     assert.equal(failed.attributes['error.type'], 'PLUGIN_CALL_FAILED');
@@ -318,7 +318,7 @@ describe('OTLP export to a collector', () => {
       });
     });
     const names = spans.map((span) => span.name);
-    for (const name of ['POST /v1/chat/completions', 'processMessage upper', 'chat scripted']) {
+    for (const name of ['POST /v1/chat/completions', 'processMessage.input upper', 'chat scripted']) {
       assert.ok(names.includes(name), `${name} exported; got ${names.join(', ')}`);
     }
     const root = spans.find((span) => span.name === 'POST /v1/chat/completions')!;

@@ -59,7 +59,7 @@ export const errorCatalogue = {
   },
   SERVICE_AMBIGUOUS: {
     summary: 'Several plugins provide a service a plugin consumes, and none is chosen',
-    hint: 'Bind one in the consumer\'s entry: `services: { <service id>: <provider plugin> }`.',
+    hint: "Bind one in the consumer's entry: `services: { <service id>: <provider plugin> }`.",
     status: 500,
   },
   SERVICE_NOT_DECLARED: {
@@ -85,16 +85,6 @@ export const errorCatalogue = {
   STORE_FAILED: {
     summary: 'A store could not complete the operation (its server is unreachable or refused it)',
     hint: 'Check the connection the store uses (GET /health lists each connection and its state).',
-    status: 503,
-  },
-  CONNECTION_UNKNOWN: {
-    summary: 'No connection of that name and kind is configured',
-    hint: 'Add it under `connections:` in the configuration (redis, postgres or sqlite), or fix the name.',
-    status: 500,
-  },
-  CONNECTION_FAILED: {
-    summary: 'A shared connection (Redis, PostgreSQL, SQLite) could not be opened or answered with an error',
-    hint: 'Check the URL or file in `connections:` and that the server runs; the message names the connection.',
     status: 503,
   },
   PLUGIN_INIT_FAILED: {
@@ -190,41 +180,6 @@ export const errorCatalogue = {
   NO_BACKEND: {
     summary: 'No backend provider is active to answer the request',
     hint: 'Enable a backend plugin in the configuration (e.g. `backends.ollama`) and check GET /plugins for its state.',
-    status: 503,
-  },
-  ROUTE_NOT_FOUND: {
-    summary: 'There is no such endpoint',
-    hint: 'See docs/API.md for the routes Plugboard serves.',
-    status: 404,
-  },
-  METHOD_NOT_ALLOWED: {
-    summary: 'The endpoint exists but not for this HTTP method',
-    hint: 'Use one of the methods listed in the `Allow` header.',
-    status: 405,
-  },
-  NOT_IMPLEMENTED: {
-    summary: 'Plugboard does not implement this operation',
-    hint: 'The message says where to do it instead (e.g. pull models on the Ollama server itself with `ollama pull`).',
-    status: 501,
-  },
-  REQUEST_TOO_LARGE: {
-    summary: 'The request body is larger than the server accepts',
-    hint: 'Send a smaller body, or raise `server.body_limit_mb` in the configuration.',
-    status: 413,
-  },
-  REQUEST_TIMEOUT: {
-    summary: 'The request took longer than the server allows',
-    hint: 'Raise `server.request_timeout`, or ask for less output (`max_tokens`).',
-    status: 504,
-  },
-  UNAUTHORIZED: {
-    summary: 'The request lacks valid credentials',
-    hint: 'Send `Authorization: Bearer <token>` with the admin token the server was configured with.',
-    status: 401,
-  },
-  SERVER_SHUTTING_DOWN: {
-    summary: 'The server is shutting down and takes no new requests',
-    hint: 'Retry against another instance, or once this one has restarted.',
     status: 503,
   },
   CONFIG_INVALID: {

@@ -1,4 +1,11 @@
-import { type ErrorCode, errorCatalogue } from './catalogue.ts';
+import type { ErrorCode } from './catalogue.ts';
+import { lookupErrorCode } from './error-registry.ts';
+
+/** A code a plugin registered with `defineErrors`: `namespace/NAME` (`rate_limit/LIMITED`). */
+export type PluginErrorCode = `${string}/${string}`;
+
+/** Any code a PlugboardError may carry: the core catalogue's, or a plugin's namespaced one. */
+export type AnyErrorCode = ErrorCode | PluginErrorCode;
 
 /** Where an error happened and what caused it. All fields are optional. */
 export interface ErrorOrigin {
@@ -12,6 +19,12 @@ export interface ErrorOrigin {
   readonly details?: Readonly<Record<string, unknown>>;
   /** Overrides the catalogue's HTTP status (e.g. a rate limiter answering 429). */
   readonly status?: number;
+  /**
+   * What a client may be told, when it differs from `message` (which goes to the log): an error
+   * that wraps a plugin's own exception says what failed and where, never the exception's text,
+   * which could quote a secret or a user's message. Default: `message`.
+   */
+  readonly publicMessage?: string;
 }
 
 /** Marks PlugboardErrors across module copies (a registered symbol is the same in every copy). */
@@ -38,25 +51,51 @@ export class PlugboardError extends Error {
   }
 
   override readonly name = 'PlugboardError';
-  readonly code: ErrorCode;
+  /** A catalogue code (`PLUGIN_TIMEOUT`), a code the server registered, or a plugin's (`rate_limit/LIMITED`). */
+  readonly code: string;
   readonly plugin: string | undefined;
   readonly hook: string | undefined;
   readonly details: Readonly<Record<string, unknown>> | undefined;
   readonly status: number;
+  /** What a client may be told (see {@link ErrorOrigin.publicMessage}); `message` is for the log. */
+  readonly publicMessage: string;
 
-  constructor(code: ErrorCode, message: string, origin: ErrorOrigin = {}) {
+  constructor(code: AnyErrorCode, message: string, origin: ErrorOrigin = {}) {
     super(message, origin.cause === undefined ? undefined : { cause: origin.cause });
     this.code = code;
     this.plugin = origin.plugin;
     this.hook = origin.hook;
     this.details = origin.details;
-    this.status = origin.status ?? errorCatalogue[code].status;
+    this.status = origin.status ?? lookupErrorCode(code)?.status ?? 500;
+    this.publicMessage = origin.publicMessage ?? message;
     Object.defineProperty(this, BRAND, { value: true });
   }
 
   /** The catalogue's advice for this code. */
   get hint(): string {
-    return errorCatalogue[this.code].hint;
+    return lookupErrorCode(this.code)?.hint ?? `Unregistered error code ${this.code}: register it with defineErrors.`;
+  }
+
+  /** The catalogue's one-sentence summary of this code. */
+  get summary(): string {
+    return lookupErrorCode(this.code)?.summary ?? this.code;
+  }
+
+  /**
+   * A copy with more of its origin known (the plugin and operation it came from, a status):
+   * fields already set are kept unless `origin` sets them. The code and both messages stay.
+   */
+  withOrigin(origin: ErrorOrigin): PlugboardError {
+    const copy = new PlugboardError(this.code as AnyErrorCode, this.message, {
+      plugin: origin.plugin ?? this.plugin,
+      hook: origin.hook ?? this.hook,
+      cause: origin.cause ?? this.cause,
+      details: origin.details ?? this.details,
+      status: origin.status ?? this.status,
+      publicMessage: origin.publicMessage ?? this.publicMessage,
+    });
+    if (this.stack !== undefined) copy.stack = this.stack;
+    return copy;
   }
 
   /** A plain object for logs and API bodies (the cause is reduced to its message). */
@@ -74,7 +113,7 @@ export class PlugboardError extends Error {
 }
 
 /** True when `value` is a PlugboardError, optionally with the given code. */
-export function isPlugboardError(value: unknown, code?: ErrorCode): value is PlugboardError {
+export function isPlugboardError(value: unknown, code?: string): value is PlugboardError {
   return value instanceof PlugboardError && (code === undefined || value.code === code);
 }
 
@@ -91,9 +130,20 @@ export function describeCause(cause: unknown): string {
 
 /**
  * Wraps anything thrown by plugin code into a PlugboardError, keeping a PlugboardError
- * the plugin threw on purpose (its code is the plugin's message to us).
+ * the plugin threw on purpose (its code and message are the plugin's message to the caller).
+ * A foreign exception's text is kept as the message, for the log; what a client may be told
+ * is the catalogue's summary of `code` and where it happened, never that text.
  */
 export function toPlugboardError(thrown: unknown, code: ErrorCode, origin: ErrorOrigin): PlugboardError {
   if (thrown instanceof PlugboardError) return thrown;
-  return new PlugboardError(code, describeCause(thrown), { ...origin, cause: thrown });
+  const where = [
+    origin.plugin === undefined ? undefined : `plugin "${origin.plugin}"`,
+    origin.hook === undefined ? undefined : origin.hook,
+  ].filter((part) => part !== undefined);
+  const summary = lookupErrorCode(code)?.summary ?? code;
+  return new PlugboardError(code, describeCause(thrown), {
+    publicMessage: where.length === 0 ? summary : `${summary} (${where.join(', ')})`,
+    ...origin,
+    cause: thrown,
+  });
 }

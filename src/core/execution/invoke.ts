@@ -1,12 +1,14 @@
 // The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
 import { performance } from 'node:perf_hooks';
-import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import { circuitOpen, pluginTimeout } from '../errors/core-errors.ts';
+import { type PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { Logger } from '../logger.ts';
 import type { PluginCall } from '../plugin/plugin-call.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { isPluginResult, type PluginResult } from '../result.ts';
+import type { ServiceAccess } from '../services/service-ref.ts';
 import { endObserved, type ObservedCall, type ObservedOutcome, observeCall } from './call-observer.ts';
-import { type DirectTicket, isBreakerRejection } from './circuit-breaker.ts';
+import { type DirectTicket, isBreakerRejection, type PluginCircuitBreaker } from './circuit-breaker.ts';
 import type { Deadline, DeadlineScheduler } from './deadline-scheduler.ts';
 import type { RequestScope } from './request-scope.ts';
 
@@ -69,7 +71,10 @@ export function invokeGuarded<T>(
   const call = new GuardedCall<T>(deadlines, record, operation, validate, options);
   record.hold();
   if (options.useBreaker === false) return call.runDirect(fn, undefined);
-  const ticket = record.breaker.directTicket();
+  // Each operation has its own breaker (see PluginBreakers).
+  const breaker = record.breakers.for(operation);
+  call.breaker = breaker;
+  const ticket = breaker.directTicket();
   return ticket === undefined ? call.runThroughBreaker(fn) : call.runDirect(fn, ticket);
 }
 
@@ -88,11 +93,7 @@ function recordFailure(
       { operation, ...requestField(requestId), success: false, error: 'PLUGIN_CIRCUIT_OPEN' },
       'circuit open: call skipped',
     );
-    return new PlugboardError('PLUGIN_CIRCUIT_OPEN', `Circuit open for plugin "${record.name}": ${operation} skipped`, {
-      plugin: record.name,
-      hook: operation,
-      details: { breaker: record.breaker.status },
-    });
+    return circuitOpen(record.name, operation, record.breakers.for(operation).status);
   }
   const error = attribute(
     toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', { plugin: record.name, hook: operation }),
@@ -110,6 +111,8 @@ function recordFailure(
       success: false,
       error: error.code,
       cause: error.message,
+      // The stack once per distinct failure, not on every request that meets the same bug.
+      ...(record.isNewFailure(operation, error.message) ? { err: error.cause ?? error } : {}),
     },
     `${operation} failed`,
   );
@@ -149,6 +152,8 @@ class GuardedCall<T> implements PluginCall {
   readonly #scope: RequestScope | undefined;
   readonly #requestId: string | undefined;
   readonly #timeoutMs: number;
+  /** The operation's breaker, unless the call bypasses breakers (lifecycle, health checks). */
+  breaker: PluginCircuitBreaker | undefined;
   #controller: AbortController | undefined;
   #logger: Logger | undefined;
   /** Set only while a call observer (tracing) watches this call. */
@@ -208,6 +213,10 @@ class GuardedCall<T> implements PluginCall {
     return this.#logger;
   }
 
+  get services(): ServiceAccess {
+    return this.#record.services;
+  }
+
   /**
    * The breaker's fast path (or no breaker): the plugin runs here and now; only a failure is
    * reported to the breaker, before the result is returned (as `breaker.run` does).
@@ -231,7 +240,7 @@ class GuardedCall<T> implements PluginCall {
   /** Through cockatiel's breaker: after a failure, while half-open, and to be rejected while open. */
   async runThroughBreaker(fn: (call: PluginCall) => unknown): Promise<PluginResult<T>> {
     try {
-      return this.#succeed(await this.#record.breaker.run(() => this.#runToPromise(fn)));
+      return this.#succeed(await this.breaker!.run(() => this.#runToPromise(fn)));
     } catch (thrown) {
       return this.#fail(thrown);
     }
@@ -360,7 +369,7 @@ class GuardedCall<T> implements PluginCall {
   }
 
   async #failDirect(ticket: DirectTicket | undefined, thrown: unknown): Promise<PluginResult<T>> {
-    if (ticket !== undefined) await this.#record.breaker.reportDirectFailure(ticket, thrown);
+    if (ticket !== undefined) await this.breaker!.reportDirectFailure(ticket, thrown);
     return this.#fail(thrown);
   }
 
@@ -426,12 +435,7 @@ class GuardedCall<T> implements PluginCall {
   }
 
   #timeoutError(): PlugboardError {
-    const record = this.#record;
-    return new PlugboardError(
-      'PLUGIN_TIMEOUT',
-      `Plugin "${record.name}" did not finish ${this.#operation} within ${this.#timeoutMs} ms`,
-      { plugin: record.name, hook: this.#operation, details: { timeoutMs: this.#timeoutMs } },
-    );
+    return pluginTimeout(this.#record.name, this.#operation, this.#timeoutMs);
   }
 
   #abort(reason: unknown): void {
@@ -455,13 +459,7 @@ const waitingCalls = new WeakMap<RequestScope, WaitingCalls>();
 /** Makes sure an error names the plugin and operation it came from. */
 function attribute(error: PlugboardError, plugin: string, operation: string): PlugboardError {
   if (error.plugin !== undefined && error.hook !== undefined) return error;
-  return new PlugboardError(error.code, error.message, {
-    plugin: error.plugin ?? plugin,
-    hook: error.hook ?? operation,
-    cause: error.cause,
-    ...(error.details === undefined ? {} : { details: error.details }),
-    status: error.status,
-  });
+  return error.withOrigin({ plugin: error.plugin ?? plugin, hook: error.hook ?? operation });
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

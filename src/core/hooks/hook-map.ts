@@ -58,6 +58,8 @@ export interface HookMap {
       readonly outcome: RequestOutcome;
       readonly response?: ChatResponse;
       readonly error?: PlugboardError;
+      /** Tokens the request used: the reply's for a chat, the input's for embeddings (when the backend counts them). */
+      readonly usage?: Usage;
       readonly durationMs: number;
     };
     result: undefined;

@@ -55,9 +55,9 @@ export function buildHealthReport(
       health: { ...health, custom_metrics: health.details ?? {} },
     };
     const unwell =
-      record.state === 'ERROR' || (check !== undefined && health.status !== 'healthy') || record.breaker.isOpen;
+      record.state === 'ERROR' || (check !== undefined && health.status !== 'healthy') || record.breakers.isOpen;
     if (!unwell) continue;
-    const reason = `${record.name}: ${record.breaker.isOpen ? 'circuit open' : (health.message ?? health.status)}`;
+    const reason = `${record.name}: ${record.breakers.isOpen ? 'circuit open' : (health.message ?? health.status)}`;
     if (record.config.failurePolicy === 'closed' && record.config.enabled) fatal.push(`${reason} (fail-closed)`);
     else degraded.push(reason);
   }

@@ -1,5 +1,6 @@
 import type { CallStats } from '../execution/call-metrics.ts';
 import type { BreakerStatus } from '../execution/circuit-breaker.ts';
+import type { PluginBreakerStatus } from '../execution/plugin-breakers.ts';
 import type { HookManager } from '../hooks/hook-manager.ts';
 import type { HookName } from '../hooks/hook-map.ts';
 import type { FailurePolicy, PluginKind } from '../plugin/metadata.ts';
@@ -28,7 +29,8 @@ export interface PluginStatus {
   readonly source?: string;
   readonly dependencies: Readonly<Record<string, string>>;
   readonly hooks: readonly HookName[];
-  readonly breaker: BreakerStatus;
+  /** The worst of its operations' breakers, and those not closed (one breaker per operation). */
+  readonly breaker: PluginBreakerStatus;
   readonly inFlight: number;
   readonly lastError?: ErrorSummary;
   readonly transitions: readonly StateTransition[];
@@ -54,7 +56,7 @@ export interface MetricsReport {
   readonly plugins: Readonly<
     Record<
       string,
-      CallStats & { readonly operations: Readonly<Record<string, CallStats>>; readonly breaker: BreakerStatus }
+      CallStats & { readonly operations: Readonly<Record<string, CallStats>>; readonly breaker: PluginBreakerStatus }
     >
   >;
   readonly hooks: ReturnType<HookManager['getMetrics']>;
@@ -96,7 +98,7 @@ function pluginStatus(record: PluginRecord): PluginStatus {
     ...(record.source === undefined ? {} : { source: record.source }),
     dependencies: metadata.dependencies ?? {},
     hooks: record.hookMethods,
-    breaker: record.breaker.status,
+    breaker: record.breakers.status,
     inFlight: record.inFlight,
     ...(lastError === undefined ? {} : { lastError }),
     transitions: [...record.states.history],
@@ -115,7 +117,7 @@ export function buildMetricsReport(
   const breakers: Record<BreakerStatus['state'], number> = { closed: 0, open: 0, 'half-open': 0, disabled: 0 };
   for (const record of records) {
     states[record.state.toLowerCase()]++;
-    breakers[record.breaker.status.state]++;
+    breakers[record.breakers.status.state]++;
   }
   const hookMetrics = hooks.getMetrics();
   return {
@@ -129,7 +131,11 @@ export function buildMetricsReport(
     plugins: Object.fromEntries(
       records.map((record) => [
         record.name,
-        { ...record.metrics.total.snapshot(), operations: record.metrics.operations(), breaker: record.breaker.status },
+        {
+          ...record.metrics.total.snapshot(),
+          operations: record.metrics.operations(),
+          breaker: record.breakers.status,
+        },
       ]),
     ),
     hooks: hookMetrics,

@@ -56,12 +56,26 @@ export interface ClientInfo {
 }
 
 /**
+ * What a client asked for. Every client-facing operation passes request middleware and the
+ * `requestStart` / `requestEnd` hooks with its name here, so that authentication, rate
+ * limits and logging cover all of them:
+ * - `chat`, `generate`: a conversation (OpenAI chat completions, Ollama chat and generate);
+ * - `embeddings`: vectors for texts — `messages` holds one user message per input, and what
+ *   is embedded is their content after middleware (a redacting middleware redacts it);
+ * - `models.list`, `models.show`: the model catalogue (`model` names the model shown).
+ */
+export const OPERATIONS = ['chat', 'generate', 'embeddings', 'models.list', 'models.show'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/**
  * Everything one chat request carries through the plugins. Immutable: plugins return
  * changed copies made with {@link updateContext} or {@link appendMessages}.
  */
 export interface ChatContext {
   /** Unique per request; present in every log line and hook payload. */
   readonly requestId: string;
+  /** What the client asked for (`chat` unless said otherwise); see {@link OPERATIONS}. */
+  readonly operation: Operation;
   readonly conversationId?: string;
   readonly messages: readonly Message[];
   /** Model name as the caller gave it; may carry a backend prefix (`ollama/llama3.2`). */
@@ -111,6 +125,7 @@ const optionsSchema = z.strictObject({
 /** The runtime schema of a ChatContext; strict, so misspelt keys are reported. */
 export const chatContextSchema = z.strictObject({
   requestId: z.string().min(1),
+  operation: z.enum(OPERATIONS).default('chat'),
   conversationId: z.string().optional(),
   messages: z.array(messageSchema),
   model: z.string().optional(),
@@ -129,9 +144,10 @@ export const chatContextSchema = z.strictObject({
 /** Input of {@link createChatContext}: only `messages` is required. */
 export type ChatContextInput = Omit<
   z.input<typeof chatContextSchema>,
-  'requestId' | 'options' | 'stream' | 'metadata'
+  'requestId' | 'operation' | 'options' | 'stream' | 'metadata'
 > & {
   requestId?: string;
+  operation?: Operation;
   options?: z.input<typeof optionsSchema>;
   stream?: boolean;
   metadata?: Record<string, unknown>;

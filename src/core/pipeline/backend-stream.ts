@@ -66,7 +66,10 @@ export async function* readBackendReply(
         performance.now() - start,
       );
       record.lastError = error;
-      void record.breaker.run(() => Promise.reject(error)).catch(() => undefined);
+      void record.breakers
+        .for('chat')
+        .run(() => Promise.reject(error))
+        .catch(() => undefined);
     }
     throw error;
   } finally {

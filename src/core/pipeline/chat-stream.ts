@@ -1,5 +1,5 @@
 import { PlugboardError } from '../errors/plugboard-error.ts';
-import type { ChatChunk, ChatResponse } from '../model/reply.ts';
+import type { ChatChunk, ChatResponse, PluginStep } from '../model/reply.ts';
 
 /**
  * A streamed chat reply: iterate it for chunks; `response` settles with the final
@@ -14,6 +14,11 @@ import type { ChatChunk, ChatResponse } from '../model/reply.ts';
  */
 export interface ChatStream extends AsyncIterable<ChatChunk> {
   readonly response: Promise<ChatResponse>;
+  /**
+   * The plugin steps of the request so far, growing as it runs: what a server can tell a
+   * client before the stream ends (a fail-open plugin bypassed while preparing the request).
+   */
+  readonly steps: readonly PluginStep[];
 }
 
 /**
@@ -25,19 +30,24 @@ export interface ChatStream extends AsyncIterable<ChatChunk> {
  * its closure, so every request's chunks and promises survived minor GCs and were promoted
  * (~0.5 MB per scavenge at full load): the scavenges grew to milliseconds and set the p99.
  */
-export function toChatStream(pipeline: AsyncGenerator<ChatChunk, ChatResponse, undefined>): ChatStream {
-  return new PipelineStream(pipeline);
+export function toChatStream(
+  pipeline: AsyncGenerator<ChatChunk, ChatResponse, undefined>,
+  steps: readonly PluginStep[] = [],
+): ChatStream {
+  return new PipelineStream(pipeline, steps);
 }
 
 class PipelineStream implements ChatStream {
   readonly response: Promise<ChatResponse>;
+  readonly steps: readonly PluginStep[];
   readonly #pipeline: AsyncGenerator<ChatChunk, ChatResponse, undefined>;
   #resolve!: (response: ChatResponse) => void;
   #reject!: (error: unknown) => void;
   #started = false;
 
-  constructor(pipeline: AsyncGenerator<ChatChunk, ChatResponse, undefined>) {
+  constructor(pipeline: AsyncGenerator<ChatChunk, ChatResponse, undefined>, steps: readonly PluginStep[]) {
     this.#pipeline = pipeline;
+    this.steps = steps;
     this.response = new Promise<ChatResponse>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

@@ -1,6 +1,8 @@
 // The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
 import { performance } from 'node:perf_hooks';
+import { circuitOpen, failedClosed } from '../errors/core-errors.ts';
 import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import type { PluginCircuitBreaker } from '../execution/circuit-breaker.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import { invokeGuarded } from '../execution/invoke.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
@@ -113,12 +115,12 @@ class BufferingStage implements Stage {
     const result = await invokeGuarded(
       env.deadlines,
       record,
-      'processMessage',
+      PROCESS_OUTPUT,
       (call) => record.plugin.processMessage!(whole, context, call),
       messageValidator(whole),
       { scope: env.scope },
     );
-    env.steps.push(stepOf(record.name, 'processMessage', result));
+    env.steps.push(stepOf(record.name, PROCESS_OUTPUT, result));
     if (result.ok) return { text: result.value.content, message: result.value };
     failOrBypass(record, result.error, env);
     return { text: whole.content, message: whole };
@@ -133,13 +135,17 @@ class BufferingStage implements Stage {
 class WindowedStage implements Stage {
   #pending = '';
   #bypassed = false;
+  /** The transform's own breaker: its failures are counted apart from processMessage's. */
+  readonly #breaker: PluginCircuitBreaker;
 
   constructor(
     private readonly record: PluginRecord,
     private readonly support: StreamingSupport,
     private readonly env: OutputChainEnv,
     private readonly clock: StageClock,
-  ) {}
+  ) {
+    this.#breaker = record.breakers.for(TRANSFORM);
+  }
 
   push(text: string, context: ChatContext): string {
     if (this.#bypassed) {
@@ -180,14 +186,9 @@ class WindowedStage implements Stage {
 
   #transform(text: string, context: ChatContext, final: boolean): string {
     const record = this.record;
-    if (!record.breaker.admitsCall) {
-      this.#bypass(
-        new PlugboardError('PLUGIN_CIRCUIT_OPEN', `Circuit open for plugin "${record.name}"`, {
-          plugin: record.name,
-          hook: 'streaming.transform',
-        }),
-        false,
-      );
+    const breaker = this.#breaker;
+    if (!breaker.admitsCall) {
+      this.#bypass(circuitOpen(record.name, TRANSFORM, breaker.status), false);
       return text;
     }
     const clock = this.clock;
@@ -198,19 +199,30 @@ class WindowedStage implements Stage {
         throw new PlugboardError('PLUGIN_INVALID_RESULT', 'streaming.transform must return a string');
       const end = performance.now();
       clock.mark = end;
-      record.metrics.record('streaming.transform', 'success', end - start, clock.wall());
+      record.metrics.record(TRANSFORM, 'success', end - start, clock.wall());
       // A success while the circuit is not closed is its trial: report it so the breaker closes.
-      if (record.breaker.isOpen) void record.breaker.run(() => Promise.resolve()).catch(() => undefined);
+      if (breaker.isOpen) void breaker.run(() => Promise.resolve()).catch(() => undefined);
       return output;
     } catch (thrown) {
-      const error = toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', {
-        plugin: record.name,
-        hook: 'streaming.transform',
-      });
-      record.metrics.record('streaming.transform', 'failure', performance.now() - start);
+      const error = toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', { plugin: record.name, hook: TRANSFORM });
+      const durationMs = performance.now() - start;
+      record.metrics.record(TRANSFORM, 'failure', durationMs);
       record.lastError = error;
+      // Logged as any failed plugin call is: the plugin, the request, the stack once.
+      record.logger.error(
+        {
+          operation: TRANSFORM,
+          request_id: this.env.scope.requestId,
+          duration_ms: Math.round(durationMs * 1000) / 1000,
+          success: false,
+          error: error.code,
+          cause: error.message,
+          ...(record.isNewFailure(TRANSFORM, error.message) ? { err: error.cause ?? error } : {}),
+        },
+        `${TRANSFORM} failed`,
+      );
       // Let the breaker count it, through the same path as every other failure.
-      void record.breaker.run(() => Promise.reject(error)).catch(() => undefined);
+      void breaker.run(() => Promise.reject(error)).catch(() => undefined);
       this.#bypass(error, true);
       return text;
     }
@@ -220,7 +232,7 @@ class WindowedStage implements Stage {
     this.#bypassed = true;
     this.env.steps.push({
       plugin: this.record.name,
-      operation: 'streaming.transform',
+      operation: TRANSFORM,
       outcome: failed ? 'bypassed' : 'skipped',
       durationMs: 0,
       errorCode: error.code,
@@ -253,15 +265,12 @@ class StageClock {
 }
 
 function failOrBypass(record: PluginRecord, error: PlugboardError, env: OutputChainEnv): void {
-  if (record.config.failurePolicy === 'closed') throw failedClosed(record, error);
+  if (record.config.failurePolicy === 'closed') throw failedClosed(record.name, error);
   env.onBypass(error);
 }
 
-/** The error a request gets when a fail-closed plugin fails. */
-export function failedClosed(record: PluginRecord, error: PlugboardError): PlugboardError {
-  return new PlugboardError(
-    'PLUGIN_FAILED_CLOSED',
-    `Request rejected: plugin "${record.name}" failed and is fail-closed (${error.code}: ${error.message})`,
-    { plugin: record.name, hook: error.hook, cause: error },
-  );
-}
+/** The operation name of windowed transforms, in metrics, steps and breakers. */
+const TRANSFORM = 'streaming.transform';
+
+/** The operation name of output processors' processMessage (input ones: `processMessage.input`). */
+export const PROCESS_OUTPUT = 'processMessage.output';

@@ -1,5 +1,6 @@
 import semver from 'semver';
-import { PlugboardError } from '../errors/plugboard-error.ts';
+import { dependencyCycle, dependencyUnavailable, dependencyVersion } from '../errors/core-errors.ts';
+import type { PlugboardError } from '../errors/plugboard-error.ts';
 
 /** A plugin as the dependency resolver sees it. */
 export interface DependencyNode {
@@ -24,13 +25,16 @@ export interface StartPlan {
  * plugins are unaffected.
  *
  * @param unavailable plugins that exist but cannot serve as dependencies (e.g. in ERROR), with why
+ * @param known failures found before planning (a service nobody provides): they cannot start,
+ *   and neither can what depends on them
  */
 export function planStartOrder(
   nodes: readonly DependencyNode[],
   unavailable: ReadonlyMap<string, string> = new Map(),
+  known: ReadonlyMap<string, PlugboardError> = new Map(),
 ): StartPlan {
   const byName = new Map(nodes.map((node) => [node.name, node]));
-  const failures = new Map<string, PlugboardError>();
+  const failures = new Map<string, PlugboardError>(known);
 
   for (const node of nodes) {
     for (const [dependency, range] of Object.entries(node.dependencies)) {
@@ -39,41 +43,25 @@ export function planStartOrder(
         const why = unavailable.get(dependency);
         failures.set(
           node.name,
-          new PlugboardError(
-            'PLUGIN_DEPENDENCY_MISSING',
-            why === undefined
-              ? `Plugin "${node.name}" depends on "${dependency}" (${range}), which is not loaded`
-              : `Plugin "${node.name}" depends on "${dependency}" (${range}), which cannot start: ${why}`,
-            { plugin: node.name, details: { dependency, range } },
+          dependencyUnavailable(
+            node.name,
+            dependency,
+            why === undefined ? 'is not loaded' : `cannot start: ${why}`,
+            range,
           ),
         );
         break;
       }
       if (!semver.satisfies(target.version, range, { includePrerelease: true })) {
-        failures.set(
-          node.name,
-          new PlugboardError(
-            'PLUGIN_DEPENDENCY_VERSION',
-            `Plugin "${node.name}" needs "${dependency}" ${range}, but version ${target.version} is loaded`,
-            { plugin: node.name, details: { dependency, range, found: target.version } },
-          ),
-        );
+        failures.set(node.name, dependencyVersion(node.name, dependency, range, target.version));
         break;
       }
     }
   }
 
   for (const cycle of findCycles(nodes, byName)) {
-    const path = [...cycle, cycle[0]!].join(' → ');
-    for (const name of cycle) {
-      failures.set(
-        name,
-        new PlugboardError('PLUGIN_DEPENDENCY_CYCLE', `Plugin "${name}" is part of a dependency cycle: ${path}`, {
-          plugin: name,
-          details: { cycle: [...cycle, cycle[0]!] },
-        }),
-      );
-    }
+    const path = [...cycle, cycle[0]!];
+    for (const name of cycle) failures.set(name, dependencyCycle(name, path));
   }
 
   // A plugin whose dependency cannot start cannot start either; repeat until nothing changes.
@@ -84,13 +72,10 @@ export function planStartOrder(
       if (failures.has(node.name)) continue;
       const broken = Object.keys(node.dependencies).find((dependency) => failures.has(dependency));
       if (broken !== undefined) {
+        const cause = failures.get(broken)!;
         failures.set(
           node.name,
-          new PlugboardError(
-            'PLUGIN_DEPENDENCY_MISSING',
-            `Plugin "${node.name}" depends on "${broken}", which cannot start: ${failures.get(broken)!.message}`,
-            { plugin: node.name, details: { dependency: broken, dependencyError: failures.get(broken)!.code } },
-          ),
+          dependencyUnavailable(node.name, broken, `cannot start: ${cause.message}`, undefined, cause),
         );
         changed = true;
       }

@@ -5,7 +5,7 @@ import type { Message } from '../model/message.ts';
 import type { BackendReply, ChatResponse, FinishReason, ModelInfo, Usage } from '../model/reply.ts';
 import type { PluginResult } from '../result.ts';
 import type { PluginConfig, PluginMetadata } from './metadata.ts';
-import type { PluginCall } from './plugin-call.ts';
+import type { InitializeCall, PluginCall } from './plugin-call.ts';
 
 /** A value or a promise of it. */
 export type Awaitable<T> = T | Promise<T>;
@@ -34,7 +34,7 @@ export type HookMethods = { readonly [H in HookName as HookMethodName<H>]?: Hook
  */
 export interface Pluggable<Config = unknown> extends HookMethods {
   readonly metadata: PluginMetadata<Config>;
-  initialize?(config: PluginConfig<Config>, call: PluginCall): PluginReturn<void>;
+  initialize?(config: PluginConfig<Config>, call: InitializeCall): PluginReturn<void>;
   shutdown?(call: PluginCall): PluginReturn<void>;
   healthCheck?(call: PluginCall): PluginReturn<HealthReport>;
 }

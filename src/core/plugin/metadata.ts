@@ -1,4 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { ErrorCatalogueEntry } from '../errors/catalogue.ts';
+import type { ServiceDependency, ServiceRef } from '../services/service-ref.ts';
 import type { Priority } from './priority.ts';
 
 /** The four plugin kinds of the spec. A plugin may be several at once. */
@@ -9,7 +11,8 @@ export type PluginKind = (typeof PLUGIN_KINDS)[number];
  * What a failing plugin does to the request:
  * - `open` (default): the plugin is bypassed, the request goes on with what it had (the spec's behaviour).
  * - `closed`: the request is rejected with `PLUGIN_FAILED_CLOSED` — for authentication, strict filters.
- * Timeouts and open circuit breakers count as failures.
+ * Timeouts and open circuit breakers count as failures. A security plugin (auth, redaction)
+ * declares `closed` in its metadata; configuration may still override it, with a warning in the log.
  */
 export type FailurePolicy = 'open' | 'closed';
 
@@ -22,7 +25,7 @@ export type FailurePolicy = 'open' | 'closed';
  *   name: 'rag',
  *   version: '1.2.0',
  *   description: 'Adds retrieved passages as a system message',
- *   dependencies: { 'vector-store': '^2.0.0' },
+ *   consumes: [searchIndexRef],
  *   configSchema: z.object({ topK: z.number().int().default(4) }),
  * }
  * ```
@@ -45,6 +48,18 @@ export interface PluginMetadata<Config = unknown> {
   readonly timeoutMs?: number;
   /** Any Standard Schema (zod, valibot, arktype …) for the plugin's `config`; defaults it may apply are kept. */
   readonly configSchema?: StandardSchemaV1<unknown, Config>;
+  /**
+   * Services this plugin provides (with `call.provide(ref, value)` in `initialize`). Its
+   * consumers start after it and stop before it.
+   */
+  readonly provides?: readonly ServiceRef<unknown>[];
+  /** Services this plugin uses through `call.services` (refs, or `optionalService(ref)`). */
+  readonly consumes?: readonly ServiceDependency[];
+  /** The error codes it raises, from `defineErrors` (listed in GET /plugins/errors). */
+  readonly errors?: {
+    readonly namespace: string;
+    readonly entries: Readonly<Record<string, ErrorCatalogueEntry>>;
+  };
 }
 
 /**
@@ -111,4 +126,9 @@ export interface PluginSettings {
   readonly failurePolicy?: FailurePolicy;
   /** Retries and fallback, for backend providers. */
   readonly backend?: BackendSettings;
+  /**
+   * Which plugin provides each service it consumes, by service id, when several could
+   * (`{ 'plugboard.kv-store': 'redis-store' }`). Unbound services go to their only provider.
+   */
+  readonly services?: Readonly<Record<string, string>>;
 }

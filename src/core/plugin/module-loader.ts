@@ -57,12 +57,16 @@ async function importFresh(given: string): Promise<unknown> {
   return esm ? exports : { ...(exports as object), default: exports };
 }
 
+/** The class or factory each instance came from, to build another one (see {@link freshInstance}). */
+const origins = new WeakMap<object, unknown>();
+
 /** Turns an exported value into a plugin instance: objects as they are, classes with `new`, factories called. */
 export async function instantiate(exported: unknown, path?: string): Promise<unknown> {
   if (typeof exported !== 'function') return exported;
   try {
-    if (isClass(exported)) return new (exported as new () => unknown)();
-    return await (exported as () => unknown)();
+    const instance = isClass(exported) ? new (exported as new () => unknown)() : await (exported as () => unknown)();
+    if (typeof instance === 'object' && instance !== null) origins.set(instance, exported);
+    return instance;
   } catch (error) {
     throw new PlugboardError(
       'PLUGIN_MODULE_LOAD_FAILED',
@@ -70,6 +74,23 @@ export async function instantiate(exported: unknown, path?: string): Promise<unk
       { cause: error, ...(path === undefined ? {} : { details: { file: path } }) },
     );
   }
+}
+
+/**
+ * Another instance of the plugin `instance` is, for a restart next to the running one (a
+ * consumer whose service provider was replaced): from the class or factory it came from; a
+ * class instance through its constructor; a plain object as a shallow copy (its methods and
+ * fields, not the state its functions close over — give a factory when that matters).
+ */
+export async function freshInstance(instance: unknown, path?: string): Promise<unknown> {
+  if (typeof instance !== 'object' || instance === null) return instance;
+  const origin = origins.get(instance);
+  if (origin !== undefined) return instantiate(origin, path);
+  const prototype = Object.getPrototypeOf(instance) as { constructor?: unknown } | null;
+  if (prototype !== null && prototype !== Object.prototype && isClass(prototype.constructor)) {
+    return instantiate(prototype.constructor, path);
+  }
+  return Object.create(prototype, Object.getOwnPropertyDescriptors(instance));
 }
 
 function isClass(value: unknown): boolean {

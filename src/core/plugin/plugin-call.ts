@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import type { ServiceAccess, ServiceRef } from '../services/service-ref.ts';
 
 /**
  * What the runtime passes to every plugin method besides its payload.
@@ -20,4 +21,26 @@ export interface PluginCall {
   readonly signal: AbortSignal;
   /** A logger bound to the plugin and request. */
   readonly logger: Logger;
+  /** The services the plugin declared in `metadata.consumes`, from their providers. */
+  readonly services: ServiceAccess;
+}
+
+/**
+ * What `initialize` gets: a {@link PluginCall} that can also provide the services the plugin
+ * declares in `metadata.provides`.
+ *
+ * @example
+ * ```ts
+ * initialize(config, call) {
+ *   call.provide(keyValueStoreRef, new RedisKeyValueStore(call.services.get(connectionsRef).redis('cache')));
+ * }
+ * ```
+ */
+export interface InitializeCall extends PluginCall {
+  /**
+   * Provides a service declared in `metadata.provides`; consumers get it through
+   * `call.services`. @throws PlugboardError `SERVICE_NOT_DECLARED` for an undeclared ref,
+   * `SERVICE_INVALID` for a value missing a member the ref requires.
+   */
+  provide<T>(ref: ServiceRef<T>, value: T): void;
 }

@@ -83,9 +83,10 @@ export function checkPluginStructure(value: unknown, source?: string): PluginSha
       problems.push(`${member}: not a hook${suggest(member, [...HOOK_BY_METHOD.keys()])}`);
     }
   }
-  if (kinds.size === 0 && hookMethods.length === 0) {
+  const providesServices = Array.isArray(metadata?.provides) && metadata.provides.length > 0;
+  if (kinds.size === 0 && hookMethods.length === 0 && !providesServices) {
     problems.push(
-      'plugin implements no kind and no hook: add processMessage, chat + listModels, extend, processRequest/processResponse, or an on<Hook> method',
+      'plugin implements no kind, no hook and provides no service: add processMessage, chat + listModels, extend, processRequest/processResponse, an on<Hook> method, or metadata.provides',
     );
   }
 
@@ -111,6 +112,9 @@ function checkMetadata(metadata: Record<string, unknown> | undefined, problems: 
     'failurePolicy',
     'timeoutMs',
     'configSchema',
+    'provides',
+    'consumes',
+    'errors',
   ];
   for (const key of Object.keys(metadata)) {
     if (!known.includes(key)) problems.push(`metadata.${key}: unknown key${suggest(key, known)}`);
@@ -165,12 +169,42 @@ function checkMetadata(metadata: Record<string, unknown> | undefined, problems: 
       `metadata.timeoutMs: expected a positive number of milliseconds, found ${describe(metadata.timeoutMs)}`,
     );
   }
+  checkServiceList('metadata.provides', metadata.provides, false, problems);
+  checkServiceList('metadata.consumes', metadata.consumes, true, problems);
+  const errors = metadata.errors as { namespace?: unknown; entries?: unknown } | undefined;
+  if (errors !== undefined && (typeof errors?.namespace !== 'string' || typeof errors.entries !== 'object')) {
+    problems.push(
+      `metadata.errors: expected the result of defineErrors(namespace, entries), found ${describe(errors)}`,
+    );
+  }
   const schema = metadata.configSchema as { '~standard'?: { validate?: unknown } } | undefined;
   if (schema !== undefined && typeof schema?.['~standard']?.validate !== 'function') {
     problems.push(
       'metadata.configSchema: expected a Standard Schema (zod, valibot, arktype …), found an object without ~standard.validate',
     );
   }
+}
+
+/** `provides` lists service refs; `consumes` lists refs or optionalService(ref). */
+function checkServiceList(where: string, value: unknown, optionalAllowed: boolean, problems: string[]): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value)) {
+    problems.push(`${where}: expected an array of service refs (createServiceRef), found ${describe(value)}`);
+    return;
+  }
+  const seen = new Set<string>();
+  value.forEach((item: unknown, index) => {
+    const entry = item as { id?: unknown; ref?: { id?: unknown }; optional?: unknown } | null;
+    const ref = optionalAllowed && entry?.optional === true ? entry.ref : entry;
+    if (typeof ref?.id !== 'string') {
+      problems.push(
+        `${where}[${index}]: expected a service ref${optionalAllowed ? ' or optionalService(ref)' : ''}, found ${describe(item)}`,
+      );
+      return;
+    }
+    if (seen.has(ref.id)) problems.push(`${where}[${index}]: service "${ref.id}" is listed twice`);
+    seen.add(ref.id);
+  });
 }
 
 function checkProcessorOptions(candidate: Record<string, unknown>, kinds: Set<PluginKind>, problems: string[]): void {

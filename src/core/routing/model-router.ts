@@ -1,6 +1,18 @@
-import { PlugboardError } from '../core/errors/plugboard-error.ts';
-import type { PluginManager } from '../core/manager/plugin-manager.ts';
-import type { ModelInfo } from '../core/model/reply.ts';
+import { PlugboardError } from '../errors/plugboard-error.ts';
+import type { ModelInfo } from '../model/reply.ts';
+import type { PluginResult } from '../result.ts';
+
+/** What the router needs to know about backends: the manager answers. */
+export interface BackendDirectory {
+  /** Names of the ACTIVE backends, in priority order. */
+  readonly backendNames: readonly string[];
+  /** Lists one backend's models through its guard (breaker, timeout). */
+  listModelsOf(backend: string): Promise<PluginResult<readonly ModelInfo[]>> | undefined;
+  /** Why a loaded plugin is not active (its state and last error), for error messages. */
+  whyInactive(name: string): string | undefined;
+  /** The loaded backend plugins that are not active, with why. */
+  inactiveBackends(): readonly string[];
+}
 
 /** A model one backend serves. */
 export interface ListedModel {
@@ -36,32 +48,32 @@ interface CachedList {
 }
 
 /**
- * Resolves the model a client names to a backend. `backend/model` picks the backend
+ * Resolves the model a request names to a backend — the one place `backend/model` is parsed. `backend/model` picks the backend
  * directly; a bare name is looked up in the backends' model lists (cached, refreshed once on
  * a miss, so a model pulled a second ago is found). Ollama's implicit `:latest` tag is
  * honoured both ways.
  *
  * @example
  * ```ts
- * const router = new ModelRouter(manager);
+ * const router = manager.models;
  * const { backend, model } = await router.resolve('llama3.2'); // { backend: 'ollama', model: 'llama3.2' }
  * ```
  */
 export class ModelRouter {
-  readonly #manager: PluginManager;
+  readonly #backends: BackendDirectory;
   readonly #ttlMs: number;
   readonly #cache = new Map<string, CachedList>();
   /** Names resolved through the model lists, by the name the client gave. */
   readonly #resolved = new Map<string, ModelTarget>();
 
-  constructor(manager: PluginManager, options: ModelRouterOptions = {}) {
-    this.#manager = manager;
+  constructor(backends: BackendDirectory, options: ModelRouterOptions = {}) {
+    this.#backends = backends;
     this.#ttlMs = options.ttlMs ?? 30_000;
   }
 
   /** Every active backend's models, in backend priority order. */
   async list(options: { readonly refresh?: boolean } = {}): Promise<ModelCatalogue> {
-    const backends = this.#manager.backendNames;
+    const backends = this.#backends.backendNames;
     const now = Date.now();
     const results = await Promise.all(
       backends.map(async (backend) => {
@@ -69,9 +81,9 @@ export class ModelRouter {
         if (!options.refresh && cached !== undefined && now - cached.at < this.#ttlMs) {
           return { backend, models: cached.models };
         }
-        const handle = this.#manager.getBackendProvider(backend);
-        if (handle === undefined) return { backend, models: [] as readonly ListedModel[] };
-        const result = await handle.listModels();
+        const listing = this.#backends.listModelsOf(backend);
+        if (listing === undefined) return { backend, models: [] as readonly ListedModel[] };
+        const result = await listing;
         if (!result.ok) return { backend, error: result.error };
         const models = result.value.map((info) => ({
           backend,
@@ -108,12 +120,10 @@ export class ModelRouter {
    * some backend could not be asked, naming it and why.
    */
   resolve(name: string): ModelTarget | Promise<ModelTarget> {
-    const backends = this.#manager.backendNames;
-    if (backends.length === 0) throw noBackend(this.#manager);
-    const slash = name.indexOf('/');
-    if (slash > 0 && backends.includes(name.slice(0, slash))) {
-      return { backend: name.slice(0, slash), model: name.slice(slash + 1) };
-    }
+    const backends = this.#backends.backendNames;
+    if (backends.length === 0) throw noBackend(this.#backends);
+    const prefixed = splitBackendPrefix(name, backends);
+    if (prefixed !== undefined) return prefixed;
     // Every request names a model: answer from the last lookup while that backend's list is fresh.
     const known = this.#resolved.get(name);
     if (known !== undefined && backends.includes(known.backend)) {
@@ -137,7 +147,7 @@ export class ModelRouter {
       this.#resolved.set(name, target);
       return target;
     }
-    throw modelNotFound(name, catalogue, this.#manager);
+    throw modelNotFound(name, catalogue, this.#backends);
   }
 
   /** Forgets cached model lists (after a reload, or when an admin asks). */
@@ -157,11 +167,19 @@ function matchIn(models: readonly ListedModel[], name: string): ListedModel | un
   return undefined;
 }
 
-function noBackend(manager: PluginManager): PlugboardError {
-  const status = manager.getPluginStatus();
-  const inactive = Object.values(status.plugins)
-    .filter((plugin) => plugin.kinds.includes('backend-provider'))
-    .map((plugin) => `${plugin.name} is ${plugin.state}${plugin.lastError ? ` (${plugin.lastError.message})` : ''}`);
+/**
+ * `backend/model` when the part before the first slash names an active backend, else
+ * undefined: other slashes belong to the model name (`library/llama3`, `hf.co/org/model`).
+ */
+export function splitBackendPrefix(name: string, backends: readonly string[]): ModelTarget | undefined {
+  const slash = name.indexOf('/');
+  if (slash <= 0) return undefined;
+  const backend = name.slice(0, slash);
+  return backends.includes(backend) ? { backend, model: name.slice(slash + 1) } : undefined;
+}
+
+function noBackend(backends: BackendDirectory): PlugboardError {
+  const inactive = backends.inactiveBackends();
   return new PlugboardError(
     'NO_BACKEND',
     inactive.length === 0
@@ -170,23 +188,22 @@ function noBackend(manager: PluginManager): PlugboardError {
   );
 }
 
-function modelNotFound(name: string, catalogue: ModelCatalogue, manager: PluginManager): PlugboardError {
+function modelNotFound(name: string, catalogue: ModelCatalogue, backends: BackendDirectory): PlugboardError {
   const available = catalogue.models.map((model) => model.qualifiedId);
   const slash = name.indexOf('/');
   const prefix = slash > 0 ? name.slice(0, slash) : undefined;
-  const prefixPlugin = prefix === undefined ? undefined : manager.getPluginStatus().plugins[prefix];
-  if (prefixPlugin !== undefined) {
-    return new PlugboardError(
-      'BACKEND_NOT_FOUND',
-      `Backend "${prefix}" is not active (state ${prefixPlugin.state}${
-        prefixPlugin.lastError ? `: ${prefixPlugin.lastError.message}` : ''
-      })`,
-      { status: 503, details: { param: 'model' } },
-    );
+  const why = prefix === undefined ? undefined : backends.whyInactive(prefix);
+  if (why !== undefined) {
+    return new PlugboardError('BACKEND_NOT_FOUND', `Backend "${prefix}" is not active (${why})`, {
+      status: 503,
+      details: { param: 'model' },
+    });
   }
   const list = available.length === 0 ? 'none' : available.join(', ');
   if (catalogue.failures.length > 0) {
-    const failed = catalogue.failures.map((failure) => `${failure.backend} (${failure.error.message})`).join('; ');
+    const failed = catalogue.failures
+      .map((failure) => `${failure.backend} (${failure.error.publicMessage})`)
+      .join('; ');
     return new PlugboardError(
       'MODEL_NOT_FOUND',
       `Model "${name}" was not found, and some backends could not be asked: ${failed}. Available: ${list}`,

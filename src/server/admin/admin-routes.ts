@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { PlugboardError } from '../../core/errors/plugboard-error.ts';
+import { type AnyErrorCode, PlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { ApplyReport } from '../../core/manager/plugin-change.ts';
 import type { PluginStatus } from '../../core/manager/reports.ts';
-import type { ServerContext } from '../create-server.ts';
-import { toHttpError } from '../http-errors.ts';
+import { installErrorFormat } from '../error-format.ts';
+import { plugboardErrorBody, toHttpError } from '../http-errors.ts';
+import type { ServerContext } from '../server-context.ts';
+import { serverErrors } from '../server-errors.ts';
 import type { AdminControl } from './admin-control.ts';
 import { bearerCheck } from './bearer-auth.ts';
 
@@ -53,6 +55,7 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
 
   app.register(
     async (admin) => {
+      installErrorFormat(admin, plugboardErrorBody, context.routes);
       admin.addHook('onRequest', async (request, reply) => {
         const outcome = check(request.headers.authorization);
         if (outcome === 'ok') return;
@@ -68,8 +71,7 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
           },
           'admin request refused: no valid admin token',
         );
-        throw new PlugboardError(
-          'UNAUTHORIZED',
+        throw serverErrors.UNAUTHORIZED(
           outcome === 'missing'
             ? 'The admin API needs an Authorization: Bearer <token> header'
             : 'The admin token is not valid',
@@ -87,7 +89,7 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
         audited(request, 'admin_reload', undefined, async () => {
           const control = requireControl(context.admin, 'reload the configuration');
           const report = await control.reload();
-          context.router.invalidate();
+          context.manager.models.invalidate();
           const response: AdminReloadResponse = {
             file: control.file ?? null,
             snapshotVersion: report.snapshotVersion,
@@ -108,7 +110,7 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
         return audited(request, 'admin_plugin_reload', name, async () => {
           const control = requireControl(context.admin, 'reload a plugin');
           const report = await control.reloadPlugin(name);
-          context.router.invalidate();
+          context.manager.models.invalidate();
           if (!report.applied.includes(name)) {
             const refusal = report.refused.find((candidate) => candidate.plugin === name) ?? report.refused[0];
             throw refusedReload(name, report, refusal);
@@ -131,7 +133,7 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
           let changed = false;
           if (before.state === 'ACTIVE') {
             transition(() => manager.pausePlugin(name, `disabled through the admin API (request ${request.id})`));
-            context.router.invalidate();
+            context.manager.models.invalidate();
             changed = true;
           } else if (before.state !== 'PAUSED' && !(before.state === 'LOADED' && !before.enabled)) {
             // LOADED and disabled: off by configuration, never started — already disabled.
@@ -157,7 +159,7 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
           let changed = false;
           if (before.state === 'PAUSED') {
             transition(() => manager.resumePlugin(name, `enabled through the admin API (request ${request.id})`));
-            context.router.invalidate();
+            context.manager.models.invalidate();
             changed = true;
           } else if (before.state !== 'ACTIVE') {
             throw conflict(
@@ -227,8 +229,7 @@ async function audited<T extends object>(
 
 function requireControl(control: AdminControl | undefined, operation: string): AdminControl {
   if (control !== undefined) return control;
-  throw new PlugboardError(
-    'NOT_IMPLEMENTED',
+  throw serverErrors.NOT_IMPLEMENTED(
     `Cannot ${operation}: this server does not run from a configuration file (start it with \`plugboard serve\`)`,
   );
 }
@@ -303,7 +304,7 @@ function refusedReload(
 ): PlugboardError {
   const cause = refusal?.error;
   return new PlugboardError(
-    cause?.code ?? 'INTERNAL_ERROR',
+    (cause?.code ?? 'INTERNAL_ERROR') as AnyErrorCode,
     `The reload of plugin "${name}" was refused; the running version (if any) stays: ${cause?.message ?? 'no reason given'}`,
     {
       plugin: name,

@@ -11,7 +11,7 @@ export type BearerOutcome = 'ok' | 'missing' | 'invalid';
  * @example
  * ```ts
  * const check = bearerCheck(settings.adminToken);
- * if (check(request.headers.authorization) !== 'ok') throw new PlugboardError('UNAUTHORIZED', '…');
+ * if (check(request.headers.authorization) !== 'ok') throw serverErrors.UNAUTHORIZED('…');
  * ```
  */
 export function bearerCheck(token: string): (header: string | undefined) => BearerOutcome {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { SystemHealth } from '../../core/manager/health.ts';
 import type { PluginManager } from '../../core/manager/plugin-manager.ts';
-import type { ServerContext } from '../create-server.ts';
+import type { ServerContext } from '../server-context.ts';
 
 /** One plugin in `GET /health` (spec §11.3). */
 export interface PluginHealthBody {

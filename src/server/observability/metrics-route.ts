@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServerContext } from '../create-server.ts';
+import type { ServerContext } from '../server-context.ts';
 
 /**
  * `GET /metrics`: every metric in Prometheus' text exposition format, for a Prometheus

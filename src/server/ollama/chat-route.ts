@@ -3,7 +3,7 @@
  * (`stream` defaults to true in Ollama's API) or answered as one object.
  */
 import type { FastifyInstance } from 'fastify';
-import { answerInOllamaFormat } from './answer.ts';
+import { answeredBy, answerInOllamaFormat, loadModel } from './answer.ts';
 import { mapGeneration } from './generation-options.ts';
 import { keepAliveMs } from './keep-alive.ts';
 import { parseOllamaBody } from './parse-request.ts';
@@ -15,27 +15,26 @@ import { chatMessages, toChatContext } from './to-chat-context.ts';
 
 /** Registers `POST /api/chat`. */
 export function registerChatRoute(app: FastifyInstance, { context, running }: OllamaRouteDeps): void {
-  app.post('/api/chat', async (request, reply) => {
+  app.post('/chat', async (request, reply) => {
     const clock = new RequestClock();
     const body = parseOllamaBody(chatRequestSchema, request.body);
-    // Resolve first: an unknown model is a 404 even for a load request, as in Ollama.
-    const target = await context.router.resolve(body.model);
-    clock.loaded();
     const messages = body.messages ?? [];
     if (messages.length === 0) {
+      // A load request: middleware first, then the model (an unknown one is a 404, as in Ollama).
+      const target = await loadModel(context, request, reply, 'chat', body.model);
       running.touch(target, body.keep_alive);
       return loadBody('chat', body.model, keepAliveMs(body.keep_alive) === 0);
     }
     const stream = body.stream ?? true;
-    const chatContext = toChatContext(request, target, chatMessages(messages), mapGeneration(body), stream);
+    const chatContext = toChatContext(request, 'chat', body.model, chatMessages(messages), mapGeneration(body), stream);
     const shape = chatShape(body.model, (call) =>
       request.log.warn(
         { operation: 'ollama.chat', tool: call.name },
         'a tool call has arguments that are not a JSON object; sent as _raw_arguments',
       ),
     );
-    return answerInOllamaFormat(context, reply, chatContext, shape, clock, () =>
-      running.touch(target, body.keep_alive),
+    return answerInOllamaFormat(context, reply, chatContext, shape, clock, (response) =>
+      running.touch(answeredBy(response, body.model), body.keep_alive),
     );
   });
 }

@@ -1,10 +1,12 @@
 /**
  * Embeddings: `POST /api/embed` (batch) and the legacy `POST /api/embeddings` (one prompt).
- * They go straight to the resolved backend's `embed` (no chat pipeline: there is no
- * conversation to process) through `ChatRunner.embed`: the manager's guarded handle (breaker,
- * timeout, metrics) and the request's cancellation.
+ * Each is an `embeddings` operation (`ChatRunner.embed`): request middleware and hooks first,
+ * then the backend serving the model embeds the inputs, guarded (breaker, timeout, metrics)
+ * and cancelled with the request. An empty input passes middleware and embeds nothing.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { operationContext } from '../request-context.ts';
+import type { ServerContext } from '../server-context.ts';
 import { parseOllamaBody } from './parse-request.ts';
 import { RequestClock } from './request-clock.ts';
 import { embeddingsRequestSchema, embedRequestSchema } from './request-schemas.ts';
@@ -14,34 +16,54 @@ import type { OllamaRouteDeps } from './route-deps.ts';
 export function registerEmbedRoutes(app: FastifyInstance, deps: OllamaRouteDeps): void {
   const { context, running } = deps;
 
-  app.post('/api/embed', async (request, reply) => {
+  app.post('/embed', async (request, reply) => {
     const clock = new RequestClock();
     const body = parseOllamaBody(embedRequestSchema, request.body);
-    const target = await context.router.resolve(body.model);
-    clock.loaded();
     // As in Ollama, an empty string is no input at all.
     const input = typeof body.input === 'string' ? (body.input === '' ? [] : [body.input]) : (body.input ?? []);
-    const result = input.length === 0 ? undefined : await deps.context.chat.embed(reply, target, input);
-    running.touch(target, body.keep_alive);
+    const result = await embed(context, request, reply, body.model, input);
+    clock.loaded();
+    running.touch({ backend: result.backend, model: body.model }, body.keep_alive);
     const dimensions = body.dimensions ?? undefined;
-    const embeddings = (result?.embeddings ?? []).map((vector) => shorten(vector, dimensions));
+    const embeddings = result.embeddings.map((vector) => shorten(vector, dimensions));
     const { total_duration, load_duration } = clock.durations();
     return {
       model: body.model,
       embeddings,
       total_duration,
       load_duration,
-      prompt_eval_count: result?.promptTokens ?? 0,
+      prompt_eval_count: result.promptTokens ?? 0,
     };
   });
 
-  app.post('/api/embeddings', async (request, reply) => {
+  app.post('/embeddings', async (request, reply) => {
     const body = parseOllamaBody(embeddingsRequestSchema, request.body);
-    const target = await context.router.resolve(body.model);
-    if (!body.prompt) return { embedding: [] };
-    const result = await deps.context.chat.embed(reply, target, [body.prompt]);
-    running.touch(target, body.keep_alive);
+    const result = await embed(context, request, reply, body.model, body.prompt ? [body.prompt] : []);
+    running.touch({ backend: result.backend, model: body.model }, body.keep_alive);
     return { embedding: result.embeddings[0] ?? [] };
+  });
+}
+
+/**
+ * The embeddings of `input` as an `embeddings` operation. No input still passes middleware
+ * (and resolves the model, so an unknown one is a 404) but asks the backend nothing.
+ */
+async function embed(
+  context: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  model: string,
+  input: readonly string[],
+): Promise<{
+  readonly backend: string;
+  readonly embeddings: readonly (readonly number[])[];
+  readonly promptTokens?: number;
+}> {
+  const operation = operationContext(request, 'ollama', 'embeddings', { model, inputs: input });
+  if (input.length > 0) return context.chat.embed(reply, operation);
+  return context.chat.operation(reply, operation, async (admitted) => {
+    const target = await context.manager.models.resolve(admitted.model ?? model);
+    return { value: { backend: target.backend, embeddings: [] } };
   });
 }
 

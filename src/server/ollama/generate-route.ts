@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PlugboardError } from '../../core/errors/plugboard-error.ts';
-import { answerInOllamaFormat } from './answer.ts';
+import { answeredBy, answerInOllamaFormat, loadModel } from './answer.ts';
 import { mapGeneration } from './generation-options.ts';
 import { keepAliveMs } from './keep-alive.ts';
 import { parseOllamaBody } from './parse-request.ts';
@@ -16,7 +16,7 @@ import { generateMessages, toChatContext } from './to-chat-context.ts';
 
 /** Registers `POST /api/generate`. */
 export function registerGenerateRoute(app: FastifyInstance, { context, running }: OllamaRouteDeps): void {
-  app.post('/api/generate', async (request, reply) => {
+  app.post('/generate', async (request, reply) => {
     const clock = new RequestClock();
     const body = parseOllamaBody(generateRequestSchema, request.body);
     if (body.suffix) {
@@ -28,17 +28,24 @@ export function registerGenerateRoute(app: FastifyInstance, { context, running }
         { details: { param: 'suffix' } },
       );
     }
-    const target = await context.router.resolve(body.model);
-    clock.loaded();
     if (!body.prompt && !body.images?.length) {
+      // A load request: middleware first, then the model (an unknown one is a 404, as in Ollama).
+      const target = await loadModel(context, request, reply, 'generate', body.model);
       running.touch(target, body.keep_alive);
       return loadBody('generate', body.model, keepAliveMs(body.keep_alive) === 0);
     }
     const stream = body.stream ?? true;
-    const chatContext = toChatContext(request, target, generateMessages(body), mapGeneration(body), stream);
+    const chatContext = toChatContext(
+      request,
+      'generate',
+      body.model,
+      generateMessages(body),
+      mapGeneration(body),
+      stream,
+    );
     const shape = generateShape(body.model);
-    return answerInOllamaFormat(context, reply, chatContext, shape, clock, () =>
-      running.touch(target, body.keep_alive),
+    return answerInOllamaFormat(context, reply, chatContext, shape, clock, (response) =>
+      running.touch(answeredBy(response, body.model), body.keep_alive),
     );
   });
 }

@@ -6,7 +6,7 @@
  * the right type, because clients (Go ones especially) fail on missing or mistyped fields.
  */
 import { createHash } from 'node:crypto';
-import type { ListedModel } from '../model-router.ts';
+import type { ListedModel } from '../../core/routing/model-router.ts';
 
 /** Ollama's `details` of a model. */
 export interface OllamaModelDetails {

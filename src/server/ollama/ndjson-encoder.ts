@@ -11,7 +11,7 @@ import { type ResponseShape, statsOf } from './response-bodies.ts';
 
 /** Ollama's in-band error line. */
 export function errorLine(error: PlugboardError): string {
-  return `${JSON.stringify({ error: error.message })}\n`;
+  return `${JSON.stringify({ error: error.publicMessage, code: error.code })}\n`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ServerContext } from '../create-server.ts';
+import type { ServerContext } from '../server-context.ts';
 import type { RunningModels } from './running-models.ts';
 
 /** What every Ollama route module gets: the server's services and the API's own state. */

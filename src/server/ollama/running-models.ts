@@ -5,7 +5,7 @@
  * keep-alive runs out: an estimate of what an Ollama backend holds in memory, and an honest
  * "recently used" list for other backends.
  */
-import type { ModelTarget } from '../model-router.ts';
+import type { ModelTarget } from '../../core/routing/model-router.ts';
 import { keepAliveMs } from './keep-alive.ts';
 
 /** A model in use, and until when. */

@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PlugboardError } from '../../core/errors/plugboard-error.ts';
-import type { ListedModel } from '../model-router.ts';
+import type { ListedModel } from '../../core/routing/model-router.ts';
+import { operationContext } from '../request-context.ts';
 import { showBody, tagEntry } from './model-entries.ts';
 import { parseOllamaBody } from './parse-request.ts';
 import { showRequestSchema } from './request-schemas.ts';
@@ -13,8 +14,13 @@ import { expiresAtText } from './running-models.ts';
 
 /** Registers `GET /api/tags`, `POST /api/show` and `GET /api/ps`. */
 export function registerTagsShowRoutes(app: FastifyInstance, { context, running }: OllamaRouteDeps): void {
-  app.get('/api/tags', async (request) => {
-    const catalogue = await context.router.list();
+  const models = context.manager.models;
+  app.get('/tags', async (request, reply) => {
+    const catalogue = await context.chat.operation(
+      reply,
+      operationContext(request, 'ollama', 'models.list'),
+      async () => ({ value: await models.list() }),
+    );
     for (const failure of catalogue.failures) {
       // The list is still useful without that backend; say why its models are missing.
       request.log.warn(
@@ -25,7 +31,7 @@ export function registerTagsShowRoutes(app: FastifyInstance, { context, running 
     return { models: catalogue.models.map((model) => tagEntry(model, context.startedAt)) };
   });
 
-  app.post('/api/show', async (request) => {
+  app.post('/show', async (request, reply) => {
     const body = parseOllamaBody(showRequestSchema, request.body);
     const name = body.model || body.name;
     if (!name) {
@@ -33,21 +39,33 @@ export function registerTagsShowRoutes(app: FastifyInstance, { context, running 
         details: { param: 'model' },
       });
     }
-    const listed = await context.router.find(name);
-    if (listed !== undefined) return showBody(listed, context.startedAt);
-    // Not listed: resolve() says why (no backend, backend down, or the list of what exists).
-    const target = await context.router.resolve(name);
-    throw new PlugboardError(
-      'MODEL_NOT_FOUND',
-      `model '${name}' not found: backend "${target.backend}" does not list it`,
-      { details: { param: 'model' } },
+    const listed = await context.chat.operation(
+      reply,
+      operationContext(request, 'ollama', 'models.show', { model: name }),
+      async () => {
+        const found = await models.find(name);
+        if (found !== undefined) return { value: found };
+        // Not listed: resolve() says why (no backend, backend down, or the list of what exists).
+        const target = await models.resolve(name);
+        throw new PlugboardError(
+          'MODEL_NOT_FOUND',
+          `model '${name}' not found: backend "${target.backend}" does not list it`,
+          { details: { param: 'model' } },
+        );
+      },
     );
+    return showBody(listed, context.startedAt);
   });
 
-  app.get('/api/ps', async () => {
+  app.get('/ps', async (request, reply) => {
     const active = running.list();
-    if (active.length === 0) return { models: [] };
-    const listed = new Map((await context.router.list()).models.map((model) => [model.qualifiedId, model]));
+    const catalogue = await context.chat.operation(
+      reply,
+      operationContext(request, 'ollama', 'models.list'),
+      async () => ({ value: active.length === 0 ? undefined : await models.list() }),
+    );
+    if (catalogue === undefined) return { models: [] };
+    const listed = new Map(catalogue.models.map((model) => [model.qualifiedId, model]));
     const now = Date.now();
     return {
       models: active.map((entry) => {

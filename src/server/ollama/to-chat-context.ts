@@ -6,29 +6,30 @@
 import type { FastifyRequest } from 'fastify';
 import { type ChatContext, createChatContext } from '../../core/model/context.ts';
 import type { MessageInput } from '../../core/model/message.ts';
-import { clientInfo } from '../chat-runner.ts';
-import type { ModelTarget } from '../model-router.ts';
+import { clientInfo } from '../request-context.ts';
 import type { MappedGeneration } from './generation-options.ts';
 import type { OllamaGenerateRequest, OllamaMessage } from './request-schemas.ts';
 import { ToolCallLinker, toCoreToolCalls } from './tool-calls.ts';
 
 /**
- * The chat context of an Ollama request: the resolved backend and model, the request id
- * (`x-request-id`), the caller's address and headers for middleware.
+ * The chat context of an Ollama request: the model as the client named it (the pipeline
+ * routes it to a backend after middleware), the request id (`x-request-id`), the caller's
+ * address and headers for middleware.
  *
  * @throws PlugboardError `REQUEST_INVALID` when the result breaks a core rule.
  */
 export function toChatContext(
   request: FastifyRequest,
-  target: ModelTarget,
+  operation: 'chat' | 'generate',
+  model: string,
   messages: MessageInput[],
   generation: MappedGeneration,
   stream: boolean,
 ): ChatContext {
   return createChatContext({
     requestId: request.id,
-    model: target.model,
-    backend: target.backend,
+    operation,
+    model,
     messages,
     options: generation.options,
     stream,

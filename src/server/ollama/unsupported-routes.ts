@@ -4,7 +4,7 @@
  * a 404 that looks like a wrong URL.
  */
 import type { FastifyInstance, HTTPMethods } from 'fastify';
-import { PlugboardError } from '../../core/errors/plugboard-error.ts';
+import { serverErrors } from '../server-errors.ts';
 
 /** A route Plugboard answers with 501, and what the client wanted to do. */
 interface UnsupportedRoute {
@@ -13,14 +13,14 @@ interface UnsupportedRoute {
   readonly operation: string;
 }
 
-/** Every model-management route of Ollama's API. */
+/** Every model-management route of Ollama's API (relative to `/api`). */
 export const UNSUPPORTED_ROUTES: readonly UnsupportedRoute[] = [
-  { method: 'POST', url: '/api/pull', operation: 'Pulling models' },
-  { method: 'POST', url: '/api/push', operation: 'Pushing models' },
-  { method: 'POST', url: '/api/create', operation: 'Creating models' },
-  { method: 'POST', url: '/api/copy', operation: 'Copying models' },
-  { method: 'DELETE', url: '/api/delete', operation: 'Deleting models' },
-  { method: ['HEAD', 'POST'], url: '/api/blobs/:digest', operation: 'Uploading model blobs' },
+  { method: 'POST', url: '/pull', operation: 'Pulling models' },
+  { method: 'POST', url: '/push', operation: 'Pushing models' },
+  { method: 'POST', url: '/create', operation: 'Creating models' },
+  { method: 'POST', url: '/copy', operation: 'Copying models' },
+  { method: 'DELETE', url: '/delete', operation: 'Deleting models' },
+  { method: ['HEAD', 'POST'], url: '/blobs/:digest', operation: 'Uploading model blobs' },
 ];
 
 /**
@@ -34,8 +34,7 @@ export function registerUnsupportedRoutes(app: FastifyInstance): void {
       method: route.method,
       url: route.url,
       onRequest: async () => {
-        throw new PlugboardError(
-          'NOT_IMPLEMENTED',
+        throw serverErrors.NOT_IMPLEMENTED(
           `${route.operation} is not supported: Plugboard does not manage models. ` +
             'Manage them on the backend itself, e.g. `ollama pull <model>` against the Ollama server Plugboard uses; ' +
             'new models appear in /api/tags once the backend lists them.',

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServerContext } from '../create-server.ts';
+import type { ServerContext } from '../server-context.ts';
 import { parseBody } from '../validate-body.ts';
 import { CompletionChunkEncoder } from './completion-chunks.ts';
 import { unixSeconds } from './completion-parts.ts';
@@ -8,17 +8,16 @@ import { chatCompletionRequestSchema } from './request-schema.ts';
 import { toChatContext } from './to-chat-context.ts';
 
 /**
- * `POST /v1/chat/completions`: validates the body, routes the model to a backend, runs the
- * plugin pipeline (tied to the HTTP request by the ChatRunner: a disconnect or the request
+ * `POST /v1/chat/completions`: validates the body, runs the plugin pipeline (middleware
+ * first, then the model is routed to a backend) (tied to the HTTP request by the ChatRunner: a disconnect or the request
  * timeout aborts it) and answers as a `chat.completion`, or as an SSE stream of
  * `chat.completion.chunk`s when `stream` is true. Errors are thrown as PlugboardErrors; the
  * server's error handler answers them in OpenAI's error format.
  */
 export function registerChatCompletionsRoute(app: FastifyInstance, context: ServerContext): void {
-  app.post('/v1/chat/completions', async (request, reply) => {
+  app.post('/chat/completions', async (request, reply) => {
     const body = parseBody(chatCompletionRequestSchema, request.body);
-    const target = await context.router.resolve(body.model);
-    const chatContext = toChatContext(body, target, request);
+    const chatContext = toChatContext(body, request);
     const identity: CompletionIdentity = {
       id: `chatcmpl-${request.id}`,
       created: unixSeconds(),

@@ -1,9 +1,9 @@
 import type { PlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { ChatChunk, ChatResponse, FinishReason, Usage } from '../../core/model/reply.ts';
-import { errorBody } from '../http-errors.ts';
 import type { StreamEncoder } from '../streaming.ts';
 import { type OpenAiFinishReason, type OpenAiUsage, toFinishReason, toToolCall, toUsage } from './completion-parts.ts';
 import type { CompletionIdentity } from './completion-response.ts';
+import { openAiErrorBody } from './openai-errors.ts';
 import { SSE_CONTENT_TYPE, sseEvent } from './sse-encoder.ts';
 
 /** What a chunk's `delta` may carry. */
@@ -110,7 +110,7 @@ export class CompletionChunkEncoder implements StreamEncoder {
   }
 
   error(error: PlugboardError): string {
-    return sseEvent(errorBody('openai', error, this.#requestId));
+    return sseEvent(openAiErrorBody(error, this.#requestId));
   }
 
   #base() {

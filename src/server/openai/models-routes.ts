@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { PlugboardError } from '../../core/errors/plugboard-error.ts';
-import type { ServerContext } from '../create-server.ts';
-import type { ListedModel } from '../model-router.ts';
+import type { ListedModel } from '../../core/routing/model-router.ts';
+import { operationContext } from '../request-context.ts';
+import type { ServerContext } from '../server-context.ts';
 import { unixSeconds } from './completion-parts.ts';
 
 /** OpenAI's model object. */
@@ -41,18 +42,26 @@ function createdOf(model: ListedModel, fallback: number): number {
 }
 
 /**
- * `GET /v1/models` and `GET /v1/models/{id}`. Model ids contain a slash (`ollama/llama3.2`),
+ * `GET /v1/models` and `GET /v1/models/{id}`, as `models.list` and `models.show` operations (through
+ * request middleware and hooks, like every client operation). Model ids contain a slash (`ollama/llama3.2`),
  * which a `:param` does not match, so the single-model route is a wildcard; the official
  * clients send the slash percent-encoded, which Fastify decodes.
  */
 export function registerModelsRoutes(app: FastifyInstance, context: ServerContext): void {
   const started = unixSeconds(context.startedAt);
 
-  app.get('/v1/models', async (request) => {
-    const catalogue = await context.router.list();
+  const models = context.manager.models;
+  app.get('/models', async (request, reply) => {
+    const catalogue = await context.chat.operation(
+      reply,
+      operationContext(request, 'openai', 'models.list'),
+      async () => ({ value: await models.list() }),
+    );
     if (catalogue.models.length === 0 && catalogue.failures.length > 0) {
       // An empty list would read as "no models"; the truth is "could not ask".
-      const failed = catalogue.failures.map((failure) => `${failure.backend} (${failure.error.message})`).join('; ');
+      const failed = catalogue.failures
+        .map((failure) => `${failure.backend} (${failure.error.publicMessage})`)
+        .join('; ');
       throw new PlugboardError('BACKEND_FAILED', `No backend could list its models: ${failed}`);
     }
     for (const failure of catalogue.failures) {
@@ -64,11 +73,19 @@ export function registerModelsRoutes(app: FastifyInstance, context: ServerContex
     return { object: 'list', data: catalogue.models.map((model) => toModelObject(model, started)) };
   });
 
-  app.get('/v1/models/*', async (request) => {
+  app.get('/models/*', async (request, reply) => {
     const id = (request.params as { '*': string })['*'];
-    const found = id === '' ? undefined : await context.router.find(id);
+    const { found, available } = await context.chat.operation(
+      reply,
+      operationContext(request, 'openai', 'models.show', id === '' ? {} : { model: id }),
+      async () => ({
+        value: {
+          found: id === '' ? undefined : await models.find(id),
+          available: (await models.list()).models.map((model) => model.qualifiedId),
+        },
+      }),
+    );
     if (found !== undefined) return toModelObject(found, started);
-    const available = (await context.router.list()).models.map((model) => model.qualifiedId);
     throw new PlugboardError(
       'MODEL_NOT_FOUND',
       `The model "${id}" does not exist. Available: ${available.length === 0 ? 'none' : available.join(', ')}`,

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { type ChatContext, createChatContext } from '../../core/model/context.ts';
-import { clientInfo } from '../chat-runner.ts';
-import type { ModelTarget } from '../model-router.ts';
+import { clientInfo } from '../request-context.ts';
 import type { ChatCompletionRequest } from './request-schema.ts';
 import { toCoreMessages } from './to-core-messages.ts';
 import { toGenerationOptions } from './to-generation-options.ts';
@@ -19,7 +18,8 @@ const PASSED_AS_METADATA = [
 ] as const;
 
 /**
- * The chat context of an OpenAI chat completion request, routed to `target`.
+ * The chat context of an OpenAI chat completion request. The model is the client's name for
+ * it: the pipeline routes it to a backend after middleware.
  *
  * The request id is the server's (`x-request-id`), so logs, hooks and the response id agree.
  * `metadata.api` is `openai`, `metadata.user` the caller's `user` field, and
@@ -29,13 +29,12 @@ const PASSED_AS_METADATA = [
  * @throws PlugboardError `REQUEST_INVALID` if the mapped context is not valid (it should not
  * be: the request schema admits only what the core accepts).
  */
-export function toChatContext(body: ChatCompletionRequest, target: ModelTarget, request: FastifyRequest): ChatContext {
+export function toChatContext(body: ChatCompletionRequest, request: FastifyRequest): ChatContext {
   const passed: Record<string, unknown> = {};
   for (const key of PASSED_AS_METADATA) if (body[key] != null) passed[key] = body[key];
   return createChatContext({
     requestId: request.id,
-    backend: target.backend,
-    model: target.model,
+    model: body.model,
     messages: toCoreMessages(body.messages),
     options: toGenerationOptions(body),
     stream: body.stream === true,

@@ -1,0 +1,35 @@
+import { fileURLToPath } from 'node:url';
+import type { PluginSection } from './schema.ts';
+
+/** Where the first-party plugins live (this package's `plugins/` folder). */
+export const FIRST_PARTY_FOLDER = fileURLToPath(new URL('../../plugins/', import.meta.url));
+
+/** A first-party plugin that an entry may name without `plugin_file`. */
+export interface BuiltinPlugin {
+  /** Its module, relative to {@link FIRST_PARTY_FOLDER}. */
+  readonly file: string;
+  /** The section its entry belongs in. */
+  readonly section: PluginSection;
+}
+
+/**
+ * The first-party plugins, by the name an entry gives them: `backends: { openai: { config: … } }`
+ * loads `plugins/openai/openai.plugin.ts`, as the spec's §8.2 example is written. Every
+ * first-party plugin to come is added here.
+ */
+export const BUILTIN_PLUGINS: Readonly<Record<string, BuiltinPlugin>> = {
+  ollama: { file: 'ollama/ollama.plugin.ts', section: 'backends' },
+  openai: { file: 'openai/openai.plugin.ts', section: 'backends' },
+  anthropic: { file: 'anthropic/anthropic.plugin.ts', section: 'backends' },
+  llamacpp: { file: 'llamacpp/llamacpp.plugin.ts', section: 'backends' },
+};
+
+/** The absolute path of a built-in plugin's module. */
+export function builtinPath(plugin: BuiltinPlugin): string {
+  return fileURLToPath(new URL(plugin.file, new URL('../../plugins/', import.meta.url)));
+}
+
+/** True for the module of a first-party plugin: discovery leaves those to entries that name them. */
+export function isBuiltinModule(path: string): boolean {
+  return Object.values(BUILTIN_PLUGINS).some((plugin) => builtinPath(plugin) === path);
+}

@@ -1,0 +1,50 @@
+import { PlugboardError } from '../core/errors/plugboard-error.ts';
+import type { Logger } from '../core/logger.ts';
+import type { PluginManagerOptions } from '../core/manager/plugin-manager.ts';
+import { formatIssue } from './config-issue.ts';
+import type { LoadedConfig } from './load-config.ts';
+import type { PlugboardConfig } from './schema.ts';
+
+/** The manager's settings from the configuration (seconds → milliseconds). */
+export function managerOptions(config: PlugboardConfig, logger: Logger): PluginManagerOptions {
+  const pm = config.plugin_manager;
+  return {
+    logger,
+    defaultTimeoutMs: pm.default_timeout * 1000,
+    defaultHookTimeoutMs: config.hooks.default_timeout * 1000,
+    maxConcurrentPlugins: pm.max_concurrent_plugins,
+    maxConcurrentHooks: config.hooks.max_concurrent_hooks,
+    monitoringQueue: config.hooks.monitoring_queue,
+    maxTurns: pm.max_turns,
+    drainTimeoutMs: pm.drain_timeout * 1000,
+    shutdownTimeoutMs: pm.shutdown_timeout * 1000,
+    healthTimeoutMs: pm.health_timeout * 1000,
+    circuitBreaker: {
+      enabled: pm.enable_circuit_breaker,
+      failureThreshold: config.hooks.circuit_breaker.failure_threshold,
+      halfOpenAfterMs: config.hooks.circuit_breaker.timeout_seconds * 1000,
+    },
+    ...(pm.default_backend === undefined ? {} : { defaultBackend: pm.default_backend }),
+  };
+}
+
+export function configError(loaded: LoadedConfig): PlugboardError {
+  const errors = loaded.issues.filter((issue) => issue.severity === 'error').map(formatIssue);
+  return new PlugboardError('CONFIG_INVALID', `Invalid configuration:\n  ${errors.join('\n  ')}`, {
+    details: { issues: errors },
+  });
+}
+
+export function logIssues(logger: Logger, loaded: LoadedConfig): void {
+  for (const issue of loaded.issues) {
+    const line = formatIssue(issue);
+    if (issue.severity === 'error')
+      logger.error({ operation: 'config', ...(issue.plugin ? { plugin: issue.plugin } : {}) }, line);
+    else logger.warn({ operation: 'config' }, line);
+  }
+}
+
+/** The spec's level names → pino's. */
+export function pinoLevel(level: string): string {
+  return { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'fatal' }[level] ?? 'info';
+}

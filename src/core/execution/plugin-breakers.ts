@@ -1,0 +1,76 @@
+import {
+  type BreakerState,
+  type BreakerStatus,
+  type CircuitBreakerOptions,
+  PluginCircuitBreaker,
+} from './circuit-breaker.ts';
+
+/** A plugin's breakers as status reports show them: the worst state, and each operation that is not closed. */
+export interface PluginBreakerStatus extends BreakerStatus {
+  /** Operations whose breaker is open or half-open (absent while every breaker is closed). */
+  readonly operations?: Readonly<Record<string, BreakerStatus>>;
+}
+
+/** Worst first: the plugin's state is the worst of its operations'. */
+const SEVERITY: Readonly<Record<BreakerState, number>> = { open: 3, 'half-open': 2, closed: 1, disabled: 0 };
+
+/**
+ * One circuit breaker per plugin operation (`processMessage.input`, `processMessage.output`,
+ * `streaming.transform`, `chat`, `hook:requestStart` …). Consecutive failures are counted per
+ * operation, so that the successes of one method cannot hide the failures of another: a hook
+ * that always hangs opens its own circuit even while the plugin's other hook succeeds.
+ * An open operation skips only that operation; the plugin's other methods keep running.
+ */
+export class PluginBreakers {
+  readonly #options: CircuitBreakerOptions;
+  readonly #byOperation = new Map<string, PluginCircuitBreaker>();
+
+  constructor(options: CircuitBreakerOptions) {
+    this.#options = options;
+  }
+
+  /** The breaker of one operation, created on first use. */
+  for(operation: string): PluginCircuitBreaker {
+    let breaker = this.#byOperation.get(operation);
+    if (breaker === undefined) {
+      breaker = new PluginCircuitBreaker(this.#options);
+      this.#byOperation.set(operation, breaker);
+    }
+    return breaker;
+  }
+
+  /** True while any operation's circuit is open or half-open. */
+  get isOpen(): boolean {
+    for (const breaker of this.#byOperation.values()) if (breaker.isOpen) return true;
+    return false;
+  }
+
+  /** The worst state over every operation, times opened in all, and the operations not closed. */
+  get status(): PluginBreakerStatus {
+    if (!this.#options.enabled) return { state: 'disabled', opened: 0 };
+    let state: BreakerState = 'closed';
+    let opened = 0;
+    let lastOpenedAt: string | undefined;
+    const operations: Record<string, BreakerStatus> = {};
+    for (const [operation, breaker] of this.#byOperation) {
+      const status = breaker.status;
+      opened += status.opened;
+      if (status.lastOpenedAt !== undefined && (lastOpenedAt === undefined || status.lastOpenedAt > lastOpenedAt)) {
+        lastOpenedAt = status.lastOpenedAt;
+      }
+      if (SEVERITY[status.state] > SEVERITY[state]) state = status.state;
+      if (status.state === 'open' || status.state === 'half-open') operations[operation] = status;
+    }
+    return {
+      state,
+      opened,
+      ...(lastOpenedAt === undefined ? {} : { lastOpenedAt }),
+      ...(Object.keys(operations).length === 0 ? {} : { operations }),
+    };
+  }
+
+  /** Closes every operation's circuit and forgets past failures (FR-6 manual reset). */
+  reset(): void {
+    for (const breaker of this.#byOperation.values()) breaker.reset();
+  }
+}

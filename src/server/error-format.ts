@@ -1,0 +1,64 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { PlugboardError } from '../core/errors/plugboard-error.ts';
+import { type ErrorFormat, responseStatus, toHttpError } from './http-errors.ts';
+import type { RouteTable } from './route-table.ts';
+import { serverErrors } from './server-errors.ts';
+
+/**
+ * Makes every error of the routes registered on `app` (an API's encapsulated plugin) answer
+ * in `format`: thrown errors, Fastify's own (bad JSON, body too large), unknown paths under
+ * the API's prefix (404) and known paths with the wrong method (405 with `Allow`).
+ *
+ * @example
+ * ```ts
+ * app.register(async (api) => {
+ *   installErrorFormat(api, openAiErrorBody, context.routes);
+ *   api.post('/chat/completions', handler);
+ * }, { prefix: '/v1' });
+ * ```
+ */
+export function installErrorFormat(
+  app: FastifyInstance,
+  format: ErrorFormat,
+  routes: RouteTable,
+  { notFound = true }: { readonly notFound?: boolean } = {},
+): void {
+  app.setErrorHandler((thrown, request, reply) => sendError(request, reply, toHttpError(thrown), format));
+  // A not-found handler belongs to a prefix: an API without one (Ollama's `/`) leaves it to the root.
+  if (!notFound) return;
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    const allowed = routes.methodsFor(path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      reply.header('allow', allowed.join(', '));
+      const message = `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`;
+      return sendError(request, reply, serverErrors.METHOD_NOT_ALLOWED(message), format);
+    }
+    return sendError(request, reply, serverErrors.ROUTE_NOT_FOUND(`No endpoint ${request.method} ${path}`), format);
+  });
+}
+
+/**
+ * Answers an error: the status of its code, the body in the API's format. A server error is
+ * logged with its cause and stack (the client gets only the public message). A stream that
+ * already started cannot take a status any more: its connection is closed.
+ */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: PlugboardError,
+  format: ErrorFormat,
+): FastifyReply {
+  const status = responseStatus(error);
+  if (status >= 500) {
+    request.log.error(
+      { operation: 'http', error: error.code, plugin: error.plugin, err: error.cause ?? error },
+      error.message,
+    );
+  }
+  if (reply.sent || reply.raw.headersSent) {
+    reply.raw.destroy();
+    return reply;
+  }
+  return reply.code(status).send(format(error, request.id));
+}

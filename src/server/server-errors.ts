@@ -1,0 +1,44 @@
+import { defineFirstPartyErrors } from '../core/errors/define-errors.ts';
+
+/**
+ * The error codes only the HTTP server raises. They live here, not in the core's catalogue
+ * (the core knows nothing of HTTP), and join the one catalogue that `GET /plugins/errors`
+ * lists. One factory per code: `serverErrors.ROUTE_NOT_FOUND(message)`.
+ */
+export const serverErrors = defineFirstPartyErrors('server', {
+  ROUTE_NOT_FOUND: {
+    summary: 'There is no such endpoint',
+    hint: 'See docs/API.md for the routes Plugboard serves.',
+    status: 404,
+  },
+  METHOD_NOT_ALLOWED: {
+    summary: 'The endpoint exists but not for this HTTP method',
+    hint: 'Use one of the methods listed in the `Allow` header.',
+    status: 405,
+  },
+  NOT_IMPLEMENTED: {
+    summary: 'Plugboard does not implement this operation',
+    hint: 'The message says where to do it instead (e.g. pull models on the Ollama server itself with `ollama pull`).',
+    status: 501,
+  },
+  REQUEST_TOO_LARGE: {
+    summary: 'The request body is larger than the server accepts',
+    hint: 'Send a smaller body, or raise `server.body_limit_mb` in the configuration.',
+    status: 413,
+  },
+  REQUEST_TIMEOUT: {
+    summary: 'The request took longer than the server allows',
+    hint: 'Raise `server.request_timeout`, or ask for less output (`max_tokens`).',
+    status: 504,
+  },
+  UNAUTHORIZED: {
+    summary: 'The request lacks valid credentials',
+    hint: 'Send `Authorization: Bearer <token>` with the admin token the server was configured with.',
+    status: 401,
+  },
+  SERVER_SHUTTING_DOWN: {
+    summary: 'The server is shutting down and takes no new requests',
+    hint: 'Retry against another instance, or once this one has restarted.',
+    status: 503,
+  },
+});
