@@ -50,12 +50,33 @@ const SERVICE_ERRORS: ReadonlySet<string> = new Set([
  * @param tried backends already used by this request (shared across its turns)
  * @throws PlugboardError the last failure when no backend could answer
  */
-export async function callBackend(
+export function callBackend(
   run: RequestRun,
   first: PluginRecord,
   initial: ChatContext,
   attempts: BackendAttempt[],
   tried: Set<string>,
+): AnsweredCall | Promise<AnsweredCall> {
+  // The common case without a bulkhead, answered at once: no promise at all.
+  if (bulkheadFor(first) === undefined) {
+    tried.add(first.name);
+    const result = run.call(first, 'chat', (call) => first.plugin.chat!(initial, call), validateBackendReply, false);
+    if (!(result instanceof Promise) && result.ok) {
+      return { reply: result.value, backend: first, context: initial, release: undefined };
+    }
+    return callWithResilience(run, first, initial, attempts, tried, result);
+  }
+  return callWithResilience(run, first, initial, attempts, tried, undefined);
+}
+
+/** {@link callBackend} once a call is pending or failed, or a bulkhead slot is needed. */
+async function callWithResilience(
+  run: RequestRun,
+  first: PluginRecord,
+  initial: ChatContext,
+  attempts: BackendAttempt[],
+  tried: Set<string>,
+  started: PluginResult<BackendReply> | Promise<PluginResult<BackendReply>> | undefined,
 ): Promise<AnsweredCall> {
   let backend = first;
   let context = initial;
@@ -63,10 +84,20 @@ export async function callBackend(
   for (let attempt = 0; ; attempt++) {
     const caller = backend;
     const turnContext = context;
-    const slot = await takeSlot(caller, run.scope);
-    const result = slot.ok
-      ? await run.call(caller, 'chat', (call) => caller.plugin.chat!(turnContext, call), validateBackendReply, false)
-      : slot;
+    const pending = attempt === 0 && caller === first ? started : undefined;
+    const slot = pending === undefined ? await takeSlot(caller, run.scope) : ok(undefined);
+    const result =
+      pending !== undefined
+        ? await pending
+        : slot.ok
+          ? await run.call(
+              caller,
+              'chat',
+              (call) => caller.plugin.chat!(turnContext, call),
+              validateBackendReply,
+              false,
+            )
+          : slot;
     if (result.ok) return { reply: result.value, backend: caller, context, release: slot.ok ? slot.value : undefined };
     if (slot.ok) slot.value?.();
 

@@ -11,7 +11,7 @@ import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { type BackendAttempt, callBackend } from './backend-call.ts';
 import { readBackendReply } from './backend-stream.ts';
-import { prepareContext } from './context-stage.ts';
+import { needsPreparation, prepareContext } from './context-stage.ts';
 import { enterMiddleware, leaveMiddleware } from './middleware-stage.ts';
 import { OutputChain } from './output-chain.ts';
 import { type PipelineEnv, RequestRun } from './request-run.ts';
@@ -80,7 +80,10 @@ export async function* runChatPipeline(
   let ended = false;
   try {
     // 1. Middleware on the way in.
-    const admission = await enterMiddleware(run, snapshot.middleware, context);
+    const admission =
+      snapshot.middleware.length === 0
+        ? { context, entered: NONE }
+        : await enterMiddleware(run, snapshot.middleware, context);
     context = admission.context;
     if (admission.rejection !== undefined) {
       outcome = 'rejected';
@@ -105,8 +108,9 @@ export async function* runChatPipeline(
       }
     } else {
       // 2–5. The request before the model sees it.
-      context = await prepareContext(run, context);
-      const route = await routeRequest(env.router, snapshot, context);
+      if (needsPreparation(run)) context = await prepareContext(run, context);
+      const routing = routeRequest(env.router, snapshot, context);
+      const route = routing instanceof Promise ? await routing : routing;
       context = route.context;
       let backend: PluginRecord = route.backend;
       let model = context.model;
@@ -127,7 +131,8 @@ export async function* runChatPipeline(
           await run.waterfall('beforeModelCall', { context, backend: backend.name, turn }, contextValidator(context))
         ).context;
         const callStart = performance.now();
-        const answered = await callBackend(run, backend, context, attempts, tried);
+        const calling = callBackend(run, backend, context, attempts, tried);
+        const answered = calling instanceof Promise ? await calling : calling;
         if (answered.backend !== backend) {
           backend = answered.backend;
           context = answered.context;
@@ -235,7 +240,8 @@ export async function* runChatPipeline(
     await run.dispatch('messageSent', { message: reply.message, context });
 
     // 9. Middleware on the way out, in reverse order.
-    let response = await leaveMiddleware(run, admission.entered, responseOf(reply, context, run), context);
+    let response = responseOf(reply, context, run);
+    if (admission.entered.length > 0) response = await leaveMiddleware(run, admission.entered, response, context);
     // The response was built before processResponse ran: record those steps too (a bypassed one included).
     if (run.steps.length !== response.steps.length) response = deepFreeze({ ...response, steps: run.steps.slice() });
     await run.flushBypassed(context);
@@ -276,6 +282,8 @@ export async function* runChatPipeline(
     lease.release();
   }
 }
+
+const NONE: readonly PluginRecord[] = Object.freeze([]);
 
 /** The reply of a request, before it becomes the ChatResponse middleware sees on the way out. */
 interface Reply {

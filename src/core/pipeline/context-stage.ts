@@ -16,21 +16,52 @@ export const PROCESS_INPUT = 'processMessage.input';
  *  5. feature extensions `extend` the context, in priority order (memory, RAG, tools).
  */
 export async function prepareContext(run: RequestRun, initial: ChatContext): Promise<ChatContext> {
+  // One async function for the four steps: each async call costs a promise per request.
+  const { snapshot, env } = run;
+  // 2. The requestStart hook.
   let context = (await run.waterfall('requestStart', { context: initial }, contextValidator(initial))).context;
-  context = await processLastUserMessage(run, context);
-  context = await receiveMessage(run, context);
-  return extendContext(run, context);
+  // 3. Input processors on the last user message.
+  let index = lastIndexOfRole(context.messages, 'user');
+  if (index >= 0 && snapshot.inputProcessors.length > 0) {
+    const original = context.messages[index]!;
+    const message = await runInputProcessors(run, snapshot.inputProcessors, original, context);
+    await run.flushBypassed(context);
+    if (message !== original) context = replaceMessage(context, index, message);
+  }
+  // 4. The messageReceived hook, on that message.
+  index = lastIndexOfRole(context.messages, 'user');
+  if (index >= 0 && env.hooks.has('messageReceived', snapshot.hooks)) {
+    const received = context.messages[index]!;
+    const { message } = await run.waterfall(
+      'messageReceived',
+      { message: received, context },
+      messageValidator(received),
+    );
+    if (message !== received) context = replaceMessage(context, index, message);
+  }
+  // 5. Feature extensions, in priority order.
+  for (const record of snapshot.extensions) {
+    const current = context;
+    const result = await run.call(
+      record,
+      'extend',
+      (call) => record.plugin.extend!(current, call),
+      contextValidator(current),
+    );
+    if (result.ok) context = result.value;
+  }
+  return context;
 }
 
-/** Stage 3: the input processors on the last user message, as one waterfall. */
-async function processLastUserMessage(run: RequestRun, context: ChatContext): Promise<ChatContext> {
-  const processors = run.snapshot.inputProcessors;
-  const index = lastIndexOfRole(context.messages, 'user');
-  if (index < 0 || processors.length === 0) return context;
-  const original = context.messages[index]!;
-  const message = await runInputProcessors(run, processors, original, context);
-  await run.flushBypassed(context);
-  return message === original ? context : replaceMessage(context, index, message);
+/** False when no plugin of the snapshot takes part in stages 2–5 (their promise is then spared). */
+export function needsPreparation(run: RequestRun): boolean {
+  const { snapshot, env } = run;
+  return (
+    snapshot.inputProcessors.length > 0 ||
+    snapshot.extensions.length > 0 ||
+    env.hooks.has('requestStart', snapshot.hooks) ||
+    env.hooks.has('messageReceived', snapshot.hooks)
+  );
 }
 
 /**
@@ -55,35 +86,6 @@ export async function runInputProcessors(
     if (result.ok) message = result.value;
   }
   return message;
-}
-
-/** Stage 4: the `messageReceived` hook on the last user message. */
-async function receiveMessage(run: RequestRun, context: ChatContext): Promise<ChatContext> {
-  const index = lastIndexOfRole(context.messages, 'user');
-  if (index < 0 || !run.env.hooks.has('messageReceived', run.snapshot.hooks)) return context;
-  const received = context.messages[index]!;
-  const { message } = await run.waterfall(
-    'messageReceived',
-    { message: received, context },
-    messageValidator(received),
-  );
-  return message === received ? context : replaceMessage(context, index, message);
-}
-
-/** Stage 5: every feature extension enhances the context before the backend is called. */
-async function extendContext(run: RequestRun, initial: ChatContext): Promise<ChatContext> {
-  let context = initial;
-  for (const record of run.snapshot.extensions) {
-    const current = context;
-    const result = await run.call(
-      record,
-      'extend',
-      (call) => record.plugin.extend!(current, call),
-      contextValidator(current),
-    );
-    if (result.ok) context = result.value;
-  }
-  return context;
 }
 
 export function lastIndexOfRole(messages: readonly Message[], role: Message['role']): number {

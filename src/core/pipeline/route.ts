@@ -25,28 +25,24 @@ export function routeRequest(
   snapshot: PipelineSnapshot,
   context: ChatContext,
 ): Route | Promise<Route> {
-  const available = [...snapshot.backends.keys()];
   if (context.backend !== undefined) {
     const prefixed = context.model === undefined ? undefined : splitBackendPrefix(context.model, [context.backend]);
-    return to(snapshot, { backend: context.backend, model: prefixed?.model ?? context.model }, context, available);
+    return to(snapshot, { backend: context.backend, model: prefixed?.model ?? context.model }, context);
   }
-  if (context.model === undefined) {
-    return to(snapshot, { backend: snapshot.defaultBackend, model: undefined }, context, available);
-  }
+  if (context.model === undefined) return to(snapshot, { backend: snapshot.defaultBackend, model: undefined }, context);
   const target = router.resolve(context.model);
   return target instanceof Promise
-    ? target.then((resolved) => to(snapshot, resolved, context, available))
-    : to(snapshot, target, context, available);
+    ? target.then((resolved) => to(snapshot, resolved, context))
+    : to(snapshot, target, context);
 }
 
 function to(
   snapshot: PipelineSnapshot,
   target: { readonly backend: string | undefined; readonly model: string | undefined },
   context: ChatContext,
-  available: readonly string[],
 ): Route {
   const backend = target.backend === undefined ? undefined : snapshot.backends.get(target.backend);
-  if (backend === undefined) throw backendNotFound(target.backend, available);
+  if (backend === undefined) throw backendNotFound(target.backend, [...snapshot.backends.keys()]);
   // Already as the backend should see it, or a model-less request to the default backend: no copy.
   if (context.model === target.model && (context.backend === backend.name || context.model === undefined)) {
     return { backend, context };
