@@ -4,6 +4,7 @@
  * `{"error": "…"}` line, which Ollama's clients raise as an exception.
  */
 import type { PlugboardError } from '../../core/errors/plugboard-error.ts';
+import { degradedPlugins } from '../degraded.ts';
 import type { ChatChunk, ChatResponse } from '../../core/model/reply.ts';
 import type { StreamEncoder } from '../streaming.ts';
 import type { RequestClock } from './request-clock.ts';
@@ -44,7 +45,10 @@ export class NdjsonEncoder implements StreamEncoder {
 
   end(response: ChatResponse): string {
     this.#onComplete?.(response);
-    return `${JSON.stringify(this.#shape.final(response, statsOf(response, this.#clock.durations())))}\n`;
+    const final = this.#shape.final(response, statsOf(response, this.#clock.durations()));
+    // Plugins the reply went without (fail-open failures), named on the last line too.
+    const degraded = degradedPlugins(response.steps);
+    return `${JSON.stringify(degraded.length === 0 ? final : { ...final, degraded })}\n`;
   }
 
   error(error: PlugboardError): string {

@@ -3,6 +3,7 @@ import type { ChatChunk, ChatResponse, FinishReason, Usage } from '../../core/mo
 import type { StreamEncoder } from '../streaming.ts';
 import { type OpenAiFinishReason, type OpenAiUsage, toFinishReason, toToolCall, toUsage } from './completion-parts.ts';
 import type { CompletionIdentity } from './completion-response.ts';
+import { degradedPlugins } from '../degraded.ts';
 import { openAiErrorBody } from './openai-errors.ts';
 import { SSE_CONTENT_TYPE, sseEvent } from './sse-encoder.ts';
 
@@ -99,9 +100,13 @@ export class CompletionChunkEncoder implements StreamEncoder {
     // The response is the authority on reason and usage; chunks are the fallback.
     const finishReason = response.finishReason ?? this.#lastFinish;
     // A stream with no chunk at all still names the role once, as every OpenAI stream does.
+    // Plugins the reply went without (fail-open failures): the header went out with the first
+    // chunk, so the last one names all of them.
+    const degraded = degradedPlugins(response.steps);
     let text = this.#event(
       this.#first ? { role: 'assistant', content: '' } : {},
       toFinishReason(finishReason, this.#toolIndex > 0),
+      degraded.length === 0 ? '' : `,"plugboard":${JSON.stringify({ degraded })}`,
     );
     if (this.#includeUsage) {
       text += sseEvent({ ...this.#base(), choices: [], usage: toUsage(response.usage ?? this.#lastUsage) });
@@ -128,9 +133,9 @@ export class CompletionChunkEncoder implements StreamEncoder {
    * serialized once per stream (the text is exactly what JSON.stringify of the whole
    * ChatCompletionChunkBody gives): per chunk, this was the most expensive step.
    */
-  #event(delta: ChunkDelta, finishReason: OpenAiFinishReason | null = null): string {
+  #event(delta: ChunkDelta, finishReason: OpenAiFinishReason | null = null, extra = ''): string {
     this.#prefix ??= `data: ${JSON.stringify(this.#base()).slice(0, -1)},"choices":[{"index":0,"delta":`;
     const usage = this.#includeUsage ? ',"usage":null' : '';
-    return `${this.#prefix}${JSON.stringify(delta)},"finish_reason":${JSON.stringify(finishReason)},"logprobs":null}]${usage}}\n\n`;
+    return `${this.#prefix}${JSON.stringify(delta)},"finish_reason":${JSON.stringify(finishReason)},"logprobs":null}]${usage}${extra}}\n\n`;
   }
 }
