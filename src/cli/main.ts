@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type CommandIo, configCheck, configPrint } from './config-commands.ts';
+import { errorsCommand } from './errors-command.ts';
 import { serveCommand } from './serve-command.ts';
 
 const USAGE = `Usage: plugboard <command>
@@ -11,6 +12,8 @@ Commands:
   config check [file] [--strict]   validate a configuration file and the plugins it names
                                    (--strict: warnings fail the check too)
   config print [file]              show the effective configuration, secrets redacted
+  errors [file] [--json]           every error code (core, server, the configured plugins'):
+                                   status, summary, hint — a Markdown table, or JSON
 
 The file defaults to $PLUGBOARD_CONFIG, then plugins/config.yaml.
 Exit codes: 0 success, 1 invalid configuration (or the server could not start),
@@ -37,6 +40,7 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
     io.err(`--config, --port and --host belong to "serve"\n\n${USAGE}`);
     return 2;
   }
+  if (command === 'errors' && file === undefined) return errorsCommand(subcommand, parsed.values.json ?? false, io);
   if (command === 'config' && rest.length === 0) {
     if (subcommand === 'check') return configCheck(file, parsed.values.strict ?? false, io);
     if (subcommand === 'print') return configPrint(file, io);
@@ -51,6 +55,7 @@ function parse(argv: readonly string[]) {
     allowPositionals: true,
     options: {
       strict: { type: 'boolean' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },

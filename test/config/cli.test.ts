@@ -189,6 +189,9 @@ describe('plugboard config print', () => {
         '        db_password: "${CLI_TEST_DB:swordfish}"',
         '        username: admin',
         '      empty_token: ""',
+        'connections:',
+        '  redis:',
+        '    cache: { url: "redis://:redis-secret-42@127.0.0.1:6379/0" }',
         '',
       ].join('\n'),
     );
@@ -198,7 +201,7 @@ describe('plugboard config print', () => {
       assert.equal(code, 0);
       assert.deepEqual(err, []);
       const text = out.join('\n');
-      for (const secret of ['sk-live-0123456789', 'tok-from-env-987', 'hunter2', 'swordfish']) {
+      for (const secret of ['sk-live-0123456789', 'tok-from-env-987', 'hunter2', 'swordfish', 'redis-secret-42']) {
         assert.ok(!text.includes(secret), `${secret} must not be printed`);
       }
       const printed = parse(text) as {
@@ -219,6 +222,8 @@ describe('plugboard config print', () => {
       assert.equal(printed.backends.echo.enabled, true);
       assert.equal(printed.backends.echo.plugin_file, 'plugins/echo.plugin.ts');
       assert.ok(!text.includes('resolvedPath'));
+      assert.ok(!text.includes('origin'), 'only keys the file accepts are printed');
+      assert.match(text, /redis:\/\/:\*\*\*@127\.0\.0\.1:6379\/0/, 'a URL keeps all but its password');
     } finally {
       delete process.env.CLI_TEST_TOKEN;
     }
@@ -229,6 +234,34 @@ describe('plugboard config print', () => {
     const { code, err } = await run('config', 'print', file('fatal.yaml'));
     assert.equal(code, 1);
     assert.match(err.join('\n'), /fatal\.yaml:3:20: plugin_manager\.default_timeout: expected number/);
+  });
+});
+
+describe('plugboard errors', () => {
+  test("lists the core's, the server's and the configured plugins' codes, as Markdown or JSON", async () => {
+    await mkdir(file('plugins'), { recursive: true });
+    await writeFile(
+      file('plugins/quota.plugin.ts'),
+      [
+        `import { defineErrors, defineMiddleware } from ${JSON.stringify(SRC)};`,
+        "const errors = defineErrors('quota', { EXCEEDED: { summary: 'Out of quota', hint: 'Wait | retry.', status: 429 } });",
+        "export default defineMiddleware({ metadata: { name: 'quota', version: '1.0.0', errors }, processRequest: (c) => c });",
+      ].join('\n'),
+    );
+    await writeFile(
+      file('errors.yaml'),
+      'mode: staging\nmiddleware:\n  quota:\n    plugin_file: plugins/quota.plugin.ts\n',
+    );
+    const markdown = await run('errors', file('errors.yaml'));
+    assert.equal(markdown.code, 0, markdown.err.join('\n'));
+    assert.equal(markdown.out[0], '| code | status | source | what went wrong | what to do |');
+    assert.ok(markdown.out.includes('| `quota/EXCEEDED` | 429 | quota | Out of quota | Wait \\| retry. |'));
+    assert.ok(markdown.out.some((line) => line.startsWith('| `ROUTE_NOT_FOUND` | 404 | server |')));
+    assert.ok(markdown.out.some((line) => line.startsWith('| `PLUGIN_TIMEOUT` | 504 | core |')));
+    const json = await run('errors', file('errors.yaml'), '--json');
+    const { errors } = JSON.parse(json.out.join('\n')) as { errors: { code: string; source: string }[] };
+    assert.equal(errors.find((entry) => entry.code === 'CONNECTION_UNKNOWN')?.source, 'connections');
+    assert.ok(errors.some((entry) => entry.code === 'quota/EXCEEDED'));
   });
 });
 
