@@ -1,8 +1,11 @@
+import { PlugboardError } from '../errors/plugboard-error.ts';
+import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
+import { invokePlugin } from '../execution/invoke.ts';
 import type { PipelineSnapshot } from '../pipeline/snapshot.ts';
 import type { HealthReport } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import type { PluginState } from '../plugin/state.ts';
-import type { PluginResult } from '../result.ts';
+import { ok, type PluginResult } from '../result.ts';
 
 /** The system health of spec §11.3. */
 export interface SystemHealth {
@@ -67,4 +70,47 @@ export function buildHealthReport(
     reasons: [...fatal, ...degraded],
     plugins,
   };
+}
+
+/** Runs every ACTIVE plugin's health check, each bounded by `timeoutMs`; a plugin without one is healthy. */
+export async function checkHealth(
+  records: readonly PluginRecord[],
+  deadlines: DeadlineScheduler,
+  timeoutMs: number,
+): Promise<Map<string, PluginResult<HealthReport>>> {
+  const checks = new Map<string, PluginResult<HealthReport>>();
+  await Promise.all(
+    records
+      .filter((record) => record.state === 'ACTIVE')
+      .map(async (record) => {
+        const check = record.plugin.healthCheck;
+        const result =
+          check === undefined
+            ? ok<HealthReport>({ status: 'healthy' })
+            : await invokePlugin(
+                deadlines,
+                record,
+                'healthCheck',
+                (call) => check.call(record.plugin, call),
+                validateHealth,
+                {
+                  timeoutMs,
+                  useBreaker: false,
+                },
+              );
+        checks.set(record.name, result);
+      }),
+  );
+  return checks;
+}
+
+function validateHealth(value: unknown): HealthReport {
+  const status = (value as HealthReport | null)?.status;
+  if (status !== 'healthy' && status !== 'degraded' && status !== 'unhealthy') {
+    throw new PlugboardError(
+      'PLUGIN_INVALID_RESULT',
+      'healthCheck must return { status: "healthy" | "degraded" | "unhealthy" }',
+    );
+  }
+  return value as HealthReport;
 }

@@ -247,3 +247,34 @@ export function dependentsOf(record: PluginRecord, among: Iterable<PluginRecord>
       other !== record && (other.state === 'ACTIVE' || other.state === 'PAUSED') && record.name in other.dependencies,
   );
 }
+
+/**
+ * Stops a plugin that takes part in the pipeline: UNLOADING at once (new snapshots leave it
+ * out), then — once the requests on older snapshots finished (bounded) — drained, shut down,
+ * its hooks removed, UNLOADED.
+ */
+export async function stopPlugin(
+  env: Pick<LifecycleEnv, 'deadlines' | 'drainTimeoutMs' | 'shutdownTimeoutMs'>,
+  record: PluginRecord,
+  reason: string,
+  manager: { rebuild(): Promise<void>; unregisterHooks(): void },
+): Promise<void> {
+  if (record.state === 'UNLOADED' || record.state === 'UNLOADING') return;
+  const wasStarted = record.state === 'ACTIVE' || record.state === 'PAUSED';
+  if (record.state === 'LOADING' || record.state === 'INITIALIZING')
+    record.states.moveTo('ERROR', 'stopped while starting');
+  record.states.moveTo('UNLOADING', reason);
+  // Requests that started on an earlier snapshot may still call it: let them finish.
+  await boundedWait(manager.rebuild(), env.drainTimeoutMs);
+  await drainAndShutDown(env, record, wasStarted);
+  manager.unregisterHooks();
+  record.states.moveTo('UNLOADED', reason);
+  void manager.rebuild();
+}
+
+/** Waits for `promise`, but no longer than `timeoutMs`. */
+export async function boundedWait(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+}

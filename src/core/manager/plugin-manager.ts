@@ -1,9 +1,7 @@
 import { dependentsRemain, managerNotRunning } from '../errors/core-errors.ts';
 import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { CallObserver } from '../execution/call-observer.ts';
-import { type CircuitBreakerOptions, DEFAULT_CIRCUIT_BREAKER } from '../execution/circuit-breaker.ts';
 import { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
-import { invokePlugin } from '../execution/invoke.ts';
 import { RequestScope } from '../execution/request-scope.ts';
 import { HookManager } from '../hooks/hook-manager.ts';
 import type { HookName } from '../hooks/hook-map.ts';
@@ -16,9 +14,8 @@ import { type ChatStream, collectResponse, toChatStream } from '../pipeline/chat
 import { runInputProcessors } from '../pipeline/context-stage.ts';
 import { type OperationCall, type OperationOutcome, runOperation } from '../pipeline/operation-pipeline.ts';
 import { type PipelineEnv, RequestRun } from '../pipeline/request-run.ts';
-import { discoverPluginFiles } from '../plugin/discovery.ts';
-import type { HealthReport, HookHandler } from '../plugin/kinds.ts';
-import type { FailurePolicy, PluginSettings } from '../plugin/metadata.ts';
+import type { HookHandler } from '../plugin/kinds.ts';
+import type { PluginSettings } from '../plugin/metadata.ts';
 import { instantiate, loadPluginModule } from '../plugin/module-loader.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import type { Priority } from '../plugin/priority.ts';
@@ -28,8 +25,9 @@ import { ServiceRegistry } from '../services/service-registry.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { type BackendHandle, backendDirectory, backendHandle } from './backend-handles.ts';
 import { type EmbeddingReply, embedOperation } from './embed-operation.ts';
-import { buildHealthReport, type SystemHealth } from './health.ts';
-import { dependentsOf, drainAndShutDown, type LifecycleEnv, startPending, stopOrder } from './lifecycle.ts';
+import { buildHealthReport, checkHealth, type SystemHealth } from './health.ts';
+import { boundedWait, dependentsOf, type LifecycleEnv, startPending, stopOrder, stopPlugin } from './lifecycle.ts';
+import { type PluginManagerOptions, type ResolvedManagerOptions, resolveManagerOptions } from './manager-options.ts';
 import type { ApplyReport, PluginChange } from './plugin-change.ts';
 import { type LoadProblem, PluginRegistry } from './plugin-registry.ts';
 import { applyChanges, type ReloadEnv } from './reload-transaction.ts';
@@ -38,42 +36,8 @@ import { SnapshotKeeper } from './snapshots.ts';
 
 export type { BackendHandle } from './backend-handles.ts';
 export type { EmbeddingReply } from './embed-operation.ts';
+export type { PluginManagerOptions } from './manager-options.ts';
 export type { LoadProblem } from './plugin-registry.ts';
-
-/** Settings of the plugin manager. Every field has a default. */
-export interface PluginManagerOptions {
-  /** Structured logger (pino or compatible). Default: JSON on stdout at `warn`. */
-  readonly logger?: Logger;
-  /** Default per-call timeout of plugins and hooks, in ms (spec: 30 s). */
-  readonly defaultTimeoutMs?: number;
-  /** Default timeout of hook handlers, in ms (spec `hooks.default_timeout`, 30 s). */
-  readonly defaultHookTimeoutMs?: number;
-  readonly defaultPriority?: Priority;
-  readonly defaultFailurePolicy?: FailurePolicy;
-  readonly circuitBreaker?: Partial<CircuitBreakerOptions>;
-  /** Most handlers of one parallel hook dispatch at once, and most background MONITORING handlers. */
-  readonly maxConcurrentHooks?: number;
-  /** Background MONITORING handlers that may queue before new ones are dropped. */
-  readonly monitoringQueue?: number;
-  /** Most model turns per request (tool loops). */
-  readonly maxTurns?: number;
-  /** How long shutdown and unload wait for in-flight requests to finish. */
-  readonly drainTimeoutMs?: number;
-  /** Bound on each plugin's `shutdown`. */
-  readonly shutdownTimeoutMs?: number;
-  /** How many plugins may initialize at the same time (spec `max_concurrent_plugins`). */
-  readonly maxConcurrentPlugins?: number;
-  /** Bound on each plugin's `healthCheck`. */
-  readonly healthTimeoutMs?: number;
-  /** Backend used when a request names none (else the first active backend by priority). */
-  readonly defaultBackend?: string;
-  /** Folder that `loadPluginsFromDirectory()` scans when called without one. */
-  readonly pluginDirectory?: string;
-  /** Watches every plugin call (tracing); see {@link PluginManager.setCallObserver}. Default: none. */
-  readonly callObserver?: CallObserver;
-  /** How long a backend's model list is reused for routing, in ms (default 30 s). */
-  readonly modelListTtlMs?: number;
-}
 
 type ManagerState = 'created' | 'running' | 'stopping' | 'stopped';
 
@@ -100,16 +64,7 @@ export class PluginManager {
   readonly #registry: PluginRegistry;
   readonly #services: ServiceRegistry;
   readonly #snapshots: SnapshotKeeper;
-  readonly #options: Required<
-    Omit<
-      PluginManagerOptions,
-      'logger' | 'circuitBreaker' | 'defaultBackend' | 'pluginDirectory' | 'callObserver' | 'modelListTtlMs'
-    >
-  > & {
-    circuitBreaker: CircuitBreakerOptions;
-    defaultBackend: string | undefined;
-    pluginDirectory: string | undefined;
-  };
+  readonly #options: ResolvedManagerOptions;
   /** ACTIVE plugins being disabled: out of new snapshots, PAUSED once older ones drain (applyChanges). */
   readonly #leaving = new Set<PluginRecord>();
   readonly #startedAt = Date.now();
@@ -120,22 +75,7 @@ export class PluginManager {
   constructor(options: PluginManagerOptions = {}) {
     this.logger = options.logger ?? createDefaultLogger();
     this.#callObserver = options.callObserver;
-    this.#options = {
-      defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
-      defaultHookTimeoutMs: options.defaultHookTimeoutMs ?? options.defaultTimeoutMs ?? 30_000,
-      maxConcurrentPlugins: options.maxConcurrentPlugins ?? 10,
-      defaultPriority: options.defaultPriority ?? 'NORMAL',
-      defaultFailurePolicy: options.defaultFailurePolicy ?? 'open',
-      circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER, ...options.circuitBreaker },
-      maxConcurrentHooks: options.maxConcurrentHooks ?? 10,
-      monitoringQueue: options.monitoringQueue ?? 1000,
-      maxTurns: options.maxTurns ?? 8,
-      drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
-      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
-      healthTimeoutMs: options.healthTimeoutMs ?? 2_000,
-      defaultBackend: options.defaultBackend,
-      pluginDirectory: options.pluginDirectory,
-    };
+    this.#options = resolveManagerOptions(options);
     this.hooks = new HookManager(
       this.#deadlines,
       { maxConcurrentHooks: this.#options.maxConcurrentHooks, monitoringQueue: this.#options.monitoringQueue },
@@ -211,7 +151,7 @@ export class PluginManager {
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
     if (wasRunning) await this.hooks.execute('shutdown', { reason });
-    await withTimeout(this.#snapshots.drainAll(), this.#options.drainTimeoutMs);
+    await boundedWait(this.#snapshots.drainAll(), this.#options.drainTimeoutMs);
     for (const name of stopOrder(this.#registry.values())) await this.#stopPlugin(this.#registry.require(name), reason);
     await this.#services.close();
     this.#state = 'stopped';
@@ -262,26 +202,7 @@ export class PluginManager {
         'No plugin directory given, and none configured (option pluginDirectory)',
       );
     }
-    const { files, problems } = await discoverPluginFiles(directory);
-    for (const problem of problems) {
-      this.#registry.reportLoadProblem(
-        problem.path,
-        new PlugboardError('PLUGIN_MODULE_LOAD_FAILED', `${problem.path}: cannot read folder (${problem.reason})`),
-      );
-    }
-    const names: string[] = [];
-    for (const file of files) {
-      try {
-        const value = await loadPluginModule(file);
-        const name = peekName(value);
-        names.push(this.#registry.add(value, (name && settingsByName[name]) || {}, file).name);
-      } catch (error) {
-        this.#registry.reportLoadProblem(
-          file,
-          toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', { details: { file } }),
-        );
-      }
-    }
+    const names = await this.#registry.addFromDirectory(directory, settingsByName);
     if (this.#state === 'running') await startPending(this.#lifecycle);
     return names;
   }
@@ -475,29 +396,11 @@ export class PluginManager {
   }
 
   /** Runs every ACTIVE plugin's health check (bounded) and sums up (spec §11.3). */
-  async getHealth(): Promise<SystemHealth> {
-    const checks = new Map<string, PluginResult<HealthReport>>();
+  getHealth(): Promise<SystemHealth> {
     const records = this.#registry.values();
-    await Promise.all(
-      records
-        .filter((record) => record.state === 'ACTIVE')
-        .map(async (record) => {
-          const check = record.plugin.healthCheck;
-          const result =
-            check === undefined
-              ? ok<HealthReport>({ status: 'healthy' })
-              : await invokePlugin(
-                  this.#deadlines,
-                  record,
-                  'healthCheck',
-                  (call) => check.call(record.plugin, call),
-                  validateHealth,
-                  { timeoutMs: this.#options.healthTimeoutMs, useBreaker: false },
-                );
-          checks.set(record.name, result);
-        }),
+    return checkHealth(records, this.#deadlines, this.#options.healthTimeoutMs).then((checks) =>
+      buildHealthReport(this.#state === 'running', records, checks, this.#snapshots.current),
     );
-    return buildHealthReport(this.#state === 'running', records, checks, this.#snapshots.current);
   }
 
   /**
@@ -556,19 +459,12 @@ export class PluginManager {
     }
   }
 
-  async #stopPlugin(record: PluginRecord, reason: string): Promise<void> {
-    if (record.state === 'UNLOADED' || record.state === 'UNLOADING') return;
-    const wasStarted = record.state === 'ACTIVE' || record.state === 'PAUSED';
-    if (record.state === 'LOADING' || record.state === 'INITIALIZING') {
-      record.states.moveTo('ERROR', 'stopped while starting');
-    }
-    record.states.moveTo('UNLOADING', reason);
-    // Requests that started on an earlier snapshot may still call it: let them finish.
-    await withTimeout(this.#snapshots.rebuild(), this.#options.drainTimeoutMs);
-    await drainAndShutDown(this.#lifecycle, record, wasStarted);
-    this.hooks.unregisterRecord(record);
-    record.states.moveTo('UNLOADED', reason);
-    void this.#snapshots.rebuild();
+  /** Stops one plugin: out of new snapshots, drained, shut down, its hooks removed. */
+  #stopPlugin(record: PluginRecord, reason: string): Promise<void> {
+    return stopPlugin(this.#lifecycle, record, reason, {
+      rebuild: () => this.#snapshots.rebuild(),
+      unregisterHooks: () => this.hooks.unregisterRecord(record),
+    });
   }
 
   #assertUsable(operation: string): void {
@@ -578,26 +474,4 @@ export class PluginManager {
   #assertRunning(operation: string): void {
     if (this.#state !== 'running') throw managerNotRunning(operation, this.#state);
   }
-}
-
-function peekName(value: unknown): string | undefined {
-  const name = (value as { metadata?: { name?: unknown } } | null)?.metadata?.name;
-  return typeof name === 'string' ? name : undefined;
-}
-
-function validateHealth(value: unknown): HealthReport {
-  const status = (value as HealthReport | null)?.status;
-  if (status !== 'healthy' && status !== 'degraded' && status !== 'unhealthy') {
-    throw new PlugboardError(
-      'PLUGIN_INVALID_RESULT',
-      'healthCheck must return { status: "healthy" | "degraded" | "unhealthy" }',
-    );
-  }
-  return value as HealthReport;
-}
-
-async function withTimeout(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-  clearTimeout(timer);
 }

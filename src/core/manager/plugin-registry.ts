@@ -1,9 +1,11 @@
 import { duplicateName, pluginNotFound } from '../errors/core-errors.ts';
-import { describeCause, PlugboardError } from '../errors/plugboard-error.ts';
+import { describeCause, PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { CallObserver } from '../execution/call-observer.ts';
 import type { CircuitBreakerOptions } from '../execution/circuit-breaker.ts';
 import type { Logger } from '../logger.ts';
+import { discoverPluginFiles } from '../plugin/discovery.ts';
 import type { FailurePolicy, PluginConfig, PluginMetadata, PluginSettings } from '../plugin/metadata.ts';
+import { loadPluginModule } from '../plugin/module-loader.ts';
 import { PluginRecord } from '../plugin/plugin-record.ts';
 import type { Priority } from '../plugin/priority.ts';
 import { checkPluginStructure, type PluginShape } from '../plugin/structure-check.ts';
@@ -164,6 +166,34 @@ export class PluginRegistry {
       { operation: 'start', success: false, error: error.code, cause: describeCause(error) },
       error.message,
     );
+  }
+
+  /**
+   * Discovers plugin files under `directory` (FR-2) and adds them all; one bad file never
+   * stops the others: its problem is reported with the file. Returns the names added.
+   */
+  async addFromDirectory(
+    directory: string,
+    settingsByName: Readonly<Record<string, PluginSettings>>,
+  ): Promise<string[]> {
+    const { files, problems } = await discoverPluginFiles(directory);
+    for (const problem of problems) {
+      this.reportLoadProblem(
+        problem.path,
+        new PlugboardError('PLUGIN_MODULE_LOAD_FAILED', `${problem.path}: cannot read folder (${problem.reason})`),
+      );
+    }
+    const names: string[] = [];
+    for (const file of files) {
+      try {
+        const value = await loadPluginModule(file);
+        const name = (value as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+        names.push(this.add(value, (typeof name === 'string' && settingsByName[name]) || {}, file).name);
+      } catch (error) {
+        this.reportLoadProblem(file, toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', { details: { file } }));
+      }
+    }
+    return names;
   }
 
   /** Files (or entries) that could not be loaded at all. */

@@ -5,7 +5,15 @@ import type { PluginConfig } from '../plugin/metadata.ts';
 import { freshInstance, instantiate } from '../plugin/module-loader.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { checkPluginStructure } from '../plugin/structure-check.ts';
-import { dependentsOf, initializeRecord, type LifecycleEnv, planStart, retire, stopOrder } from './lifecycle.ts';
+import {
+  boundedWait,
+  dependentsOf,
+  initializeRecord,
+  type LifecycleEnv,
+  planStart,
+  retire,
+  stopOrder,
+} from './lifecycle.ts';
 import type { ApplyReport, PluginChange } from './plugin-change.ts';
 
 /** What a reload transaction needs from the manager. */
@@ -214,7 +222,7 @@ export async function applyChanges(
   const snapshotVersion = env.currentVersion();
 
   // 3. Retire what was replaced or removed, once the requests running on it are done.
-  await withTimeout(drained, env.drainTimeoutMs);
+  await boundedWait(drained, env.drainTimeoutMs);
   for (const record of pausing) {
     env.leaving.delete(record);
     if (record.state === 'ACTIVE' && !record.config.enabled)
@@ -324,10 +332,4 @@ function isCandidate(record: PluginRecord): boolean {
 function peekName(value: unknown): string | undefined {
   const name = (value as { metadata?: { name?: unknown } } | null)?.metadata?.name;
   return typeof name === 'string' ? name : undefined;
-}
-
-async function withTimeout(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-  clearTimeout(timer);
 }
