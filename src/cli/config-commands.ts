@@ -62,7 +62,8 @@ export async function configPrint(file: string | undefined, io: CommandIo): Prom
     features: {},
     middleware: {},
   };
-  for (const { name, section, resolvedPath: _path, origin: _origin, ...entry } of plugins) bySection[section]![name] = entry;
+  for (const { name, section, resolvedPath: _path, origin: _origin, ...entry } of plugins)
+    bySection[section]![name] = entry;
   io.out(stringify(redactSecrets({ ...sections, ...bySection })).trimEnd());
   return loaded.fatal ? 1 : 0;
 }

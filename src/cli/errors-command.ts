@@ -32,7 +32,9 @@ export async function errorsCommand(file: string | undefined, json: boolean, io:
     io.out('| --- | --- | --- | --- | --- |');
     const cell = (text: string) => text.replaceAll('|', '\\|');
     for (const entry of codes) {
-      io.out(`| \`${entry.code}\` | ${entry.status} | ${entry.source} | ${cell(entry.summary)} | ${cell(entry.hint)} |`);
+      io.out(
+        `| \`${entry.code}\` | ${entry.status} | ${entry.source} | ${cell(entry.summary)} | ${cell(entry.hint)} |`,
+      );
     }
   }
   return failed > 0 ? 1 : 0;

@@ -161,7 +161,8 @@ export default definePlugin({
     const health = await runtime.manager.getHealth();
     assert.equal(health.plugins.connections?.health.status, 'healthy');
     assert.equal(
-      (health.plugins.connections?.health.custom_metrics as Record<string, { status: string }>).cache?.status,
+      (health.plugins.connections?.health.custom_metrics as Record<string, { status: string }> | undefined)?.cache
+        ?.status,
       'up',
     );
     await client!.del('users');
@@ -243,8 +244,8 @@ describe('reloads', () => {
     await (await made.start({ logger: on.logger })).close();
     const watching = on.lines().find((line) => line.operation === 'hot_reload');
     assert.equal(watching?.enabled, true);
-    assert.ok((watching?.watching as string[]).includes(made.file));
-    assert.ok((watching?.watching as string[]).includes(made.dir), 'the discovery folder too');
+    assert.ok((watching?.watching as string[] | undefined)?.includes(made.file));
+    assert.ok((watching?.watching as string[] | undefined)?.includes(made.dir), 'the discovery folder too');
 
     await made.write('config.yaml', 'mode: production\nbackends:\n  echo:\n    plugin_file: echo.plugin.ts\n');
     const off = captureLogs();

@@ -46,6 +46,7 @@ describe('CompletionChunkEncoder', () => {
       const response = {
         finishReason: 'stop',
         usage: { promptTokens: 3, completionTokens: 2 },
+        steps: [],
       } as unknown as ChatResponse;
       const closing = events(encoder.end(response));
       assert.equal(closing[0], expected({}, 'stop', includeUsage));
@@ -74,7 +75,7 @@ describe('CompletionChunkEncoder', () => {
     assert.deepEqual(call.choices[0].delta.tool_calls, [
       { index: 0, id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } },
     ]);
-    const end = JSON.parse(events(encoder.end({} as ChatResponse))[0]!);
+    const end = JSON.parse(events(encoder.end({ steps: [] } as unknown as ChatResponse))[0]!);
     assert.equal(end.choices[0].finish_reason, 'tool_calls');
   });
 });

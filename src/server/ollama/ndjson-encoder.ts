@@ -4,8 +4,8 @@
  * `{"error": "…"}` line, which Ollama's clients raise as an exception.
  */
 import type { PlugboardError } from '../../core/errors/plugboard-error.ts';
-import { degradedPlugins } from '../degraded.ts';
 import type { ChatChunk, ChatResponse } from '../../core/model/reply.ts';
+import { degradedPlugins } from '../degraded.ts';
 import type { StreamEncoder } from '../streaming.ts';
 import type { RequestClock } from './request-clock.ts';
 import { type ResponseShape, statsOf } from './response-bodies.ts';

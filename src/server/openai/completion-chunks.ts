@@ -1,9 +1,9 @@
 import type { PlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { ChatChunk, ChatResponse, FinishReason, Usage } from '../../core/model/reply.ts';
+import { degradedPlugins } from '../degraded.ts';
 import type { StreamEncoder } from '../streaming.ts';
 import { type OpenAiFinishReason, type OpenAiUsage, toFinishReason, toToolCall, toUsage } from './completion-parts.ts';
 import type { CompletionIdentity } from './completion-response.ts';
-import { degradedPlugins } from '../degraded.ts';
 import { openAiErrorBody } from './openai-errors.ts';
 import { SSE_CONTENT_TYPE, sseEvent } from './sse-encoder.ts';
 
