@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeCause, isPlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { Message } from '../../core/model/message.ts';
 import {
   type Conversation,
@@ -12,6 +11,7 @@ import {
   MAX_TITLE_LENGTH,
   type StoredMessage,
 } from '../../core/stores/conversation-store.ts';
+import { expectStoreError } from './expect-store-error.ts';
 
 /**
  * What {@link testConversationStoreContract} needs: how to make a store and how to let it go.
@@ -456,24 +456,4 @@ function expectInvalid(action: () => unknown, mentions: RegExp, what = ''): Prom
 /** Asserts that `action` fails with `STORE_NOT_FOUND`. */
 function expectNotFound(action: () => unknown): Promise<void> {
   return expectStoreError(action, 'STORE_NOT_FOUND', /./);
-}
-
-/** Asserts that `action` fails with a PlugboardError of `code` whose message matches. */
-async function expectStoreError(
-  action: () => unknown,
-  code: 'STORE_INVALID_ARGUMENT' | 'STORE_NOT_FOUND',
-  mentions: RegExp,
-  what = '',
-): Promise<void> {
-  let caught: unknown;
-  try {
-    await action();
-  } catch (error) {
-    caught = error;
-  }
-  const context = what === '' ? '' : ` (${what})`;
-  assert.ok(caught !== undefined, `expected ${code}${context}, but the call succeeded`);
-  const got = isPlugboardError(caught) ? `${caught.code}: ${caught.message}` : describeCause(caught);
-  assert.ok(isPlugboardError(caught, code), `expected PlugboardError ${code}${context}, got ${got}`);
-  assert.match(caught.message, mentions, `the message says what is wrong${context}`);
 }

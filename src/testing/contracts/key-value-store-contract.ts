@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeCause, isPlugboardError } from '../../core/errors/plugboard-error.ts';
+import { isPlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { JsonValue } from '../../core/stores/json.ts';
 import { type KeyValueStore, MAX_KEY_LENGTH } from '../../core/stores/key-value-store.ts';
+import { expectInvalid } from './expect-store-error.ts';
 
 /**
  * What {@link testKeyValueStoreContract} needs: how to make a store and how to let it go.
@@ -406,22 +407,6 @@ async function inKeyspace(options: KeyValueStoreContractOptions, body: (space: K
   } finally {
     await options.dispose?.(store);
   }
-}
-
-/** Asserts that `action` fails (throws or rejects) with a STORE_INVALID_ARGUMENT whose message matches. */
-async function expectInvalid(action: () => unknown, mentions: RegExp, what = ''): Promise<void> {
-  const code = 'STORE_INVALID_ARGUMENT';
-  let caught: unknown;
-  try {
-    await action();
-  } catch (error) {
-    caught = error;
-  }
-  const context = what === '' ? '' : ` (${what})`;
-  assert.ok(caught !== undefined, `expected ${code}${context}, but the call succeeded`);
-  const got = isPlugboardError(caught) ? `${caught.code}: ${caught.message}` : describeCause(caught);
-  assert.ok(isPlugboardError(caught, code), `expected PlugboardError ${code}${context}, got ${got}`);
-  assert.match(caught.message, mentions, `the message says what is wrong${context}`);
 }
 
 function assertBetween(actual: number | undefined, low: number, high: number, what: string): void {

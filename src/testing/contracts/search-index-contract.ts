@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { describeCause, isPlugboardError } from '../../core/errors/plugboard-error.ts';
 import {
   type IndexedDocument,
   MAX_TOP_K,
@@ -10,6 +9,7 @@ import {
   type SearchIndex,
   type SearchQuery,
 } from '../../core/stores/search-index.ts';
+import { expectInvalid } from './expect-store-error.ts';
 
 /**
  * What {@link testSearchIndexContract} needs: how to make an index and how to let it go.
@@ -350,22 +350,4 @@ async function inWorld(options: SearchIndexContractOptions, body: (world: World)
       await options.dispose?.(index);
     }
   }
-}
-
-/** Asserts that `action` fails with a `STORE_INVALID_ARGUMENT` PlugboardError whose message matches. */
-async function expectInvalid(action: () => unknown, mentions: RegExp, what = ''): Promise<void> {
-  let caught: unknown;
-  try {
-    await action();
-  } catch (error) {
-    caught = error;
-  }
-  const context = what === '' ? '' : ` (${what})`;
-  assert.ok(caught !== undefined, `expected STORE_INVALID_ARGUMENT${context}, but the call succeeded`);
-  const got = isPlugboardError(caught) ? `${caught.code}: ${caught.message}` : describeCause(caught);
-  assert.ok(
-    isPlugboardError(caught, 'STORE_INVALID_ARGUMENT'),
-    `expected STORE_INVALID_ARGUMENT${context}, got ${got}`,
-  );
-  assert.match(caught.message, mentions, `the message says what is wrong${context}`);
 }
