@@ -256,3 +256,23 @@ describe('reloads', () => {
     assert.match(String(line?.message), /hot reload is off/);
   });
 });
+
+describe('the connections section', () => {
+  test('is validated like every section: each issue located, with a did-you-mean', async () => {
+    const { parseConfig } = await import('../../src/config/load-config.ts');
+    const { formatIssue } = await import('../../src/config/config-issue.ts');
+    const loaded = parseConfig(
+      ['connections:', '  redis:', '    cache:', '      ulr: redis://127.0.0.1:6379'].join('\n'),
+      '/srv/config.yaml',
+      { env: {} },
+    );
+    const errors = loaded.issues.filter((issue) => issue.severity === 'error').map(formatIssue);
+    assert.ok(
+      errors.some((line) =>
+        /^\/srv\/config\.yaml:4:7: connections\.redis\.cache\.ulr: unknown key \(did you mean "url"\?\)/.test(line),
+      ),
+      errors.join('\n'),
+    );
+    assert.deepEqual(loaded.config.connections.redis, {}, 'an invalid section falls back to its defaults');
+  });
+});
