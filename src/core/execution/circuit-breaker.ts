@@ -55,7 +55,14 @@ export class PluginCircuitBreaker {
   #lastOpenedAt: string | undefined;
   #openedAtMs = 0;
 
-  constructor(private readonly options: CircuitBreakerOptions) {
+  /**
+   * @param onFailure told each time a failure counts against this breaker (its plugin's
+   *   breakers then leave their fast path, see PluginBreakers.clean)
+   */
+  constructor(
+    private readonly options: CircuitBreakerOptions,
+    private readonly onFailure: () => void = noop,
+  ) {
     this.#policy = this.#create();
   }
 
@@ -85,6 +92,7 @@ export class PluginCircuitBreaker {
       (error: unknown) => {
         if (!isBreakerRejection(error) && countsAsFailure(error) && this.#policy === policy) {
           this.#failurePending = true;
+          this.onFailure();
         }
         throw error;
       },
@@ -131,6 +139,7 @@ export class PluginCircuitBreaker {
   async #reportFailure(policy: CircuitBreakerPolicy, error: unknown): Promise<void> {
     if (!countsAsFailure(error) || this.#policy !== policy) return;
     this.#failurePending = true;
+    this.onFailure();
     await policy.execute(() => Promise.reject(error)).catch(() => undefined);
   }
 
@@ -191,3 +200,5 @@ const NOT_THE_PLUGINS_FAULT = new Set(['REQUEST_ABORTED', 'REQUEST_INVALID', 'MO
 function countsAsFailure(error: unknown): boolean {
   return !(isPlugboardError(error) && NOT_THE_PLUGINS_FAULT.has(error.code));
 }
+
+function noop(): void {}

@@ -10,6 +10,7 @@ import type { ServiceAccess } from '../services/service-ref.ts';
 import { endObserved, type ObservedCall, type ObservedOutcome, observeCall } from './call-observer.ts';
 import { type DirectTicket, isBreakerRejection, type PluginCircuitBreaker } from './circuit-breaker.ts';
 import type { Deadline, DeadlineScheduler } from './deadline-scheduler.ts';
+import { CLEAN_TICKET } from './plugin-breakers.ts';
 import type { RequestScope } from './request-scope.ts';
 
 /**
@@ -71,11 +72,13 @@ export function invokeGuarded<T>(
   const call = new GuardedCall<T>(deadlines, record, operation, validate, options);
   record.hold();
   if (options.useBreaker === false) return call.runDirect(fn, undefined);
+  const breakers = record.breakers;
+  // A healthy plugin: no breaker to consult (see PluginBreakers.clean).
+  if (breakers.clean) return call.runDirect(fn, CLEAN_TICKET);
   // Each operation has its own breaker (see PluginBreakers).
-  const breaker = record.breakers.for(operation);
-  call.breaker = breaker;
+  const breaker = breakers.for(operation);
   const ticket = breaker.directTicket();
-  return ticket === undefined ? call.runThroughBreaker(fn) : call.runDirect(fn, ticket);
+  return ticket === undefined ? call.runThroughBreaker(fn, breaker) : call.runDirect(fn, ticket);
 }
 
 const NO_OPTIONS: InvokeOptions = Object.freeze({});
@@ -152,8 +155,6 @@ class GuardedCall<T> implements PluginCall {
   readonly #scope: RequestScope | undefined;
   readonly #requestId: string | undefined;
   readonly #timeoutMs: number;
-  /** The operation's breaker, unless the call bypasses breakers (lifecycle, health checks). */
-  breaker: PluginCircuitBreaker | undefined;
   #controller: AbortController | undefined;
   #logger: Logger | undefined;
   /** Set only while a call observer (tracing) watches this call. */
@@ -238,9 +239,9 @@ class GuardedCall<T> implements PluginCall {
   }
 
   /** Through cockatiel's breaker: after a failure, while half-open, and to be rejected while open. */
-  async runThroughBreaker(fn: (call: PluginCall) => unknown): Promise<PluginResult<T>> {
+  async runThroughBreaker(fn: (call: PluginCall) => unknown, breaker: PluginCircuitBreaker): Promise<PluginResult<T>> {
     try {
-      return this.#succeed(await this.breaker!.run(() => this.#runToPromise(fn)));
+      return this.#succeed(await breaker.run(() => this.#runToPromise(fn)));
     } catch (thrown) {
       return this.#fail(thrown);
     }
@@ -369,7 +370,8 @@ class GuardedCall<T> implements PluginCall {
   }
 
   async #failDirect(ticket: DirectTicket | undefined, thrown: unknown): Promise<PluginResult<T>> {
-    if (ticket !== undefined) await this.breaker!.reportDirectFailure(ticket, thrown);
+    if (ticket === CLEAN_TICKET) await this.#record.breakers.reportCleanFailure(this.#operation, thrown);
+    else if (ticket !== undefined) await this.#record.breakers.for(this.#operation).reportDirectFailure(ticket, thrown);
     return this.#fail(thrown);
   }
 

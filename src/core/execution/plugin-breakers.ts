@@ -2,8 +2,16 @@ import {
   type BreakerState,
   type BreakerStatus,
   type CircuitBreakerOptions,
+  type DirectTicket,
   PluginCircuitBreaker,
 } from './circuit-breaker.ts';
+
+/**
+ * The ticket of a call made while every breaker of its plugin is clean (see
+ * {@link PluginBreakers.clean}): a failure is then reported to the operation's breaker by
+ * {@link PluginBreakers.reportCleanFailure}.
+ */
+export const CLEAN_TICKET = Object.freeze({}) as DirectTicket;
 
 /** A plugin's breakers as status reports show them: the worst state, and each operation that is not closed. */
 export interface PluginBreakerStatus extends BreakerStatus {
@@ -24,6 +32,16 @@ const SEVERITY: Readonly<Record<BreakerState, number>> = { open: 3, 'half-open':
 export class PluginBreakers {
   readonly #options: CircuitBreakerOptions;
   readonly #byOperation = new Map<string, PluginCircuitBreaker>();
+  readonly #dirty = (): void => {
+    this.clean = false;
+  };
+  /**
+   * True while no failure has counted against any of the plugin's breakers since the last
+   * reset: every breaker is closed with nothing pending, so a call needs no breaker at all —
+   * the guard skips even the lookup of its operation's breaker (the common, healthy case pays
+   * nothing for having one breaker per operation).
+   */
+  clean = true;
 
   constructor(options: CircuitBreakerOptions) {
     this.#options = options;
@@ -33,7 +51,7 @@ export class PluginBreakers {
   for(operation: string): PluginCircuitBreaker {
     let breaker = this.#byOperation.get(operation);
     if (breaker === undefined) {
-      breaker = new PluginCircuitBreaker(this.#options);
+      breaker = new PluginCircuitBreaker(this.#options, this.#dirty);
       this.#byOperation.set(operation, breaker);
     }
     return breaker;
@@ -69,8 +87,16 @@ export class PluginBreakers {
     };
   }
 
+  /** Reports the failure of a call made with {@link CLEAN_TICKET} to its operation's breaker. */
+  reportCleanFailure(operation: string, error: unknown): Promise<void> {
+    const breaker = this.for(operation);
+    const ticket = breaker.directTicket();
+    return ticket === undefined ? Promise.resolve() : breaker.reportDirectFailure(ticket, error);
+  }
+
   /** Closes every operation's circuit and forgets past failures (FR-6 manual reset). */
   reset(): void {
     for (const breaker of this.#byOperation.values()) breaker.reset();
+    this.clean = true;
   }
 }

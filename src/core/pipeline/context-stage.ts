@@ -24,7 +24,8 @@ export async function prepareContext(run: RequestRun, initial: ChatContext): Pro
   let index = lastIndexOfRole(context.messages, 'user');
   if (index >= 0 && snapshot.inputProcessors.length > 0) {
     const original = context.messages[index]!;
-    const message = await runInputProcessors(run, snapshot.inputProcessors, original, context);
+    const processed = runInputProcessors(run, snapshot.inputProcessors, original, context);
+    const message = processed instanceof Promise ? await processed : processed;
     await run.flushBypassed(context);
     if (message !== original) context = replaceMessage(context, index, message);
   }
@@ -68,21 +69,29 @@ export function needsPreparation(run: RequestRun): boolean {
  * The input processors on one message, in priority order, each seeing what the previous one
  * returned. Also what `PluginManager.executeMessageProcessors` runs.
  */
-export async function runInputProcessors(
+export function runInputProcessors(
   run: RequestRun,
   processors: readonly PluginRecord[],
   original: Message,
   context: ChatContext,
-): Promise<Message> {
+  from = 0,
+): Message | Promise<Message> {
+  // Synchronous until a processor answers with a promise: no promise of its own per request.
   let message = original;
-  for (const record of processors) {
+  for (let index = from; index < processors.length; index++) {
+    const record = processors[index]!;
     const current = message;
-    const result = await run.call(
+    const result = run.call(
       record,
       PROCESS_INPUT,
       (call) => record.plugin.processMessage!(current, context, call),
       messageValidator(current),
     );
+    if (result instanceof Promise) {
+      return result.then((settled) =>
+        runInputProcessors(run, processors, settled.ok ? settled.value : current, context, index + 1),
+      );
+    }
     if (result.ok) message = result.value;
   }
   return message;

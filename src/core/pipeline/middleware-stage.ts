@@ -2,8 +2,9 @@ import { invalidResult } from '../errors/core-errors.ts';
 import type { PlugboardError } from '../errors/plugboard-error.ts';
 import type { ChatContext } from '../model/context.ts';
 import type { ChatResponse } from '../model/reply.ts';
-import type { RespondDecision } from '../plugin/kinds.ts';
+import type { MiddlewareDecision, RespondDecision } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
+import type { PluginResult } from '../result.ts';
 import type { RequestRun } from './request-run.ts';
 import { requestValidator, responseValidator } from './validators.ts';
 
@@ -25,48 +26,84 @@ export interface Admission {
  * bypassed, a failing fail-closed one rejects the request. This runs before anything else
  * about the request is looked at — models included — so a refused caller learns nothing.
  */
-export async function enterMiddleware(
+export function enterMiddleware(
   run: RequestRun,
   middleware: readonly PluginRecord[],
   initial: ChatContext,
   answerable = true,
-): Promise<Admission> {
-  let context = initial;
-  const entered: PluginRecord[] = [];
-  for (const record of middleware) {
-    if (record.plugin.processRequest === undefined) {
-      entered.push(record);
-      continue;
+): Admission | Promise<Admission> {
+  return new Entry(run, middleware, answerable).from(0, initial);
+}
+
+/**
+ * The walk through the middleware of one request, synchronous until a middleware answers with
+ * a promise (no promise of its own per request), continued when it settles.
+ */
+class Entry {
+  readonly entered: PluginRecord[] = [];
+
+  constructor(
+    private readonly run: RequestRun,
+    private readonly middleware: readonly PluginRecord[],
+    private readonly answerable: boolean,
+  ) {}
+
+  from(start: number, initial: ChatContext): Admission | Promise<Admission> {
+    let context = initial;
+    for (let index = start; index < this.middleware.length; index++) {
+      const record = this.middleware[index]!;
+      if (record.plugin.processRequest === undefined) {
+        this.entered.push(record);
+        continue;
+      }
+      const current = context;
+      const result = this.run.call(
+        record,
+        'processRequest',
+        (call) => record.plugin.processRequest!(current, call),
+        requestValidator(current),
+      );
+      if (result instanceof Promise) {
+        return result.then((settled) => {
+          const outcome = this.#take(record, current, settled);
+          return 'context' in outcome ? this.from(index + 1, outcome.context) : outcome.admission;
+        });
+      }
+      const outcome = this.#take(record, current, result);
+      if (!('context' in outcome)) return outcome.admission;
+      context = outcome.context;
     }
-    const current = context;
-    const result = await run.call(
-      record,
-      'processRequest',
-      (call) => record.plugin.processRequest!(current, call),
-      requestValidator(current),
-    );
+    return { context, entered: this.entered };
+  }
+
+  /** One middleware's answer: the request goes on (with this context), or the walk ends. */
+  #take(
+    record: PluginRecord,
+    context: ChatContext,
+    result: PluginResult<ChatContext | MiddlewareDecision>,
+  ): { readonly context: ChatContext } | { readonly admission: Admission } {
     if (!result.ok) {
-      entered.push(record);
-      continue;
+      this.entered.push(record);
+      return { context };
     }
     const value = result.value;
     if (!('decision' in value)) {
-      context = value;
-      entered.push(record);
-      continue;
+      this.entered.push(record);
+      return { context: value };
     }
     // The middleware that answered or refused the request does not see a response.
-    if (value.decision === 'reject') return { context, entered, rejection: attribute(value.error, record) };
-    if (!answerable) {
+    if (value.decision === 'reject') {
+      return { admission: { context, entered: this.entered, rejection: attribute(value.error, record) } };
+    }
+    if (!this.answerable) {
       // Only a chat can be answered with a message: for any other operation an answer is a
       // plugin bug, handled by its failure policy like any other invalid result.
-      run.fail(record, 'processRequest', unanswerable(record.name, context.operation));
-      entered.push(record);
-      continue;
+      this.run.fail(record, 'processRequest', unanswerable(record.name, context.operation));
+      this.entered.push(record);
+      return { context };
     }
-    return { context, entered, answer: { decision: value, by: record } };
+    return { admission: { context, entered: this.entered, answer: { decision: value, by: record } } };
   }
-  return { context, entered };
 }
 
 /**
