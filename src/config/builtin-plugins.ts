@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PluginSection } from './schema.ts';
 
@@ -26,7 +27,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, BuiltinPlugin>> = {
 
 /** The absolute path of a built-in plugin's module. */
 export function builtinPath(plugin: BuiltinPlugin): string {
-  return fileURLToPath(new URL(plugin.file, new URL('../../plugins/', import.meta.url)));
+  return join(FIRST_PARTY_FOLDER, plugin.file);
 }
 
 /** True for the module of a first-party plugin: discovery leaves those to entries that name them. */

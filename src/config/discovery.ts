@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
-import { PlugboardError, toPlugboardError } from '../core/errors/plugboard-error.ts';
+import { unreadableFolder } from '../core/errors/core-errors.ts';
+import { type PlugboardError, toPlugboardError } from '../core/errors/plugboard-error.ts';
 import { discoverPluginFiles } from '../core/plugin/discovery.ts';
 import type { PluginKind } from '../core/plugin/metadata.ts';
 import { loadPluginModule } from '../core/plugin/module-loader.ts';
@@ -52,13 +53,7 @@ export async function discoverPlugins(loaded: LoadedConfig, previous?: Discovere
   for (const folder of folders) {
     const scan = await discoverPluginFiles(folder);
     for (const problem of scan.problems) {
-      problems.push({
-        path: problem.path,
-        error: new PlugboardError(
-          'PLUGIN_MODULE_LOAD_FAILED',
-          `${problem.path}: cannot read folder (${problem.reason})`,
-        ),
-      });
+      problems.push({ path: problem.path, error: unreadableFolder(problem.path, problem.reason) });
     }
     for (const file of scan.files) {
       if (seen.has(file) || claimed.has(file) || isBuiltinModule(file)) continue;

@@ -2,14 +2,13 @@ import type { FastifyReply } from 'fastify';
 import type { EmbeddingReply, PluginManager } from '../core/manager/plugin-manager.ts';
 import type { ChatContext } from '../core/model/context.ts';
 import type { ChatChunk, ChatResponse } from '../core/model/reply.ts';
+import type { ChatOptions } from '../core/pipeline/chat-pipeline.ts';
 import type { OperationCall, OperationOutcome } from '../core/pipeline/operation-pipeline.ts';
 import { markDegraded } from './degraded.ts';
 import { toHttpError } from './http-errors.ts';
 import type { InFlightRequests } from './in-flight-requests.ts';
 import type { ChatApi, ServerMetrics } from './observability/server-metrics.ts';
 import { commitStream, type StreamEncoder, writeOrWait } from './streaming.ts';
-
-export { clientInfo } from './request-context.ts';
 
 /**
  * Runs the requests of the HTTP APIs through the manager, tied to the HTTP request: a client
@@ -32,29 +31,27 @@ export class ChatRunner {
    * A client operation other than a chat (a model listing, one model's facts), through
    * request middleware and hooks (see `PluginManager.runOperation`), tied to the request.
    */
-  async operation<T>(
+  operation<T>(
     reply: FastifyReply,
     context: ChatContext,
     perform: (context: ChatContext, call: OperationCall) => Promise<OperationOutcome<T>>,
   ): Promise<T> {
-    const watch = this.#inFlight.open(reply);
-    try {
-      return await this.#manager.runOperation(context, perform, { cancellation: watch.cancellation });
-    } catch (error) {
-      throw toHttpError(watch.reason ?? error);
-    } finally {
-      watch.dispose();
-    }
+    return this.#tied(reply, (cancellation) => this.#manager.runOperation(context, perform, { cancellation }));
   }
 
   /**
    * Embeddings of the context's messages (an `embeddings` operation: middleware first, then
    * the backend that serves `context.model`), tied to the request like a chat.
    */
-  async embed(reply: FastifyReply, context: ChatContext): Promise<EmbeddingReply> {
+  embed(reply: FastifyReply, context: ChatContext): Promise<EmbeddingReply> {
+    return this.#tied(reply, (cancellation) => this.#manager.embed(context, { cancellation }));
+  }
+
+  /** Runs `work` cancelled with the HTTP request; its failure as an HTTP error (the request's own reason first). */
+  async #tied<T>(reply: FastifyReply, work: (cancellation: ChatOptions['cancellation']) => Promise<T>): Promise<T> {
     const watch = this.#inFlight.open(reply);
     try {
-      return await this.#manager.embed(context, { cancellation: watch.cancellation });
+      return await work(watch.cancellation);
     } catch (error) {
       throw toHttpError(watch.reason ?? error);
     } finally {

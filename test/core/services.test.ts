@@ -70,6 +70,11 @@ const reporter = createScriptedBackend({
   reply: (context) => String(context.metadata.counted ?? 'unset'),
 });
 
+/** A manager with the counter provider (label A), its consumer `user` and the reporting backend. */
+function startPair(events: string[]) {
+  return startManager([counterProvider('counter', 'A', events), counterConsumer('user', events), reporter]);
+}
+
 describe('services: providers and consumers', () => {
   test('a consumer gets what its provider provided, starts after it and stops before it', async () => {
     const events: string[] = [];
@@ -221,11 +226,7 @@ describe('services: providers and consumers', () => {
 
   test('unloading a provider others consume is refused, naming them', async () => {
     const events: string[] = [];
-    const manager = await startManager([
-      counterProvider('counter', 'A', events),
-      counterConsumer('user', events),
-      reporter,
-    ]);
+    const manager = await startPair(events);
     try {
       await assert.rejects(manager.unloadPlugin('counter'), /Cannot unload "counter": "user" depends on it/);
       await manager.unloadPlugin('user');
@@ -239,11 +240,7 @@ describe('services: providers and consumers', () => {
 describe('services across reloads', () => {
   test('replacing a provider replaces its consumers together; requests in flight finish on the old pair', async () => {
     const events: string[] = [];
-    const manager = await startManager([
-      counterProvider('counter', 'A', events),
-      counterConsumer('user', events),
-      reporter,
-    ]);
+    const manager = await startPair(events);
     try {
       assert.equal((await manager.chat(chatRequest('hi'))).message.content, 'A:1');
       const report = await manager.applyChanges([
@@ -305,11 +302,7 @@ describe('services across reloads', () => {
 
   test('removing a provider whose consumers have nowhere else to go is refused; both keep running', async () => {
     const events: string[] = [];
-    const manager = await startManager([
-      counterProvider('counter', 'A', events),
-      counterConsumer('user', events),
-      reporter,
-    ]);
+    const manager = await startPair(events);
     try {
       const report = await manager.applyChanges([{ type: 'remove', name: 'counter' }]);
       assert.deepEqual(report.applied, []);

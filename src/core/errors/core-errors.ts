@@ -1,4 +1,3 @@
-import type { ErrorCatalogueEntry } from './catalogue.ts';
 import { type PlugboardError as CodedError, PlugboardError } from './plugboard-error.ts';
 
 /*
@@ -14,6 +13,13 @@ export function pluginNotFound(name: string, loaded: readonly string[]): Plugboa
     `No plugin named "${name}" is loaded; loaded: ${loaded.join(', ') || 'none'}`,
     { plugin: name },
   );
+}
+
+/** A plugin folder that could not be scanned (FR-2.4: reported with its path, not fatal). */
+export function unreadableFolder(path: string, reason: string): PlugboardError {
+  return new PlugboardError('PLUGIN_MODULE_LOAD_FAILED', `${path}: cannot read folder (${reason})`, {
+    details: { file: path },
+  });
 }
 
 /** Another plugin already has the name. */
@@ -216,9 +222,6 @@ export function serviceNotDeclared(plugin: string, service: string): PlugboardEr
     { plugin, details: { service } },
   );
 }
-
-/** The catalogue entry shape, re-exported for the modules that define codes. */
-export type { ErrorCatalogueEntry };
 
 /** A plugin declared services in `metadata.provides` that its `initialize` did not provide. */
 export function provisionMissing(plugin: string, services: readonly string[]): PlugboardError {

@@ -1,4 +1,4 @@
-import { duplicateName, pluginNotFound } from '../errors/core-errors.ts';
+import { duplicateName, pluginNotFound, unreadableFolder } from '../errors/core-errors.ts';
 import { describeCause, PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { CallObserver } from '../execution/call-observer.ts';
 import type { CircuitBreakerOptions } from '../execution/circuit-breaker.ts';
@@ -178,10 +178,7 @@ export class PluginRegistry {
   ): Promise<string[]> {
     const { files, problems } = await discoverPluginFiles(directory);
     for (const problem of problems) {
-      this.reportLoadProblem(
-        problem.path,
-        new PlugboardError('PLUGIN_MODULE_LOAD_FAILED', `${problem.path}: cannot read folder (${problem.reason})`),
-      );
+      this.reportLoadProblem(problem.path, unreadableFolder(problem.path, problem.reason));
     }
     const names: string[] = [];
     for (const file of files) {

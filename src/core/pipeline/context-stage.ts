@@ -97,7 +97,7 @@ export function runInputProcessors(
   return message;
 }
 
-export function lastIndexOfRole(messages: readonly Message[], role: Message['role']): number {
+function lastIndexOfRole(messages: readonly Message[], role: Message['role']): number {
   for (let index = messages.length - 1; index >= 0; index--) if (messages[index]!.role === role) return index;
   return -1;
 }

@@ -1,7 +1,7 @@
 import { backendNotFound } from '../errors/core-errors.ts';
 import type { ChatContext } from '../model/context.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
-import { type ModelRouter, type ModelTarget, splitBackendPrefix } from '../routing/model-router.ts';
+import { type ModelRouter, splitBackendPrefix } from '../routing/model-router.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import type { PipelineSnapshot } from './snapshot.ts';
 
@@ -52,5 +52,3 @@ function to(
   else routed.model = target.model;
   return { backend, context: deepFreeze(routed as ChatContext) };
 }
-
-export type { ModelTarget };

@@ -78,12 +78,12 @@ export function registerModelsRoutes(app: FastifyInstance, context: ServerContex
     const { found, available } = await context.chat.operation(
       reply,
       operationContext(request, 'openai', 'models.show', id === '' ? {} : { model: id }),
-      async () => ({
-        value: {
-          found: id === '' ? undefined : await models.find(id),
-          available: (await models.list()).models.map((model) => model.qualifiedId),
-        },
-      }),
+      async () => {
+        const found = id === '' ? undefined : await models.find(id);
+        // The list is only needed to say what exists when the model does not.
+        const available = found !== undefined ? [] : (await models.list()).models.map((model) => model.qualifiedId);
+        return { value: { found, available } };
+      },
     );
     if (found !== undefined) return toModelObject(found, started);
     throw new PlugboardError(
