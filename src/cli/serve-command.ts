@@ -11,7 +11,7 @@ export interface ServeFlags {
 
 /**
  * `plugboard serve`: runs the server until SIGTERM/SIGINT and returns the exit code
- * (see EXIT_CODES: 0 clean stop, 1 could not start, 2 usage, 3 forced stop).
+ * (see EXIT_CODES: 0 clean stop, 1 could not start, 2 usage, 3 forced stop, 4 stopped on an unknown process state).
  */
 export async function serveCommand(flags: ServeFlags, io: CommandIo): Promise<number> {
   let port: number | undefined;

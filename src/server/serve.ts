@@ -2,6 +2,7 @@ import { ConfigRuntime } from '../config/config-runtime.ts';
 import type { Logger } from '../core/logger.ts';
 import { configAdminControl } from './admin/config-admin-control.ts';
 import { createServer, type PlugboardServer } from './create-server.ts';
+import { installProcessGuards } from './process-guards.ts';
 import { type ServerOverrides, serverSettingsFrom } from './settings.ts';
 
 /** Settings of {@link serve}. */
@@ -12,6 +13,11 @@ export interface ServeOptions extends ServerOverrides {
   readonly logger?: Logger;
   /** Stop on SIGTERM/SIGINT and reload on SIGHUP (default true; tests turn it off). */
   readonly handleSignals?: boolean;
+  /**
+   * Survive errors that escape every call (see `installProcessGuards`): default as
+   * `handleSignals`, since both make this server the owner of the process.
+   */
+  readonly guardProcess?: boolean;
 }
 
 /** Exit codes of `plugboard serve`. */
@@ -24,6 +30,8 @@ export const EXIT_CODES = {
   usage: 2,
   /** Stopped, but the shutdown deadline cut requests or streams short (or a second signal forced it). */
   forced: 3,
+  /** Stopped because an exception escaped Plugboard's own code: the process state was unknown (see installProcessGuards). */
+  unknownState: 4,
 } as const;
 
 /** A running server with its configuration runtime. */
@@ -86,13 +94,14 @@ export async function serve(options: ServeOptions = {}): Promise<RunningPlugboar
   });
   const removers: (() => void)[] = [];
   let stopping: Promise<number> | undefined;
+  let unknownState = false;
   const stop = (reason = 'shutdown'): Promise<number> => {
     stopping ??= (async () => {
       runtime.logger.info({ operation: 'shutdown', reason }, 'shutting down: finishing in-flight requests');
       const finished = await server.close();
       await runtime.close(reason);
       for (const remove of removers) remove();
-      const code = finished ? EXIT_CODES.ok : EXIT_CODES.forced;
+      const code = unknownState ? EXIT_CODES.unknownState : finished ? EXIT_CODES.ok : EXIT_CODES.forced;
       runtime.logger.info({ operation: 'shutdown', exit_code: code }, 'stopped');
       resolveStopped(code);
       return code;
@@ -100,6 +109,14 @@ export async function serve(options: ServeOptions = {}): Promise<RunningPlugboar
     return stopping;
   };
 
+  if (options.guardProcess ?? options.handleSignals ?? true) {
+    removers.push(
+      installProcessGuards(runtime.manager, runtime.logger, () => {
+        unknownState = true;
+        void stop('an exception escaped Plugboard’s own code');
+      }),
+    );
+  }
   if (options.handleSignals ?? true) {
     removers.push(runtime.reloadOnSignal('SIGHUP'));
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -10,7 +10,7 @@ import type { ServiceAccess } from '../services/service-ref.ts';
 import { endObserved, type ObservedCall, type ObservedOutcome, observeCall } from './call-observer.ts';
 import { type DirectTicket, isBreakerRejection, type PluginCircuitBreaker } from './circuit-breaker.ts';
 import type { Deadline, DeadlineScheduler } from './deadline-scheduler.ts';
-import { CLEAN_TICKET } from './plugin-breakers.ts';
+import { CLEAN_TICKET, STRAY_OPERATION } from './plugin-breakers.ts';
 import type { RequestScope } from './request-scope.ts';
 
 /**
@@ -75,6 +75,7 @@ export function invokeGuarded<T>(
   const breakers = record.breakers;
   // A healthy plugin: no breaker to consult (see PluginBreakers.clean).
   if (breakers.clean) return call.runDirect(fn, CLEAN_TICKET);
+  if (breakers.strayCircuitOpen()) return call.skip(STRAY_OPERATION);
   // Each operation has its own breaker (see PluginBreakers).
   const breaker = breakers.for(operation);
   const ticket = breaker.directTicket();
@@ -231,11 +232,24 @@ class GuardedCall<T> implements PluginCall {
       const abortError = this.#scope?.abortError;
       if (abortError) throw abortError;
       value = fn(this);
-      if (!isThenable(value)) return this.#succeed(this.#unwrap(value));
+      if (!isThenable(value)) {
+        this.#checkOverrun();
+        return this.#succeed(this.#unwrap(value));
+      }
     } catch (thrown) {
       return this.#failDirect(ticket, thrown);
     }
     return this.#settleDirect(value, ticket);
+  }
+
+  /** Skips the call: the circuit of `operation` (not the call's own) is open. */
+  skip(operation: string): PluginResult<T> {
+    const record = this.#record;
+    const error = circuitOpen(record.name, operation, record.breakers.for(operation).status);
+    record.metrics.record(this.#operation, 'skipped', 0);
+    record.release();
+    if (this.#observed !== undefined) endObserved(this.#observed, 'skipped', error.code);
+    return { ok: false, error, durationMs: 0 };
   }
 
   /** Through cockatiel's breaker: after a failure, while half-open, and to be rejected while open. */
@@ -252,6 +266,7 @@ class GuardedCall<T> implements PluginCall {
     if (abortError) throw abortError;
     let value = fn(this);
     if (isThenable(value)) value = await this.#race(value);
+    this.#checkOverrun();
     return this.#unwrap(value);
   }
 
@@ -362,6 +377,7 @@ class GuardedCall<T> implements PluginCall {
   #settleValue(value: unknown, ticket: DirectTicket | undefined): PluginResult<T> | Promise<PluginResult<T>> {
     let unwrapped: T;
     try {
+      this.#checkOverrun();
       unwrapped = this.#unwrap(value);
     } catch (thrown) {
       return this.#failDirect(ticket, thrown);
@@ -434,6 +450,16 @@ class GuardedCall<T> implements PluginCall {
         },
       );
     });
+  }
+
+  /**
+   * A plugin that blocks the event loop past its deadline (a busy loop, a huge synchronous
+   * parse) returns before the deadline's timer can fire: the call still overran, and counts
+   * as a timeout, not a success. Its late result is dropped, as an asynchronous call's is.
+   * (Only a separate process can cut the loop itself: see the sandbox.)
+   */
+  #checkOverrun(): void {
+    if (performance.now() - this.#start > this.#timeoutMs) throw this.#timeoutError();
   }
 
   #timeoutError(): PlugboardError {

@@ -13,6 +13,12 @@ import {
  */
 export const CLEAN_TICKET = Object.freeze({}) as DirectTicket;
 
+/** The operation stray errors count against (see {@link PluginBreakers.reportStray}). */
+export const STRAY_OPERATION = 'background';
+
+const resolved = (): Promise<void> => Promise.resolve();
+const ignore = (): undefined => undefined;
+
 /** A plugin's breakers as status reports show them: the worst state, and each operation that is not closed. */
 export interface PluginBreakerStatus extends BreakerStatus {
   /** Operations whose breaker is open or half-open (absent while every breaker is closed). */
@@ -32,6 +38,7 @@ const SEVERITY: Readonly<Record<BreakerState, number>> = { open: 3, 'half-open':
 export class PluginBreakers {
   readonly #options: CircuitBreakerOptions;
   readonly #byOperation = new Map<string, PluginCircuitBreaker>();
+  #lastStrayAt = 0;
   readonly #dirty = (): void => {
     this.clean = false;
   };
@@ -92,6 +99,35 @@ export class PluginBreakers {
     const breaker = this.for(operation);
     const ticket = breaker.directTicket();
     return ticket === undefined ? Promise.resolve() : breaker.reportDirectFailure(ticket, error);
+  }
+
+  /**
+   * Counts an error the plugin let escape every call (a floating rejection, a throw from its
+   * timer; see `PluginManager.reportStrayError`) on its `background` circuit. Such errors
+   * have no successes between them to reset the count, so a quiet spell as long as the
+   * circuit's pause does: `failureThreshold` stray errors, each within `halfOpenAfterMs` of
+   * the one before, open it.
+   */
+  reportStray(error: unknown): Promise<void> {
+    const breaker = this.for(STRAY_OPERATION);
+    const now = Date.now();
+    if (now - this.#lastStrayAt > this.#options.halfOpenAfterMs && !breaker.isOpen) breaker.reset();
+    this.#lastStrayAt = now;
+    return breaker.run(() => Promise.reject(error)).catch(ignore);
+  }
+
+  /**
+   * True while the plugin's stray errors hold its `background` circuit open: every call of
+   * the plugin is then skipped, as an open circuit's are (the plugin is broken in a way no
+   * single operation shows). Once the pause is over the circuit closes again.
+   */
+  strayCircuitOpen(): boolean {
+    if (this.clean) return false;
+    const breaker = this.#byOperation.get(STRAY_OPERATION);
+    if (breaker === undefined || !breaker.isOpen) return false;
+    if (!breaker.admitsCall) return true;
+    void breaker.run(resolved).catch(ignore);
+    return false;
   }
 
   /** Closes every operation's circuit and forgets past failures (FR-6 manual reset). */

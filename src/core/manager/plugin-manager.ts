@@ -33,6 +33,7 @@ import { type LoadProblem, PluginRegistry } from './plugin-registry.ts';
 import { applyChanges, type ReloadEnv } from './reload-transaction.ts';
 import { buildMetricsReport, buildStatusReport, type MetricsReport, type StatusReport } from './reports.ts';
 import { SnapshotKeeper } from './snapshots.ts';
+import { reportStray, type StrayErrorKind, type StrayErrorReport } from './stray-errors.ts';
 
 export type { BackendHandle } from './backend-handles.ts';
 export type { EmbeddingReply } from './embed-operation.ts';
@@ -419,6 +420,24 @@ export class PluginManager {
   /** Load problems kept for status (files or entries that never became plugins). */
   get loadProblems(): readonly LoadProblem[] {
     return this.#registry.loadProblems;
+  }
+
+  /**
+   * Takes an error that escaped every plugin call — a rejected promise nobody awaited, an
+   * exception thrown from a timer or event handler — which would otherwise end the process.
+   * The server's process guards hand it here (see `installProcessGuards`). When the error's
+   * stack runs through a plugin's files it counts as that plugin's failure: metrics,
+   * `lastError`, and its `background` circuit, which opens after repeated stray errors and
+   * then skips the whole plugin for a while. The report says who it was, and whether the
+   * error came from Plugboard's own code (for the guard's decision to keep serving).
+   *
+   * @example
+   * ```ts
+   * process.on('unhandledRejection', (reason) => manager.reportStrayError(reason, 'unhandledRejection'));
+   * ```
+   */
+  reportStrayError(error: unknown, kind: StrayErrorKind): StrayErrorReport {
+    return reportStray(error, kind, this.#registry.values(), this.logger);
   }
 
   // ——— internals ———

@@ -31,7 +31,8 @@ export interface Message {
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
-const toolCallSchema = z.strictObject({
+/** The runtime schema of a ToolCall. */
+export const toolCallSchema = z.strictObject({
   id: z.string(),
   name: z.string().min(1),
   arguments: z.string(),

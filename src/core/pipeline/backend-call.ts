@@ -1,4 +1,4 @@
-import { backendFailed } from '../errors/core-errors.ts';
+import { backendFailed, circuitOpen } from '../errors/core-errors.ts';
 import { PlugboardError } from '../errors/plugboard-error.ts';
 import { bulkheadFor, type Release } from '../execution/bulkhead.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
@@ -8,6 +8,7 @@ import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { fail, ok, type PluginResult } from '../result.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { backoffMs, decideAfterFailure, pause } from './backend-retry.ts';
+import { BACKEND_STREAM, streamCircuitOpen } from './backend-stream.ts';
 import type { RequestRun } from './request-run.ts';
 import { validateBackendReply } from './validators.ts';
 
@@ -58,7 +59,7 @@ export function callBackend(
   tried: Set<string>,
 ): AnsweredCall | Promise<AnsweredCall> {
   // The common case without a bulkhead, answered at once: no promise at all.
-  if (bulkheadFor(first) === undefined) {
+  if (bulkheadFor(first) === undefined && !streamCircuitOpen(first)) {
     tried.add(first.name);
     const result = run.call(first, 'chat', (call) => first.plugin.chat!(initial, call), validateBackendReply, false);
     if (!(result instanceof Promise) && result.ok) {
@@ -84,7 +85,12 @@ async function callWithResilience(
   for (let attempt = 0; ; attempt++) {
     const caller = backend;
     const turnContext = context;
-    const pending = attempt === 0 && caller === first ? started : undefined;
+    const pending =
+      attempt === 0 && caller === first && started !== undefined
+        ? started
+        : streamCircuitOpen(caller)
+          ? streamSkipped(caller)
+          : undefined;
     const slot = pending === undefined ? await takeSlot(caller, run.scope) : ok(undefined);
     const result =
       pending !== undefined
@@ -117,6 +123,12 @@ async function callWithResilience(
     context = handOver(context, next.name);
     attempt = -1;
   }
+}
+
+/** A backend whose streams keep failing is skipped, as an open `chat` circuit is (see streamCircuitOpen). */
+function streamSkipped(record: PluginRecord): PluginResult<BackendReply> {
+  record.metrics.record('chat', 'skipped', 0);
+  return fail(circuitOpen(record.name, BACKEND_STREAM, record.breakers.for(BACKEND_STREAM).status));
 }
 
 /** A bulkhead slot of `record` (none needed without a limit), or the refusal as a failed result. */

@@ -8,6 +8,21 @@ import type { BackendReply, ChatChunk } from '../model/reply.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { validateChunk } from './validators.ts';
 
+/** The operation of reading a backend's stream, in metrics, logs and breakers. */
+export const BACKEND_STREAM = 'chat:stream';
+
+/**
+ * True while a backend's streams keep failing (its `chat:stream` circuit is open): its
+ * `chat` is skipped like an open `chat` circuit, so the fallback answers. A healthy backend
+ * (no failure counted) pays one field read.
+ */
+export function streamCircuitOpen(record: PluginRecord): boolean {
+  return !record.breakers.clean && !record.breakers.for(BACKEND_STREAM).admitsCall;
+}
+
+const resolved = (): Promise<void> => Promise.resolve();
+const ignore = (): undefined => undefined;
+
 /**
  * Reads a backend's reply as chunks, whatever form it came in (a whole completion is one
  * chunk). A stream is read under the backend's fault isolation: each chunk must arrive
@@ -41,7 +56,7 @@ export async function* readBackendReply(
   const observed =
     record.observer === undefined
       ? undefined
-      : observeCall(record.observer, record.name, 'chat:stream', scope.requestId);
+      : observeCall(record.observer, record.name, BACKEND_STREAM, scope.requestId);
   try {
     while (true) {
       const next = await waiter.next();
@@ -49,7 +64,9 @@ export async function* readBackendReply(
       yield validateChunk(next.value);
     }
     finished = true;
-    record.metrics.record('chat:stream', 'success', performance.now() - start);
+    record.metrics.record(BACKEND_STREAM, 'success', performance.now() - start);
+    // After stream failures, a whole stream is the success that resets the count (or closes a half-open circuit).
+    if (!record.breakers.clean) void record.breakers.for(BACKEND_STREAM).run(resolved).catch(ignore);
     if (observed !== undefined) endObserved(observed, 'success');
   } catch (thrown) {
     finished = true;
@@ -61,15 +78,18 @@ export async function* readBackendReply(
     }
     if (error.code !== 'REQUEST_ABORTED') {
       record.metrics.record(
-        'chat:stream',
+        BACKEND_STREAM,
         error.code === 'PLUGIN_TIMEOUT' ? 'timeout' : 'failure',
         performance.now() - start,
       );
       record.lastError = error;
+      // Counted on the stream's own breaker: the `chat` call that returned the stream
+      // succeeded, and its successes would reset a shared count on every request. While the
+      // stream's circuit is open, the backend is skipped (see streamCircuitOpen).
       void record.breakers
-        .for('chat')
+        .for(BACKEND_STREAM)
         .run(() => Promise.reject(error))
-        .catch(() => undefined);
+        .catch(ignore);
     }
     throw error;
   } finally {

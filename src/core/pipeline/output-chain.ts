@@ -1,6 +1,6 @@
 // The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
 import { performance } from 'node:perf_hooks';
-import { circuitOpen, failedClosed } from '../errors/core-errors.ts';
+import { circuitOpen, failedClosed, pluginTimeout } from '../errors/core-errors.ts';
 import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { PluginCircuitBreaker } from '../execution/circuit-breaker.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
@@ -12,6 +12,7 @@ import type { Message } from '../model/message.ts';
 import type { PluginStep } from '../model/reply.ts';
 import type { StreamingSupport } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
+import { deepFreeze } from '../util/deep-freeze.ts';
 import { messageValidator } from './validators.ts';
 
 /** What the chain needs from the pipeline. */
@@ -109,7 +110,9 @@ class BufferingStage implements Stage {
   }
 
   async finish(incoming: string, message: Message, context: ChatContext, env: OutputChainEnv) {
-    const whole: Message = { ...message, content: this.#buffer + incoming };
+    // Frozen like every message a plugin is given: a processor that changes it in place
+    // fails inside itself and is named, instead of breaking whoever reads the message next.
+    const whole: Message = deepFreeze({ ...message, content: this.#buffer + incoming });
     this.#buffer = '';
     const record = this.record;
     const result = await invokeGuarded(
@@ -187,7 +190,7 @@ class WindowedStage implements Stage {
   #transform(text: string, context: ChatContext, final: boolean): string {
     const record = this.record;
     const breaker = this.#breaker;
-    if (!breaker.admitsCall) {
+    if (!breaker.admitsCall || record.breakers.strayCircuitOpen()) {
       this.#bypass(circuitOpen(record.name, TRANSFORM, breaker.status), false);
       return text;
     }
@@ -199,6 +202,8 @@ class WindowedStage implements Stage {
         throw new PlugboardError('PLUGIN_INVALID_RESULT', 'streaming.transform must return a string');
       const end = performance.now();
       clock.mark = end;
+      // A transform that blocked past its timeout overran, though it returned (see invoke.ts).
+      if (end - start > record.config.timeoutMs) throw pluginTimeout(record.name, TRANSFORM, record.config.timeoutMs);
       record.metrics.record(TRANSFORM, 'success', end - start, clock.wall());
       // A success while the circuit is not closed is its trial: report it so the breaker closes.
       if (breaker.isOpen) void breaker.run(() => Promise.resolve()).catch(() => undefined);
@@ -206,7 +211,7 @@ class WindowedStage implements Stage {
     } catch (thrown) {
       const error = toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', { plugin: record.name, hook: TRANSFORM });
       const durationMs = performance.now() - start;
-      record.metrics.record(TRANSFORM, 'failure', durationMs);
+      record.metrics.record(TRANSFORM, error.code === 'PLUGIN_TIMEOUT' ? 'timeout' : 'failure', durationMs);
       record.lastError = error;
       // Logged as any failed plugin call is: the plugin, the request, the stack once.
       record.logger.error(

@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { PlugboardError } from '../errors/plugboard-error.ts';
 import { type ChatContext, chatContextSchema } from '../model/context.ts';
-import { formatIssues, type Message, messageSchema } from '../model/message.ts';
+import { formatIssues, type Message, messageSchema, toolCallSchema } from '../model/message.ts';
 import type { BackendReply, ChatChunk, ChatResponse } from '../model/reply.ts';
 import type { MiddlewareDecision } from '../plugin/kinds.ts';
 import { describe } from '../plugin/structure-check.ts';
@@ -83,11 +84,16 @@ export function validateChunk(value: unknown): ChatChunk {
   if (chunk.thinking !== undefined && typeof chunk.thinking !== 'string') {
     throw invalid(`stream chunk thinking must be a string, found ${describe(chunk.thinking)}`);
   }
-  if (chunk.toolCalls !== undefined && !Array.isArray(chunk.toolCalls)) {
-    throw invalid(`stream chunk toolCalls must be an array, found ${describe(chunk.toolCalls)}`);
+  if (chunk.toolCalls !== undefined) {
+    // Rare (one chunk per tool-calling reply), so checked in full: a malformed call would
+    // otherwise surface later as a crash in whoever encodes it.
+    const parsed = toolCallsSchema.safeParse(chunk.toolCalls);
+    if (!parsed.success) throw invalid(`stream chunk toolCalls: ${formatIssues(parsed.error)}`);
   }
   return chunk;
 }
+
+const toolCallsSchema = z.array(toolCallSchema);
 
 function parseMessage(value: unknown): Message {
   const parsed = messageSchema.safeParse(value);
