@@ -151,11 +151,12 @@ describe('backend fallback', () => {
       circuitBreaker: { failureThreshold: 2, halfOpenAfterMs: 60_000 },
     });
     try {
-      // Plain errors are not retried nor handed over: they open the breaker.
+      // A plain error (a bug) is not retried — another attempt would repeat it — but handed
+      // over: the spare answers, and the failures open the broken backend's breaker.
       for (let index = 0; index < 2; index++) {
-        await assert.rejects(manager.chat(chatRequest('hi')), (error: unknown) =>
-          isPlugboardError(error, 'BACKEND_FAILED'),
-        );
+        const response = await manager.chat(chatRequest('hi'));
+        assert.equal(response.backend, 'spare');
+        assert.equal(response.metadata.backendAttempts?.[0]?.code, 'BACKEND_FAILED');
       }
       assert.equal(broken.calls.length, 2);
       const response = await manager.chat(chatRequest('hi'));
@@ -220,13 +221,23 @@ describe('decideAfterFailure and backoffMs', () => {
   const error = (code: 'BACKEND_FAILED' | 'BACKEND_UNAVAILABLE' | 'PLUGIN_TIMEOUT', status?: number) =>
     new PlugboardError(code, 'x', status === undefined ? {} : { status });
 
-  test('what is retried: unreachable, timeouts, 5xx and 429 — not other 4xx', () => {
+  test('what is retried: unreachable, timeouts, 5xx and 429; what is handed over; what fails at once', () => {
     assert.equal(decideAfterFailure(error('BACKEND_UNAVAILABLE')), 'retry');
     assert.equal(decideAfterFailure(error('PLUGIN_TIMEOUT')), 'retry');
     assert.equal(decideAfterFailure(error('BACKEND_FAILED', 502)), 'retry');
     assert.equal(decideAfterFailure(error('BACKEND_FAILED', 429)), 'retry');
-    assert.equal(decideAfterFailure(error('BACKEND_FAILED', 400)), 'fail');
+    assert.equal(decideAfterFailure(error('BACKEND_FAILED', 400)), 'fallback');
     assert.equal(decideAfterFailure(new PlugboardError('PLUGIN_CIRCUIT_OPEN', 'x')), 'fallback');
+    // A bug or an invalid reply: another attempt would repeat it, another backend would not.
+    assert.equal(decideAfterFailure(new PlugboardError('PLUGIN_CALL_FAILED', 'x')), 'fallback');
+    assert.equal(decideAfterFailure(new PlugboardError('PLUGIN_INVALID_RESULT', 'x')), 'fallback');
+    assert.equal(
+      decideAfterFailure(new PlugboardError('BACKEND_FAILED', 'key', { status: 502, details: { retryable: false } })),
+      'fallback',
+    );
+    // The caller's own mistakes.
+    assert.equal(decideAfterFailure(new PlugboardError('REQUEST_INVALID', 'x')), 'fail');
+    assert.equal(decideAfterFailure(new PlugboardError('MODEL_NOT_FOUND', 'x')), 'fail');
   });
 
   test('exponential with ±50 % jitter, capped; a Retry-After from the service wins', () => {

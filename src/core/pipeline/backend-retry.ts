@@ -10,24 +10,36 @@ const MAX_BACKOFF_MS = 30_000;
 /**
  * How a failed backend call is handled. Another attempt may help when the service could not
  * be reached, did not answer in time, or said so itself (5xx, 429); an open circuit breaker
- * will not close within a backoff, so it goes straight to the fallback. Anything else (a
- * model the service does not have, a request it refuses, a bug) fails at once: another
- * attempt would fail the same way. A backend marks a failure that looks retryable but is not
- * (a rejected API key behind a 502) with `details: { retryable: false }`.
+ * will not close within a backoff, so it goes straight to the fallback. A failure that
+ * another attempt would repeat — a bug in the backend plugin, an invalid reply, a request
+ * the service refused (other 4xx), a failure the backend marks `details: { retryable: false }`
+ * (a rejected API key behind a 502) — is not retried but handed to the fallback: a
+ * different backend does not share the first one's bug or key, and a broken backend must
+ * not lose the user's message. Only the caller's own mistakes fail at once (an invalid
+ * request, a model the backend does not have: the fallback would answer with another model
+ * than the one asked for).
  */
 export function decideAfterFailure(error: PlugboardError): FailureDecision {
-  // A backend may say itself: a refused API key is a 502 for the client, but no retry fixes it.
-  if (error.details?.retryable === false) return 'fail';
   switch (error.code) {
+    case 'REQUEST_INVALID':
+    case 'MODEL_NOT_FOUND':
+    case 'REQUEST_ABORTED':
+      return 'fail';
     case 'PLUGIN_CIRCUIT_OPEN':
       return 'fallback';
+    default:
+      break;
+  }
+  // A backend may say itself: a refused API key is a 502 for the client, but no retry fixes it.
+  if (error.details?.retryable === false) return 'fallback';
+  switch (error.code) {
     case 'BACKEND_UNAVAILABLE':
     case 'PLUGIN_TIMEOUT':
       return 'retry';
     case 'BACKEND_FAILED':
-      return error.status >= 500 || error.status === 429 ? 'retry' : 'fail';
+      return error.status >= 500 || error.status === 429 ? 'retry' : 'fallback';
     default:
-      return 'fail';
+      return 'fallback';
   }
 }
 

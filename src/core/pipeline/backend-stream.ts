@@ -113,6 +113,7 @@ class ChunkWaiter {
   #resolve: ((result: IteratorResult<ChatChunk>) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
   #deadline: Deadline | undefined;
+  #waitStartedAt = 0;
   readonly #capture: (resolve: (result: IteratorResult<ChatChunk>) => void, reject: (error: unknown) => void) => void;
   readonly #arrive: (result: IteratorResult<ChatChunk>) => void;
   readonly #fail: (error: unknown) => void;
@@ -133,6 +134,12 @@ class ChunkWaiter {
     this.#arrive = (result) => {
       const resolve = this.#resolve;
       if (resolve === undefined) return; // the wait already ended (timeout, abort)
+      // A backend that blocked the event loop past its timeout (its timer could not fire)
+      // still overran: a timeout, as for any plugin call (see invoke.ts).
+      if (performance.now() - this.#waitStartedAt > this.record.config.timeoutMs) {
+        this.#expire();
+        return;
+      }
       this.#end();
       resolve(result);
     };
@@ -161,7 +168,9 @@ class ChunkWaiter {
   next(): Promise<IteratorResult<ChatChunk>> {
     if (this.scope.abortError) return Promise.reject(this.scope.abortError);
     const promise = new Promise(this.#capture);
-    this.#deadline = this.deadlines.schedule(this.record.config.timeoutMs, this.#expire);
+    const now = performance.now();
+    this.#waitStartedAt = now;
+    this.#deadline = this.deadlines.schedule(this.record.config.timeoutMs, this.#expire, now);
     try {
       this.iterator.next().then(this.#arrive, this.#fail);
     } catch (error) {
