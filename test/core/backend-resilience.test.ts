@@ -156,7 +156,8 @@ describe('backend fallback', () => {
       for (let index = 0; index < 2; index++) {
         const response = await manager.chat(chatRequest('hi'));
         assert.equal(response.backend, 'spare');
-        assert.equal(response.metadata.backendAttempts?.[0]?.code, 'BACKEND_FAILED');
+        const attempts = response.metadata.backendAttempts as readonly { code: string }[] | undefined;
+        assert.equal(attempts?.[0]?.code, 'BACKEND_FAILED');
       }
       assert.equal(broken.calls.length, 2);
       const response = await manager.chat(chatRequest('hi'));

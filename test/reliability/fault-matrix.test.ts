@@ -17,6 +17,7 @@ import { applies, FAULTS, type Fault, KINDS, type Kind, PLUGIN_OF, pluginFiles, 
 import {
   type Api,
   type Outcome,
+  type ProbeResult,
   pooled,
   probe,
   type ServerProcess,
@@ -104,7 +105,7 @@ describe('reliability: the fault matrix', () => {
       for (const fault of FAULTS) {
         if (!applies(fault, kind)) continue;
         const before = await pluginCounts(plugin);
-        const tasks: (() => Promise<{ outcome: Outcome; detail?: string; api: Api; stream: boolean }>)[] = [];
+        const tasks: (() => Promise<ProbeResult & { api: Api; stream: boolean }>)[] = [];
         for (let round = 0; round < ROUNDS; round++) {
           for (const api of ['openai', 'ollama'] as const) {
             for (const stream of [false, true]) {
