@@ -5,6 +5,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
+import { splitUrlCredentials } from '../../src/core/util/redact.ts';
 import {
   type ChatChunk,
   defineBackend,
@@ -68,12 +69,16 @@ export function createAnthropicBackend() {
 
     initialize(config, call) {
       const settings = resolveSettings(config.config);
+      // Credentials in base_url (which fetch refuses) go as `Authorization: Basic`, unless `headers` sets one.
+      const { url, authorization } = splitUrlCredentials(settings.baseUrl);
+      const ownAuthorization = Object.keys(settings.headers).some((key) => key.toLowerCase() === 'authorization');
       const client = new Anthropic({
         apiKey: settings.apiKey,
-        baseURL: settings.baseUrl,
+        baseURL: url,
         maxRetries: settings.max_retries,
         timeout: settings.request_timeout_ms,
         defaultHeaders: {
+          ...(authorization === undefined || ownAuthorization ? {} : { Authorization: authorization }),
           ...settings.headers,
           ...(settings.anthropic_version === undefined ? {} : { 'anthropic-version': settings.anthropic_version }),
         },
@@ -111,7 +116,7 @@ export function createAnthropicBackend() {
       );
       if (ignored.length > 0)
         call.logger.debug({ ignored }, 'anthropic: options with no Anthropic equivalent left out');
-      const scope: ErrorScope = { baseUrl: settings.baseUrl, model };
+      const scope: ErrorScope = { baseUrl: settings.address, model };
       try {
         if (!context.stream) {
           return toChatCompletion(await client.messages.create({ ...params, stream: false }, { signal: call.signal }));
@@ -135,7 +140,7 @@ export function createAnthropicBackend() {
         const ids = new Set(listed.map((model) => model.id));
         return [...listed, ...fromConfig(configured.filter((id) => !ids.has(id)))];
       } catch (error) {
-        const problem = failure(error, { baseUrl: settings.baseUrl }, call.signal);
+        const problem = failure(error, { baseUrl: settings.address }, call.signal);
         if (configured.length === 0 || problem.code === 'REQUEST_ABORTED') throw problem;
         call.logger.warn({ error: problem.message }, 'anthropic: the Models API failed; listing the configured models');
         return fromConfig(configured);
@@ -152,17 +157,17 @@ export function createAnthropicBackend() {
         );
         return {
           status: 'healthy',
-          details: { base_url: settings.baseUrl, latency_ms: Math.round(performance.now() - started) },
+          details: { base_url: settings.address, latency_ms: Math.round(performance.now() - started) },
         };
       } catch (error) {
-        const problem = failure(error, { baseUrl: settings.baseUrl }, call.signal);
+        const problem = failure(error, { baseUrl: settings.address }, call.signal);
         // Reachable and the key works, but busy, rate limited or without a Models API: degraded.
         const upstream = Number(problem.details?.upstreamStatus);
         const degraded = problem.code !== 'BACKEND_UNAVAILABLE' && [404, 429, 503, 529].includes(upstream);
         return {
           status: degraded ? 'degraded' : 'unhealthy',
           message: problem.message,
-          details: { base_url: settings.baseUrl },
+          details: { base_url: settings.address },
         };
       }
     },

@@ -4,6 +4,7 @@
  * variables are read.
  */
 import { z } from 'zod';
+import { redactUrl } from '../../src/core/util/redact.ts';
 
 /** The `anthropic-version` the 2026 SDK sends: sampling parameters are gone from it. */
 export const SDK_API_VERSION = '2026-10-21';
@@ -49,7 +50,10 @@ export type AnthropicConfig = z.output<typeof anthropicConfigSchema>;
 /** The config with the environment read: what the plugin runs on. */
 export interface AnthropicSettings extends Omit<AnthropicConfig, 'api_key' | 'base_url'> {
   readonly apiKey: string;
+  /** Where requests go, credentials included if given (`https://user:password@proxy`). */
   readonly baseUrl: string;
+  /** The same with its password redacted (`https://user:***@proxy`): what messages and health show. */
+  readonly address: string;
   /** True when requests carry temperature, top_p and top_k (API versions before 2026-10-21). */
   readonly sendsSampling: boolean;
 }
@@ -68,7 +72,7 @@ export function resolveSettings(config: AnthropicConfig, env: NodeJS.ProcessEnv 
   }
   const baseUrl = (base_url ?? nonEmpty(env.ANTHROPIC_BASE_URL) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
   const version = rest.anthropic_version ?? SDK_API_VERSION;
-  return { ...rest, apiKey, baseUrl, sendsSampling: version < SDK_API_VERSION };
+  return { ...rest, apiKey, baseUrl, address: redactUrl(baseUrl), sendsSampling: version < SDK_API_VERSION };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -3,10 +3,12 @@
  * The API key never appears in a message.
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { redactText } from '../../src/core/util/redact.ts';
 import { backendUnavailable, isConnectionError, PlugboardError } from '../../src/index.ts';
 
 /** Where the failing call went. */
 export interface ErrorScope {
+  /** The service's address as messages show it (`base_url` with its password redacted). */
   readonly baseUrl: string;
   /** The model a chat asked for (404s then mean the model is unknown). */
   readonly model?: string;
@@ -40,7 +42,8 @@ export function toBackendError(thrown: unknown, scope: ErrorScope): PlugboardErr
     return backendUnavailable('anthropic', scope.baseUrl, UNREACHABLE_ADVICE, thrown);
   }
   if (thrown instanceof APIError) return fromApiError(thrown, scope);
-  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  // Not the SDK's own error: its text may quote the URL it was given.
+  const message = redactText(thrown instanceof Error ? thrown.message : String(thrown));
   return failed(`anthropic: ${message}`, thrown);
 }
 

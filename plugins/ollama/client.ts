@@ -5,6 +5,7 @@
  * call never touches another's requests.
  */
 import { Ollama } from 'ollama';
+import { splitUrlCredentials } from '../../src/core/util/redact.ts';
 import type { OllamaSettings } from './settings.ts';
 
 /**
@@ -18,11 +19,20 @@ class OllamaClient extends Ollama {
   }
 }
 
-/** A client for `settings.host` whose every request is aborted with `signal`. */
+/**
+ * A client for `settings.host` whose every request is aborted with `signal`. Credentials in the
+ * host (`http://user:password@host`, which fetch refuses) are sent as `Authorization: Basic …`
+ * unless `headers` sets an Authorization of its own.
+ */
 export function createClient(settings: Pick<OllamaSettings, 'host' | 'headers'>, signal: AbortSignal): Ollama {
+  const { url, authorization } = splitUrlCredentials(settings.host);
+  const ownAuthorization = Object.keys(settings.headers).some((key) => key.toLowerCase() === 'authorization');
   return new OllamaClient({
-    host: settings.host,
-    headers: { ...settings.headers },
+    host: url,
+    headers: {
+      ...(authorization === undefined || ownAuthorization ? {} : { Authorization: authorization }),
+      ...settings.headers,
+    },
     fetch: boundFetch(signal),
   });
 }

@@ -4,6 +4,7 @@
  * `ollama pull` to run; any other answer of Ollama's → BACKEND_FAILED with its status and
  * message; an in-stream `{"error": …}` line → BACKEND_FAILED with that message.
  */
+import { redactText } from '../../src/core/util/redact.ts';
 import { backendUnavailable, isConnectionError, isPlugboardError, PlugboardError } from '../../src/index.ts';
 
 /** The plugin's name, as errors and messages show it. */
@@ -26,7 +27,7 @@ function isResponseError(error: unknown): error is ResponseError {
 
 /** What the error is about: which model, for the pull hint. */
 export interface ErrorSubject {
-  /** Ollama's address, without credentials. */
+  /** Ollama's address, its password redacted. */
   readonly address: string;
   readonly model?: string;
   /** The call's signal: once aborted, its reason is the error (the request was cancelled or timed out). */
@@ -42,7 +43,8 @@ export function toBackendError(error: unknown, subject: ErrorSubject): unknown {
   if (isPlugboardError(error)) return error;
   if (isConnectionError(error)) return backendUnavailable(BACKEND, subject.address, UNAVAILABLE_ADVICE, error);
   if (isResponseError(error)) return fromResponse(error, subject);
-  const message = error instanceof Error ? error.message : String(error);
+  // Not the client's own error: its text may quote the URL it was given.
+  const message = redactText(error instanceof Error ? error.message : String(error));
   return new PlugboardError('BACKEND_FAILED', `${BACKEND}: ${message}`, {
     plugin: BACKEND,
     cause: error,

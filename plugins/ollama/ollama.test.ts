@@ -662,3 +662,52 @@ describe('ollama backend: cancellation', () => {
     assert.equal(rest, 'second', 'the other request finished');
   });
 });
+
+describe('ollama backend: credentials in host', () => {
+  test('errors and health show the address with its password redacted, never the password', async () => {
+    const port = await closedPort();
+    const manager = await startDownstream({ host: `http://user:s3cretkey@127.0.0.1:${port}` });
+    try {
+      for (const stream of [false, true]) {
+        const run = stream ? collectStream(manager.stream(request('hi', { stream }))) : manager.chat(request('hi'));
+        await assert.rejects(run, (error) => {
+          assert.ok(isPlugboardError(error, 'BACKEND_UNAVAILABLE'), String(error));
+          assert.match(
+            error.message,
+            new RegExp(`connection refused at http://user:\\*\\*\\*@127\\.0\\.0\\.1:${port}`),
+          );
+          assert.doesNotMatch(`${error.message} ${String(error.cause)}`, /s3cretkey/);
+          return true;
+        });
+      }
+      const listed = await manager.getBackendProvider('ollama')!.listModels();
+      assert.ok(!listed.ok && isPlugboardError(listed.error, 'BACKEND_UNAVAILABLE'));
+      assert.doesNotMatch(listed.error.message, /s3cretkey/);
+      const health = (await manager.getHealth()).plugins.ollama?.health;
+      assert.equal(health?.status, 'unhealthy');
+      assert.doesNotMatch(JSON.stringify(health), /s3cretkey/);
+      assert.equal(health?.details?.host, `http://user:***@127.0.0.1:${port}`);
+    } finally {
+      await manager.shutdown();
+    }
+  });
+
+  test('are sent as HTTP Basic authorization, not in the URL', async () => {
+    const seen: (string | undefined)[] = [];
+    const fake = createHttpServer((incoming, response) => {
+      seen.push(incoming.headers.authorization);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ models: [] }));
+    });
+    const address = await listen(fake);
+    const manager = await startDownstream({ host: address.replace('http://', 'http://user:p%40ss@') });
+    try {
+      const listed = await manager.getBackendProvider('ollama')!.listModels();
+      assert.ok(listed.ok, JSON.stringify(listed));
+      assert.deepEqual(seen, [`Basic ${Buffer.from('user:p@ss').toString('base64')}`]);
+    } finally {
+      await manager.shutdown();
+      await new Promise((resolve) => fake.close(resolve));
+    }
+  });
+});

@@ -35,7 +35,7 @@ describe('host', () => {
     const configured = ollamaConfigSchema.parse({ host: 'https://me:secret@ollama.example.com' });
     const settings = resolveSettings(configured, { OLLAMA_HOST: 'gpu-box' });
     assert.equal(settings.host, 'https://me:secret@ollama.example.com:443');
-    assert.equal(settings.address, 'https://ollama.example.com:443');
+    assert.equal(settings.address, 'https://me:***@ollama.example.com:443');
     assert.throws(() => resolveSettings(config, { OLLAMA_HOST: 'ftp://nowhere' }), /OLLAMA_HOST="ftp:\/\/nowhere"/);
   });
 });

@@ -3,6 +3,7 @@
  * settings resolved from it (the host normalized as Ollama's own clients do, `OLLAMA_HOST`).
  */
 import { z } from 'zod';
+import { redactUrl } from '../../src/core/util/redact.ts';
 
 /** Where Ollama listens unless told otherwise. */
 export const DEFAULT_HOST = 'http://127.0.0.1:11434';
@@ -59,7 +60,7 @@ export type OllamaConfig = z.output<typeof ollamaConfigSchema>;
 export interface OllamaSettings {
   /** Normalized base URL, credentials included if given: what requests go to. */
   readonly host: string;
-  /** The same without credentials: what messages show. */
+  /** The same with its password redacted (`http://user:***@host:port`): what messages, logs and health show. */
   readonly address: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly keepAlive: string | number | undefined;
@@ -79,12 +80,12 @@ export function resolveSettings(config: OllamaConfig, env: NodeJS.ProcessEnv = p
   const host = given === undefined ? DEFAULT_HOST : tryNormalizeHost(given);
   if (host === undefined) {
     throw new Error(
-      `OLLAMA_HOST=${JSON.stringify(given)} is not an http(s) URL or host[:port]; fix it, or set \`host\` in the ollama plugin's config`,
+      `OLLAMA_HOST=${JSON.stringify(redactUrl(given ?? ''))} is not an http(s) URL or host[:port]; fix it, or set \`host\` in the ollama plugin's config`,
     );
   }
   return {
     host,
-    address: withoutCredentials(host),
+    address: redactUrl(host),
     headers: config.headers,
     keepAlive: config.keep_alive,
     healthTimeoutMs: config.health_timeout_ms,
@@ -108,7 +109,7 @@ export function resolveSettings(config: OllamaConfig, env: NodeJS.ProcessEnv = p
  */
 export function normalizeHost(given: string): string {
   const host = tryNormalizeHost(given);
-  if (host === undefined) throw new Error(`not an http(s) URL or host[:port]: ${JSON.stringify(given)}`);
+  if (host === undefined) throw new Error(`not an http(s) URL or host[:port]: ${JSON.stringify(redactUrl(given))}`);
   return host;
 }
 
@@ -132,10 +133,4 @@ function tryNormalizeHost(given: string): string | undefined {
   const hostname = url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname === '[::]' ? '[::1]' : url.hostname;
   const auth = url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
   return `${url.protocol}//${auth}${hostname}:${port}${url.pathname.replace(/\/+$/, '')}`;
-}
-
-function withoutCredentials(host: string): string {
-  // The normalized form is `scheme://[user[:password]@]host:port[/path]`; URL-encoded
-  // credentials contain no `/` or `@`.
-  return host.replace(/^(https?:\/\/)[^@/]*@/, '$1');
 }

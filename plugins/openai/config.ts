@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactUrl } from '../../src/core/util/redact.ts';
 
 /**
  * The openai backend's configuration: the zod schema of its `config` section and the
@@ -80,7 +81,10 @@ export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
 
 /** Everything the plugin needs at run time, with the environment and `auto` resolved. */
 export interface OpenAiSettings {
+  /** Where requests go, credentials included if given (`http://user:password@host/v1`). */
   readonly baseUrl: string;
+  /** The same with its password redacted (`http://user:***@host/v1`): what messages, logs and health show. */
+  readonly address: string;
   /** Empty: send no `Authorization` header (local servers without a key). */
   readonly apiKey: string;
   readonly organization: string | undefined;
@@ -122,6 +126,7 @@ export function resolveSettings(config: OpenAiConfig, env: NodeJS.ProcessEnv = p
   const apiKey = config.api_key ?? (config.base_url === undefined ? (env.OPENAI_API_KEY ?? '') : '');
   return {
     baseUrl,
+    address: redactUrl(baseUrl),
     apiKey: apiKey.trim(),
     organization: config.organization,
     project: config.project,

@@ -1,11 +1,13 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { redactText } from '../../src/core/util/redact.ts';
 import { backendUnavailable, isConnectionError, isPlugboardError, PlugboardError } from '../../src/index.ts';
 
 /** What an error is about: which operation, on which backend, at which address. */
 export interface ErrorScope {
   /** The plugin's name (`openai`, or the name a wrapper gave it). */
   readonly backend: string;
-  readonly baseUrl: string;
+  /** The service's address as messages show it: `base_url` with its password redacted. */
+  readonly address: string;
   /** What was being done, for the message: `chat`, `chat stream`, `list models`, `embed`. */
   readonly operation: string;
   /** The model asked for, if any. */
@@ -26,18 +28,19 @@ export interface ErrorScope {
  */
 export function toBackendError(error: unknown, scope: ErrorScope): unknown {
   if (isPlugboardError(error) || error instanceof APIUserAbortError || isAbort(error)) return error;
-  const { backend, baseUrl } = scope;
+  const { backend, address } = scope;
   if (error instanceof APIConnectionError || (!(error instanceof APIError) && isConnectionError(error))) {
     return backendUnavailable(
       backend,
-      baseUrl,
+      address,
       'check base_url and that the service is running (for a local server: is it started, on this port?)',
       connectionCause(error),
     );
   }
   const origin = { plugin: backend, cause: error };
   if (!(error instanceof APIError)) {
-    const message = error instanceof Error ? error.message : String(error);
+    // Not the client's own error: its text may quote the URL it was given.
+    const message = redactText(error instanceof Error ? error.message : String(error));
     return new PlugboardError('BACKEND_FAILED', `${backend}: ${scope.operation} failed: ${message}`, origin);
   }
   const status = error.status;
@@ -45,7 +48,7 @@ export function toBackendError(error: unknown, scope: ErrorScope): unknown {
   if (status === 401 || status === 403) {
     return new PlugboardError(
       'BACKEND_FAILED',
-      `${backend}: ${baseUrl} refused the api_key (${status}${said ? `: ${said}` : ''}) — set a valid api_key in the plugin's config${status === 403 ? ', with access to this model or organization/project' : ''}`,
+      `${backend}: ${address} refused the api_key (${status}${said ? `: ${said}` : ''}) — set a valid api_key in the plugin's config${status === 403 ? ', with access to this model or organization/project' : ''}`,
       // A 502 for the client, but no retry fixes a refused key.
       { ...origin, details: { retryable: false } },
     );
@@ -54,13 +57,13 @@ export function toBackendError(error: unknown, scope: ErrorScope): unknown {
     if (isAboutModel(error)) {
       return new PlugboardError(
         'MODEL_NOT_FOUND',
-        `${backend}: the model "${scope.model ?? '?'}" does not exist at ${baseUrl}${said ? ` (${said})` : ''}`,
+        `${backend}: the model "${scope.model ?? '?'}" does not exist at ${address}${said ? ` (${said})` : ''}`,
         { ...origin, details: { param: 'model' } },
       );
     }
     return new PlugboardError(
       'BACKEND_FAILED',
-      `${backend}: ${scope.operation}: ${baseUrl} answered 404${said ? ` (${said})` : ''} — check base_url (it usually ends in /v1)`,
+      `${backend}: ${scope.operation}: ${address} answered 404${said ? ` (${said})` : ''} — check base_url (it usually ends in /v1)`,
       origin,
     );
   }
@@ -71,7 +74,7 @@ export function toBackendError(error: unknown, scope: ErrorScope): unknown {
         : ' — if it names a parameter the server does not know, restrict pass_extra';
     return new PlugboardError(
       'BACKEND_FAILED',
-      `${backend}: ${scope.operation}: ${baseUrl} refused the request (${status}${said ? `: ${said}` : ''})${advice}`,
+      `${backend}: ${scope.operation}: ${address} refused the request (${status}${said ? `: ${said}` : ''})${advice}`,
       { ...origin, status },
     );
   }
@@ -85,7 +88,7 @@ export function toBackendError(error: unknown, scope: ErrorScope): unknown {
   }
   return new PlugboardError(
     'BACKEND_FAILED',
-    `${backend}: ${scope.operation}: ${baseUrl} failed (${status}${said ? `: ${said}` : ''})`,
+    `${backend}: ${scope.operation}: ${address} failed (${status}${said ? `: ${said}` : ''})`,
     origin,
   );
 }

@@ -4,9 +4,10 @@
  * Plugboard server; refusals come from a middleware on it.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { PluginManager } from '../../src/core/manager/plugin-manager.ts';
-import { defineMiddleware, isPlugboardError, PlugboardError, reject } from '../../src/index.ts';
+import { defineMiddleware, isPlugboardError, type Logger, PlugboardError, reject } from '../../src/index.ts';
 import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
 import { closedPort } from '../../test/support/closed-port.ts';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
@@ -161,3 +162,60 @@ describe('openai backend: upstream errors', () => {
     assert.match(error.message, /names no model and no default_model is configured/);
   });
 });
+
+describe('openai backend: credentials in base_url', () => {
+  test('errors, health and the log show the address with its password redacted', async () => {
+    const port = await closedPort();
+    const lines: string[] = [];
+    const logger = rawLogger(lines);
+    const manager = await startManager(
+      [[createOpenAiBackend(), { config: { base_url: `http://user:s3cretkey@127.0.0.1:${port}/v1` } }]],
+      { logger },
+    );
+    after(() => manager.shutdown());
+    for (const error of await bothWays(manager, 'any')) {
+      assert.equal(error.code, 'BACKEND_UNAVAILABLE');
+      assert.match(
+        error.message,
+        new RegExp(`^openai: connection refused at http://user:\\*\\*\\*@127\\.0\\.0\\.1:${port}/v1`),
+      );
+      assert.doesNotMatch(`${error.message} ${String(error.cause)}`, /s3cretkey/);
+    }
+    const health = (await manager.getHealth()).plugins.openai?.health;
+    assert.doesNotMatch(JSON.stringify(health), /s3cretkey/);
+    assert.equal(health?.details?.base_url, `http://user:***@127.0.0.1:${port}/v1`);
+    assert.ok(lines.length > 0);
+    assert.doesNotMatch(lines.join(''), /s3cretkey/);
+  });
+
+  test('are sent as HTTP Basic authorization, not in the URL', async () => {
+    const seen: (string | undefined)[] = [];
+    const upstream = createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model', created: 0, owned_by: 'me' }] }),
+      );
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    after(() => new Promise((resolve) => upstream.close(resolve)));
+    const port = (upstream.address() as { port: number }).port;
+    const manager = await managerFor({ base_url: `http://user:p%40ss@127.0.0.1:${port}/v1` });
+    after(() => manager.shutdown());
+    const listed = await manager.getBackendProvider('openai')!.listModels();
+    assert.ok(listed.ok, JSON.stringify(listed));
+    assert.deepEqual(seen, [`Basic ${Buffer.from('user:p@ss').toString('base64')}`]);
+  });
+});
+
+/** A logger that keeps every line as written, unredacted (errors with their message and stack). */
+function rawLogger(lines: string[]): Logger {
+  const line = (object: Record<string, unknown>, message?: string) =>
+    lines.push(
+      JSON.stringify({ ...object, message }, (_key, value: unknown) =>
+        value instanceof Error ? { message: value.message, stack: value.stack, cause: value.cause } : value,
+      ),
+    );
+  const logger: Logger = { debug: line, info: line, warn: line, error: line, child: () => logger };
+  return logger;
+}

@@ -5,6 +5,7 @@
  * See README.md next to this file for the configuration and the errors.
  */
 import OpenAI from 'openai';
+import { splitUrlCredentials } from '../../src/core/util/redact.ts';
 import {
   type BackendProvider,
   type ChatContext,
@@ -59,7 +60,7 @@ export function createOpenAiBackend(options: OpenAiBackendOptions = {}): Backend
   };
   const scope = (operation: string, model?: string): ErrorScope => ({
     backend: name,
-    baseUrl: connected().settings.baseUrl,
+    address: connected().settings.address,
     operation,
     ...(model === undefined ? {} : { model }),
   });
@@ -79,9 +80,15 @@ export function createOpenAiBackend(options: OpenAiBackendOptions = {}): Backend
       const settings = resolveSettings(config.config);
       connection = { client: createClient(settings, call.logger), settings };
       call.logger.info(
-        { base_url: settings.baseUrl, api_key_set: settings.apiKey !== '' },
-        `${name}: using ${settings.baseUrl}`,
+        { base_url: settings.address, api_key_set: settings.apiKey !== '' },
+        `${name}: using ${settings.address}`,
       );
+      const inUrl = splitUrlCredentials(settings.baseUrl).authorization !== undefined;
+      if (inUrl && (settings.apiKey !== '' || hasHeader(settings.headers, 'authorization')))
+        call.logger.warn(
+          { base_url: settings.address },
+          `${name}: the credentials in base_url are not sent: api_key or an Authorization header is set instead`,
+        );
     },
 
     shutdown() {
@@ -160,25 +167,31 @@ export function createOpenAiBackend(options: OpenAiBackendOptions = {}): Backend
  */
 async function checkHealth(connection: Connection, name: string, call: PluginCall): Promise<HealthReport> {
   const { client, settings } = connection;
-  const details = { base_url: settings.baseUrl };
+  const details = { base_url: settings.address };
   try {
     const page = await client.models.list({ signal: call.signal, timeout: settings.healthTimeoutMs, maxRetries: 0 });
-    return { status: 'healthy', message: `${settings.baseUrl} lists ${page.data.length} models`, details };
+    return { status: 'healthy', message: `${settings.address} lists ${page.data.length} models`, details };
   } catch (thrown) {
-    const error = toBackendError(thrown, { backend: name, baseUrl: settings.baseUrl, operation: 'list models' });
+    const error = toBackendError(thrown, { backend: name, address: settings.address, operation: 'list models' });
     const status = thrown instanceof OpenAI.APIError ? thrown.status : undefined;
     const answered = status !== undefined && status !== 401 && status !== 403;
     if (answered && settings.listModels !== true) {
-      return { status: 'healthy', message: `${settings.baseUrl} answers (GET /models: ${status})`, details };
+      return { status: 'healthy', message: `${settings.address} answers (GET /models: ${status})`, details };
     }
     const message = error instanceof Error ? error.message : String(error);
     return { status: 'unhealthy', message, details };
   }
 }
 
+/**
+ * The client. Credentials in `base_url` (`http://user:password@host/v1`, which fetch refuses)
+ * are sent as `Authorization: Basic …` when neither `api_key` nor `headers` sets one.
+ */
 function createClient(settings: OpenAiSettings, logger: Logger): OpenAI {
+  const { url, authorization } = splitUrlCredentials(settings.baseUrl);
+  const setsAuthorization = settings.apiKey !== '' || hasHeader(settings.headers, 'authorization');
   return new OpenAI({
-    baseURL: settings.baseUrl,
+    baseURL: url,
     // The client insists on a key; without one, its Authorization header is removed below
     // (unless `headers` sets one: some gateways take the credential in a header of their own).
     apiKey: settings.apiKey || 'no-key',
@@ -190,7 +203,7 @@ function createClient(settings: OpenAiSettings, logger: Logger): OpenAI {
     maxRetries: settings.maxRetries,
     ...(settings.requestTimeoutMs === undefined ? {} : { timeout: settings.requestTimeoutMs }),
     defaultHeaders: {
-      ...(settings.apiKey === '' && !hasHeader(settings.headers, 'authorization') ? { Authorization: null } : {}),
+      ...(setsAuthorization ? {} : { Authorization: authorization ?? null }),
       ...settings.headers,
     },
     logger: clientLogger(logger),

@@ -25,9 +25,11 @@ export async function configCheck(file: string | undefined, strict: boolean, io:
     try {
       const imported = await importEntry(entry, loaded.file);
       const checked = checkEntryConfig(imported, loaded);
-      if (!checked.ok) problems.push({ severity: 'error', text: checked.error.message });
+      // A plugin's schema may quote what it was given: secrets from the environment are hidden.
+      if (!checked.ok) problems.push({ severity: 'error', text: loaded.hideSubstituted(checked.error.message) });
     } catch (error) {
-      problems.push({ severity: 'error', text: toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', {}).message });
+      const message = toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', {}).message;
+      problems.push({ severity: 'error', text: loaded.hideSubstituted(message) });
     }
   }
   for (const problem of problems) io.err(problem.text);

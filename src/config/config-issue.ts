@@ -3,7 +3,8 @@ import { isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
 import type { z } from 'zod';
 import { describe } from '../core/plugin/structure-check.ts';
 import { closestMatch } from '../core/util/closest-match.ts';
-import type { ConfigPath } from './env-substitution.ts';
+import { isSecretKey, REDACTED } from '../core/util/redact.ts';
+import { type ConfigPath, pathKey } from './env-substitution.ts';
 
 /** One problem found in a configuration file, with its exact location. */
 export interface ConfigIssue {
@@ -76,6 +77,28 @@ function rangeStart(node: unknown): number | undefined {
   return (node as Node | null)?.range?.[0];
 }
 
+/** Paths (see `pathKey`) whose value came from the environment → the variables that supplied it. */
+export type SubstitutedPaths = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * How a message shows the value found at `path` when it must not show it: `[redacted] (from
+ * ${VAR})` for a value the environment supplied, `[redacted]` for the value of a secret-named key
+ * (`admin_token`, `api_key` …); undefined for a value that may be shown.
+ */
+export function hiddenValue(path: ConfigPath, value: unknown, substituted?: SubstitutedPaths): string | undefined {
+  if (value === undefined || value === null || value === '' || typeof value === 'object') return undefined;
+  const variables = substituted?.get(pathKey(path));
+  if (variables !== undefined) return `${REDACTED} (from ${variables.map((name) => `\${${name}}`).join(', ')})`;
+  const key = path.at(-1);
+  return typeof key === 'string' && isSecretKey(key) ? REDACTED : undefined;
+}
+
+/** `describe(value)` (`string "x"`, `number 5`), or its type and {@link hiddenValue} when it must not be shown. */
+export function describeFound(path: ConfigPath, value: unknown, substituted?: SubstitutedPaths): string {
+  const hidden = hiddenValue(path, value, substituted);
+  return hidden === undefined ? describe(value) : `${typeof value} ${hidden}`;
+}
+
 /** Dotted form of a path. */
 export function dotted(path: ConfigPath): string {
   return path.map(String).join('.');
@@ -90,10 +113,12 @@ export function fromZodIssue(
   basePath: ConfigPath,
   data: unknown,
   schema: z.ZodType,
-  context: { file: string | undefined; locator: YamlLocator; plugin?: string },
+  context: { file: string | undefined; locator: YamlLocator; plugin?: string; substituted?: SubstitutedPaths },
 ): ConfigIssue[] {
   const path = [...basePath, ...(issue.path as (string | number)[])];
   const found = valueAt(data, issue.path as (string | number)[]);
+  // A secret, or a value from the environment, is never shown: only its type and source.
+  const shown = (value: unknown) => describeFound(path, value, context.substituted);
   const make = (atPath: ConfigPath, message: string, key = false): ConfigIssue => ({
     severity: 'error',
     file: context.file,
@@ -120,7 +145,7 @@ export function fromZodIssue(
       return [
         make(
           path,
-          `expected one of ${options.join(', ')}, found ${describe(found)}${guess ? ` (did you mean "${guess}"?)` : ''}`,
+          `expected one of ${options.join(', ')}, found ${shown(found)}${guess ? ` (did you mean "${guess}"?)` : ''}`,
         ),
       ];
     }
@@ -128,14 +153,14 @@ export function fromZodIssue(
       return [
         make(
           path,
-          `expected ${issue.expected}, found ${found === undefined ? 'nothing (the key is required)' : describe(found)}`,
+          `expected ${issue.expected}, found ${found === undefined ? 'nothing (the key is required)' : shown(found)}`,
         ),
       ];
     default:
       return [
         make(
           path,
-          `${issue.message}${found === undefined || typeof found === 'object' ? '' : `, found ${describe(found)}`}`,
+          `${issue.message}${found === undefined || typeof found === 'object' ? '' : `, found ${shown(found)}`}`,
         ),
       ];
   }

@@ -6,16 +6,28 @@ import { PlugboardError, toPlugboardError } from '../core/errors/plugboard-error
 import { createDefaultLogger, type Logger } from '../core/logger.ts';
 import type { ApplyReport, PluginChange } from '../core/manager/plugin-change.ts';
 import { PluginManager } from '../core/manager/plugin-manager.ts';
+import { resolveError } from '../core/manager/reports.ts';
 import { PLUGIN_FILE_PATTERN } from '../core/plugin/discovery.ts';
 import { changeFor, importCheckedEntry } from './config-diff.ts';
 import { formatIssue } from './config-issue.ts';
 import { type Discovered, discoverPlugins } from './discovery.ts';
 import { type LoadedConfig, type LoadOptions, loadConfig } from './load-config.ts';
-import { checkEntryConfig, type ImportedEntry, importEntry, settingsOf } from './plugin-entries.ts';
-import { configError, logIssues, managerOptions, pinoLevel } from './runtime-support.ts';
+import { checkEntryConfig, type ImportedEntry, importEntry, pluginFolderError, settingsOf } from './plugin-entries.ts';
+import {
+  configError,
+  type LastReload,
+  lastReloadOf,
+  logIssues,
+  managerOptions,
+  pinoLevel,
+  refusedReload,
+} from './runtime-support.ts';
 import { GLOBAL_SECTIONS, type PlugboardConfig, type ResolvedPluginEntry } from './schema.ts';
 
-export { managerOptions, pinoLevel } from './runtime-support.ts';
+export { type LastReload, managerOptions, pinoLevel, type ReloadError } from './runtime-support.ts';
+
+/** Refusals of a plugin's entry (not of its code): the plugin's lastError until the entry is valid again. */
+const ENTRY_ERRORS: ReadonlySet<string> = new Set(['CONFIG_INVALID', 'PLUGIN_CONFIG_INVALID']);
 
 /** Options of {@link ConfigRuntime.start}. */
 export interface ConfigRuntimeOptions extends LoadOptions {
@@ -65,6 +77,9 @@ export class ConfigRuntime {
   #busy = 0;
   /** A reload waiting for its turn: further reload() calls join it. */
   #queuedReload: Promise<ReloadReport> | undefined;
+  #lastReload: LastReload | undefined;
+  /** The entry refusals standing as running plugins' lastError, by plugin (resolved once fixed). */
+  readonly #entryRefusals = new Map<string, PlugboardError>();
 
   private constructor(
     manager: PluginManager,
@@ -110,6 +125,14 @@ export class ConfigRuntime {
   /** The configuration file, if one was read. */
   get file(): string | undefined {
     return this.#loaded.file;
+  }
+
+  /**
+   * What the last {@link reload} did — when, whether everything applied, and why not (the
+   * error and where, or the refused entries) — until the next one; undefined before any.
+   */
+  get lastReload(): LastReload | undefined {
+    return this.#lastReload;
   }
 
   /** The plugins found by discovery (`plugin_manager.discover`) and loaded with defaults, by name. */
@@ -324,17 +347,27 @@ export class ConfigRuntime {
     );
   }
 
+  /** Reloads the file, and keeps what came of it in {@link lastReload}. */
   async #reload(): Promise<ReloadReport> {
+    try {
+      return await this.#reloadFile();
+    } catch (error) {
+      this.#lastReload = refusedReload(toPlugboardError(error, 'CONFIG_INVALID', {}));
+      throw error;
+    }
+  }
+
+  async #reloadFile(): Promise<ReloadReport> {
     const next = await loadConfig(this.options);
     const issues = next.issues.map(formatIssue);
     logIssues(this.logger, next);
     if (next.issues.some((issue) => issue.rule === 'empty')) {
       // A half-written save or `> config.yaml` is not "remove every plugin".
       const error = new PlugboardError('CONFIG_INVALID', `${next.file}: the configuration file is empty`);
-      return this.#refuseAll(error, issues);
+      return this.#refuseAll(error, issues, next);
     }
     if (next.fatal || next.issues.some((issue) => issue.rule === 'syntax')) {
-      return this.#refuseAll(configError(next), issues);
+      return this.#refuseAll(configError(next), issues, next);
     }
 
     const refused: { plugin: string; error: PlugboardError }[] = [];
@@ -401,6 +434,8 @@ export class ConfigRuntime {
 
     const report = await this.manager.applyChanges(changes, refused);
     this.#record(report, changes, incoming, entries);
+    this.#settleEntryRefusals(report, entries);
+    this.#lastReload = lastReloadOf(report);
     for (const problem of discovered.problems) this.manager.reportLoadProblem(problem.path, problem.error);
     this.#discovered = discovered;
     // Keep the global sections that are in force, take the rest of the new file.
@@ -461,6 +496,23 @@ export class ConfigRuntime {
     }
   }
 
+  /**
+   * A running plugin whose entry a reload refused shows that error as its lastError; once a
+   * reload finds the entry valid — applied, or equal to what runs — the error is history.
+   */
+  #settleEntryRefusals(report: ApplyReport, entries: readonly ResolvedPluginEntry[]): void {
+    const refused = new Map(report.refused.map((refusal) => [refusal.plugin, refusal.error]));
+    for (const entry of entries) {
+      const standing = this.#entryRefusals.get(entry.name);
+      if (standing === undefined || refused.has(entry.name)) continue;
+      resolveError(standing);
+      this.#entryRefusals.delete(entry.name);
+    }
+    for (const [plugin, error] of refused) {
+      if (ENTRY_ERRORS.has(error.code) && this.#applied.has(plugin)) this.#entryRefusals.set(plugin, error);
+    }
+  }
+
   async #reloadPlugin(name: string): Promise<ApplyReport> {
     const entry = this.#entries(this.#loaded, this.#discovered).find((candidate) => candidate.name === name);
     if (entry === undefined) {
@@ -482,6 +534,9 @@ export class ConfigRuntime {
     const loaded = Object.hasOwn(this.manager.getPluginStatus().plugins, name);
     let imported: Awaited<ReturnType<typeof importCheckedEntry>>;
     try {
+      // The file may have become a symlink out of the plugin folders since the config was read.
+      const outside = pluginFolderError(entry, this.#loaded, this.options.cwd);
+      if (outside !== undefined) throw outside;
       imported = await importCheckedEntry(entry, this.#loaded);
     } catch (error) {
       const refusal = { plugin: name, error: toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', { plugin: name }) };
@@ -517,7 +572,8 @@ export class ConfigRuntime {
     return report;
   }
 
-  async #refuseAll(error: PlugboardError, issues: string[]): Promise<ReloadReport> {
+  async #refuseAll(error: PlugboardError, issues: string[], loaded: LoadedConfig): Promise<ReloadReport> {
+    this.#lastReload = refusedReload(error, loaded);
     this.logger.error(
       { operation: 'reload', error: error.code },
       `reload refused, the running configuration stays: ${error.message}`,

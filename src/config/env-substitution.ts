@@ -5,6 +5,8 @@
  * - `$${…}` — a literal `${…}`.
  * A value that is exactly one reference may be coerced later to the type the schema expects
  * (`"${OPENAI_TIMEOUT:60}"` → 60), so such paths are reported as `coercible`.
+ * Which values the environment supplied is reported too (`sources`, `values`): messages name
+ * the variable, never print its value, which may be a secret.
  */
 
 /** A key path into the configuration. */
@@ -20,6 +22,13 @@ export interface SubstitutionResult {
   readonly missing: readonly SubstitutionProblem[];
   /** Paths whose whole value came from one reference (may be coerced to number/boolean). */
   readonly coercible: ReadonlySet<string>;
+  /**
+   * Paths (see {@link pathKey}) whose value holds text from the environment → the variables
+   * that supplied it. Such a value is never printed in a message: it may be a secret.
+   */
+  readonly sources: ReadonlyMap<string, readonly string[]>;
+  /** Each variable the environment supplied → its value (to keep them out of messages). */
+  readonly values: ReadonlyMap<string, string>;
 }
 
 const REFERENCE = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
@@ -29,6 +38,15 @@ const WHOLE_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}$/;
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv = process.env): SubstitutionResult {
   const missing: SubstitutionProblem[] = [];
   const coercible = new Set<string>();
+  const sources = new Map<string, string[]>();
+  const values = new Map<string, string>();
+  const supplied = (path: ConfigPath, name: string, value: string): void => {
+    const key = pathKey(path);
+    const names = sources.get(key);
+    if (names === undefined) sources.set(key, [name]);
+    else if (!names.includes(name)) names.push(name);
+    values.set(name, value);
+  };
   const walk = (node: unknown, path: ConfigPath): unknown => {
     if (typeof node === 'string') {
       if (!node.includes('${')) return node;
@@ -37,15 +55,22 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv = process.e
         // The usual case, one reference and nothing else: no need for a replace.
         coercible.add(pathKey(path));
         const [, name, fallback] = whole as unknown as [string, string, string | undefined];
-        const found = env[name] ?? fallback;
-        if (found !== undefined) return found;
+        const fromEnv = env[name];
+        if (fromEnv !== undefined) {
+          supplied(path, name, fromEnv);
+          return fromEnv;
+        }
+        if (fallback !== undefined) return fallback;
         missing.push({ path, variable: name });
         return '';
       }
       return node.replace(REFERENCE, (reference, escaped: string, name: string, fallback: string | undefined) => {
         if (escaped) return reference.slice(1);
         const found = env[name];
-        if (found !== undefined) return found;
+        if (found !== undefined) {
+          supplied(path, name, found);
+          return found;
+        }
         if (fallback !== undefined) return fallback;
         missing.push({ path, variable: name });
         return '';
@@ -63,7 +88,7 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv = process.e
     }
     return node;
   };
-  return { value: walk(value, []), missing, coercible };
+  return { value: walk(value, []), missing, coercible, sources, values };
 }
 
 /** A stable string for a path, for set membership. */

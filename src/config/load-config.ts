@@ -4,8 +4,9 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { closestMatch } from '../core/util/closest-match.ts';
+import { isSecretKey, redactText } from '../core/util/redact.ts';
 import { BUILTIN_PLUGINS, builtinPath } from './builtin-plugins.ts';
-import { type ConfigIssue, dotted, fromZodIssue, valueAt, YamlLocator } from './config-issue.ts';
+import { type ConfigIssue, dotted, fromZodIssue, hiddenValue, valueAt, YamlLocator } from './config-issue.ts';
 import { type ConfigPath, pathKey, type SubstitutionProblem, substituteEnv } from './env-substitution.ts';
 import { fillFrom, MODE_PRESETS } from './presets.ts';
 import {
@@ -47,6 +48,12 @@ export interface LoadedConfig {
   readonly coercible: ReadonlySet<string>;
   /** Line and column of a key path in the file, for issues found later (e.g. by a plugin's schema). */
   readonly locate: (path: ConfigPath, key?: boolean) => { line: number; column: number } | undefined;
+  /**
+   * A message with every secret the environment supplied (see {@link hideSubstituted}) replaced
+   * by its `${VAR}` reference, for messages made later (e.g. from a plugin's schema). The issues
+   * above already went through it.
+   */
+  readonly hideSubstituted: (text: string) => string;
 }
 
 /** Names taken by Plugboard's own parts (the built-in provider of shared connections). */
@@ -156,8 +163,10 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
   }
   const unusable = issues.length > 0;
 
-  // Environment substitution (§8.2).
+  // Environment substitution (§8.2). Values it supplied are never shown in a message.
   const substituted = substituteEnv(raw, env);
+  const shown = (path: ConfigPath, value: unknown): string =>
+    hiddenValue(path, value, substituted.sources) ?? JSON.stringify(value);
   const missingIssue = (missing: SubstitutionProblem, plugin?: string): ConfigIssue => ({
     ...error(
       missing.path,
@@ -206,7 +215,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
       issues.push(
         error(
           ['mode'],
-          `expected one of ${MODES.join(', ')}, found ${JSON.stringify(data.mode)}${guess ? ` (did you mean "${guess}"?)` : ''}`,
+          `expected one of ${MODES.join(', ')}, found ${shown(['mode'], data.mode)}${guess ? ` (did you mean "${guess}"?)` : ''}`,
         ),
       );
     }
@@ -214,7 +223,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
   const withPreset = fillFrom(data, MODE_PRESETS[mode]) as Record<string, unknown>;
   let strict = options.strict ?? (withPreset.strict as boolean);
   if (typeof strict !== 'boolean') {
-    issues.push(error(['strict'], `expected true or false, found ${JSON.stringify(withPreset.strict)}`));
+    issues.push(error(['strict'], `expected true or false, found ${shown(['strict'], withPreset.strict)}`));
     strict = false;
   }
 
@@ -228,7 +237,9 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
       continue;
     }
     for (const issue of result.success ? [] : result.error.issues) {
-      issues.push(...fromZodIssue(issue, [name], result.value, schema, { file, locator }));
+      issues.push(
+        ...fromZodIssue(issue, [name], result.value, schema, { file, locator, substituted: substituted.sources }),
+      );
     }
     (sections as Record<string, unknown>)[name] = schema.parse(fillFrom(undefined, MODE_PRESETS[mode][name]));
     issues.push(warning([name], `section "${name}" is invalid: using its defaults until it is fixed`));
@@ -275,7 +286,12 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
       if (!result.success) {
         for (const issue of result.error.issues) {
           entryIssues.push(
-            ...fromZodIssue(issue, [section, name], result.value, pluginEntrySchema, { file, locator, plugin: name }),
+            ...fromZodIssue(issue, [section, name], result.value, pluginEntrySchema, {
+              file,
+              locator,
+              plugin: name,
+              substituted: substituted.sources,
+            }),
           );
         }
       }
@@ -307,7 +323,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
           entryIssues.push(
             error(
               [section, name, 'plugin_file'],
-              `path ${result.data.plugin_file} leaves the allowed plugin folders (${sections.plugin_manager.plugin_directories.join(', ')}); move the plugin or add its folder to plugin_manager.plugin_directories`,
+              `path ${hiddenValue([section, name, 'plugin_file'], result.data.plugin_file, substituted.sources) ?? result.data.plugin_file} leaves the allowed plugin folders (${sections.plugin_manager.plugin_directories.join(', ')}); move the plugin or add its folder to plugin_manager.plugin_directories`,
               false,
               name,
             ),
@@ -358,7 +374,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
           ['backends', plugin.name, 'fallback'],
           plugin.fallback === plugin.name
             ? 'a backend cannot be its own fallback'
-            : `no backend named "${plugin.fallback}" is configured${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; backends: ${others.join(', ') || 'none'}`,
+            : `no backend named ${shown(['backends', plugin.name, 'fallback'], plugin.fallback)} is configured${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; backends: ${others.join(', ') || 'none'}`,
           false,
           plugin.name,
         ),
@@ -377,7 +393,7 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
     issues.push(
       error(
         ['plugin_manager', 'default_backend'],
-        `no backend named "${defaultBackend}" is configured; backends: ${backends.join(', ') || 'none'}`,
+        `no backend named ${shown(['plugin_manager', 'default_backend'], defaultBackend)} is configured; backends: ${backends.join(', ') || 'none'}`,
       ),
     );
   }
@@ -385,8 +401,9 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
   // A missing variable already explains the wrong value it leaves behind: say it once.
   const missingAt = new Set(substituted.missing.map((missing) => dotted(missing.path)));
   const reported = issues.filter((issue) => !missingAt.has(issue.path) || issue.rule === 'env-missing');
+  const hide = hideSubstituted(substituted.values, substituted.sources);
   issues.length = 0;
-  issues.push(...reported);
+  issues.push(...reported.map((issue) => ({ ...issue, message: hide(issue.message) })));
   const hasErrors = issues.some((issue) => issue.severity === 'error');
   return {
     config: { mode, strict, ...sections, plugins },
@@ -396,6 +413,37 @@ export function parseConfig(text: string, file: string | undefined, options: Loa
     fatal: (strict && hasErrors) || (unusable && file !== undefined) || modeInvalid,
     coercible: substituted.coercible,
     locate: (path, key) => locator.locate(path, key),
+    hideSubstituted: hide,
+  };
+}
+
+/**
+ * A function replacing, in a message, each secret the environment supplied with its `${VAR}`
+ * reference: the value of a variable whose name says it is a secret (`OPENAI_API_KEY`,
+ * `ADMIN_TOKEN`), that went into a secret-named key (`api_key: "${KEY}"`), or that carries
+ * credentials (`http://user:password@host`). Values shorter than 4 characters are left: they
+ * would mangle the text. The safety net behind the messages that describe a value, which hide
+ * every value from the environment (see `hiddenValue`).
+ */
+function hideSubstituted(
+  values: ReadonlyMap<string, string>,
+  sources: ReadonlyMap<string, readonly string[]>,
+): (text: string) => string {
+  const secret = new Set<string>();
+  for (const [key, variables] of sources) {
+    const last = (JSON.parse(key) as ConfigPath).at(-1);
+    if (typeof last === 'string' && isSecretKey(last)) for (const name of variables) secret.add(name);
+  }
+  const hidden = [...values]
+    .filter(
+      ([name, value]) => value.length >= 4 && (secret.has(name) || isSecretKey(name) || redactText(value) !== value),
+    )
+    .sort(([, a], [, b]) => b.length - a.length);
+  if (hidden.length === 0) return (text) => text;
+  return (text) => {
+    let result = text;
+    for (const [name, value] of hidden) if (result.includes(value)) result = result.split(value).join(`\${${name}}`);
+    return result;
   };
 }
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { AnyPlugin } from '../core/plugin/kinds.ts';
@@ -59,6 +61,52 @@ export function modulePathOf(entry: ResolvedPluginEntry, configFile: string | un
       `${entry.section}.${entry.name}: cannot find package "${entry.package}" (install it with npm, next to the config file)`,
       { plugin: entry.name, cause: error },
     );
+  }
+}
+
+/**
+ * The plugin-folder rule (`plugin_manager.plugin_directories`) checked again for one entry,
+ * now: its `plugin_file`, symlinks resolved, must be inside one of the folders. Loading the
+ * file does this check (load-config.ts); a reload of one plugin that takes the entry loaded
+ * earlier must redo it, since the file may have become a symlink to elsewhere since. Entries
+ * without a `plugin_file` (packages, built-ins, discovered files) are not concerned.
+ *
+ * @param cwd the folder relative paths start from when no configuration file was read.
+ * @returns the `CONFIG_INVALID` error a reload reports for it, or undefined when the file is inside.
+ */
+export function pluginFolderError(
+  entry: ResolvedPluginEntry,
+  loaded: LoadedConfig,
+  cwd: string = process.cwd(),
+): PlugboardError | undefined {
+  if (entry.origin !== 'file' || entry.plugin_file === undefined) return undefined;
+  const base = loaded.file === undefined ? resolve(cwd) : dirname(loaded.file);
+  const directories = loaded.config.plugin_manager.plugin_directories;
+  const real = realOrResolved(resolve(base, entry.plugin_file));
+  const inside = directories.some((directory) => {
+    const relation = relative(realOrResolved(resolve(base, directory)), real);
+    return relation === '' || (!relation.startsWith('..') && !isAbsolute(relation));
+  });
+  if (inside) return undefined;
+  const path = [entry.section, entry.name, 'plugin_file'];
+  const issue = formatIssue({
+    severity: 'error',
+    file: loaded.file,
+    ...loaded.locate(path),
+    path: path.join('.'),
+    message: `path ${entry.plugin_file} leaves the allowed plugin folders (${directories.join(', ')}); move the plugin or add its folder to plugin_manager.plugin_directories`,
+    plugin: entry.name,
+  });
+  return new PlugboardError('CONFIG_INVALID', issue, { plugin: entry.name });
+}
+
+/** The real path, symlinks resolved; for a path that does not exist, its nearest existing ancestor's. */
+function realOrResolved(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realOrResolved(parent), basename(path));
   }
 }
 

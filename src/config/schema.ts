@@ -154,6 +154,23 @@ export const serverSchema = z
     request_timeout: seconds.default(600),
     /** How long a graceful shutdown waits for in-flight requests and open streams, in seconds. */
     shutdown_timeout: seconds.default(30),
+    /** Seconds a client has to send a request body, extended while it keeps body_min_rate_kb. */
+    body_timeout: seconds.default(30),
+    /** KiB per second that earn a body more time (0: body_timeout is a hard deadline). */
+    body_min_rate_kb: z.number().min(0).default(32),
+    /** Most request bodies received at once; beyond: the slowest is cut, or 503. */
+    max_pending_bodies: z.number().int().positive().default(128),
+    /** Caps on what one request may carry, checked before its messages are validated (413). */
+    limits: z
+      .strictObject({
+        /** Messages in a chat request; also its tools, and parts, images, tool calls of all messages. */
+        max_messages: z.number().int().positive().default(10_000),
+        /** Inputs in an embeddings request. */
+        max_inputs: z.number().int().positive().default(2048),
+        /** Characters of text in a request: contents, prompt, system, inputs. */
+        max_total_chars: z.number().int().positive().default(8_000_000),
+      })
+      .prefault({}),
     /** Token that enables the admin API (`/admin`). Without one, the admin routes do not exist. */
     admin_token: z
       .union([z.literal(''), z.string().min(16, 'must be at least 16 characters (or empty: no admin API)')])

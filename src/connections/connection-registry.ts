@@ -7,9 +7,9 @@ import pg from 'pg';
 import { describeCause, PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { Logger } from '../core/logger.ts';
 import { closestMatch } from '../core/util/closest-match.ts';
+import { redactCredentials, redactUrl, urlSecrets } from '../core/util/redact.ts';
 import { connectionErrors } from './connection-errors.ts';
 import type { ConnectionName, Connections, SqliteDatabase } from './connections.ts';
-import { redactCredentials, redactUrl, urlSecrets } from './redact-url.ts';
 import {
   CONNECTION_KINDS,
   type ConnectionKind,

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
+import { redactSecrets, redactText } from './util/redact.ts';
 
 /** The logging interface the core uses: pino's, so a pino logger can be passed as is. */
 export interface Logger {
@@ -21,8 +22,8 @@ export interface LogDestination {
 /**
  * The logger used when the embedder gives none: structured logs on stdout with the field
  * names of the spec's structured log (§11.2: timestamp, level, plugin, operation,
- * duration_ms, success). `pretty` is for development at a terminal. Secrets are redacted
- * (see {@link redactLogFields}).
+ * duration_ms, success). `pretty` is for development at a terminal. Secrets are redacted,
+ * in the fields (see {@link redactLogFields}) and in the message (URL passwords, `Bearer` tokens).
  */
 export function createDefaultLogger(
   level = process.env.PLUGBOARD_LOG_LEVEL ?? 'warn',
@@ -37,6 +38,7 @@ export function createDefaultLogger(
     timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
     messageKey: 'message',
     formatters: { level: (label: string) => ({ level: label.toUpperCase() }), ...redaction },
+    hooks: { logMethod: redactMessage },
   };
   if (format === 'json') return destination === undefined ? pino(options) : pino(options, destination);
   const prettyOptions = { messageKey: 'message', translateTime: 'SYS:HH:MM:ss.l' };
@@ -49,28 +51,24 @@ export function createDefaultLogger(
   return pino(pinoOptions, pretty({ ...prettyOptions, sync: true }));
 }
 
-/**
- * Field names whose values are secrets: credentials in headers (`authorization`, `cookie`,
- * `x-api-key`) and in configuration (`api_key`, `apiKey`, `token`, `admin_token`,
- * `password`, `client_secret` …). Matched at the end of the name, case-insensitively;
- * `max_tokens` or `promptTokens` are not secrets and do not match.
- */
-const SECRET_FIELD = /(?:authorization|cookie|api[-_]?key|token|secret|password|passwd|credentials?|private[-_]?key)$/i;
-
 /** How deep log objects are searched for secrets (`{ request: { headers: { authorization } } }` is 3). */
 const REDACT_DEPTH = 6;
 
 /** What a redacted value is replaced with. */
-export const REDACTED = '[redacted]';
+export { REDACTED } from './util/redact.ts';
 
 /**
- * A log line's fields with secret values replaced by `[redacted]`, at any depth up to
- * {@link REDACT_DEPTH}, in plain objects and arrays (not in class instances such as errors).
+ * A log line's fields with secrets hidden by the one set of rules (see `util/redact.ts`):
+ * values of secret-named fields (`authorization`, `cookie`, `api_key`, `apiKey`, `token`,
+ * `admin_token`, `password`, `client_secret`, `accessKey`, `passphrase`, `auth`, `key` …)
+ * become `[redacted]`, URL passwords `***`, `Bearer` tokens `[redacted]`, at any depth up to
+ * {@link REDACT_DEPTH}, in plain objects and arrays (and errors whose message holds a
+ * credential). `max_tokens`, `prompt_tokens` or `keep_alive` are not secrets and stay.
  * The object logged is never changed: what contains a secret is copied; an object without
  * one is returned as is, so most lines cost one walk over a few keys.
  *
  * Pino's own `redact` option was measured first: with wildcard paths (`*.authorization`,
- * `*.*.authorization` …) for these names it cost ~60–100 µs per line; this costs well under 1 µs.
+ * `*.*.authorization` …) for these names it cost ~60–100 µs per line; this costs about 1 µs.
  *
  * @example
  * ```ts
@@ -78,38 +76,16 @@ export const REDACTED = '[redacted]';
  * ```
  */
 export function redactLogFields(object: Record<string, unknown>): Record<string, unknown> {
-  return redactValue(object, REDACT_DEPTH) as Record<string, unknown>;
+  return redactSecrets(object, { depth: REDACT_DEPTH });
 }
 
-function redactValue(value: unknown, depth: number): unknown {
-  if (typeof value !== 'object' || value === null || depth === 0) return value;
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined;
-    for (let index = 0; index < value.length; index++) {
-      const item = value[index];
-      const redacted = redactValue(item, depth - 1);
-      if (redacted !== item) {
-        copy ??= value.slice();
-        copy[index] = redacted;
-      }
-    }
-    return copy ?? value;
+/** A line's message without credentials (`http://user:***@host`, `Bearer [redacted]`); pino's `logMethod` hook. */
+function redactMessage(this: unknown, args: unknown[], method: (...args: unknown[]) => void): void {
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index];
+    if (typeof arg === 'string') args[index] = redactText(arg);
   }
-  const prototype = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) return value;
-  let copy: Record<string, unknown> | undefined;
-  for (const key in value) {
-    const item = (value as Record<string, unknown>)[key];
-    const redacted =
-      SECRET_FIELD.test(key) && item !== undefined && item !== null && item !== ''
-        ? REDACTED
-        : redactValue(item, depth - 1);
-    if (redacted !== item) {
-      copy ??= { ...(value as Record<string, unknown>) };
-      copy[key] = redacted;
-    }
-  }
-  return copy ?? value;
+  method.apply(this, args);
 }
 
 /** A logger that drops everything (tests, benchmarks). */

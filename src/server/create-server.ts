@@ -4,10 +4,11 @@ import { createDefaultLogger, type Logger } from '../core/logger.ts';
 import type { PluginManager } from '../core/manager/plugin-manager.ts';
 import type { AdminControl } from './admin/admin-control.ts';
 import { registerAdminRoutes } from './admin/admin-routes.ts';
+import { installBodyReading, requestReceiveBackstopMs } from './body-reading.ts';
 import { ChatRunner } from './chat-runner.ts';
 import { ConnectionTracker } from './connection-tracker.ts';
 import { degradedOf } from './degraded.ts';
-import { installErrorFormat } from './error-format.ts';
+import { answerFrameworkError, installErrorFormat } from './error-format.ts';
 import { toFastifyLogger } from './fastify-logger.ts';
 import { plugboardErrorBody } from './http-errors.ts';
 import { InFlightRequests } from './in-flight-requests.ts';
@@ -17,6 +18,7 @@ import { createServerMetrics } from './observability/server-metrics.ts';
 import { createTracing, type TracingOptions } from './observability/tracing.ts';
 import { ollamaApi } from './ollama/ollama-routes.ts';
 import { openAiApi } from './openai/openai-routes.ts';
+import { installRequestLimits } from './request-limits.ts';
 import { RouteTable } from './route-table.ts';
 import type { ServerContext } from './server-context.ts';
 import { serverErrors } from './server-errors.ts';
@@ -109,6 +111,10 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     forceCloseConnections: 'idle',
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
+    // Router errors (an over-long path parameter, bad percent-encoding) in the API's own format.
+    frameworkErrors: answerFrameworkError,
+    // Bodies are timed by installBodyReading; Node's whole-request timer is only a backstop.
+    requestTimeout: requestReceiveBackstopMs(settings),
   });
   const connections = new ConnectionTracker(app.server);
   app.addHook('onRoute', (route) => {
@@ -118,6 +124,8 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
   });
 
   acceptJsonOfAnyContentType(app);
+  installBodyReading(app, settings);
+  installRequestLimits(app, settings);
 
   // Callback-style hooks: an async hook costs a promise per request on every request.
   app.addHook('onRequest', (request, reply, done) => {
@@ -194,7 +202,12 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
           { operation: 'shutdown', timeout_ms: settings.shutdownTimeoutMs },
           'shutdown deadline reached: aborting the requests still running',
         );
-        inFlight.abortAll(serverErrors.SERVER_SHUTTING_DOWN('The server shut down before the response was complete'));
+        // Each aborted stream writes its in-stream error and ends; a reply not yet started gets
+        // its 503. Only then (or after a short grace) are the connections closed: closing them
+        // at once would reset every stream before its error reached the client.
+        await inFlight.abortAll(
+          serverErrors.SERVER_SHUTTING_DOWN('The server shut down before the response was complete'),
+        );
         app.server.closeAllConnections();
         await closing;
       }

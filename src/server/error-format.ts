@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PlugboardError } from '../core/errors/plugboard-error.ts';
-import { type ErrorFormat, responseStatus, toHttpError } from './http-errors.ts';
+import { closeIfBodyUnread } from './body-reading.ts';
+import { type ErrorFormat, plugboardErrorBody, responseStatus, toHttpError } from './http-errors.ts';
+import { ollamaErrorBody } from './ollama/ollama-errors.ts';
+import { openAiErrorBody } from './openai/openai-errors.ts';
 import type { RouteTable } from './route-table.ts';
 import { serverErrors } from './server-errors.ts';
 
@@ -39,6 +42,27 @@ export function installErrorFormat(
 }
 
 /**
+ * Fastify's `frameworkErrors`: the errors its router raises before any route (or its hooks)
+ * is chosen — a path parameter over `maxParamLength`, a URL that is not valid
+ * percent-encoding. Answered like every other error: the request id, and the format of the
+ * API the path belongs to (`/v1` OpenAI's, `/api` Ollama's, else Plugboard's).
+ */
+export function answerFrameworkError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  closeIfBodyUnread(request, reply);
+  const path = request.url.split('?')[0] ?? request.url;
+  const format =
+    path === '/v1' || path.startsWith('/v1/')
+      ? openAiErrorBody
+      : path === '/api' || path.startsWith('/api/')
+        ? ollamaErrorBody
+        : plugboardErrorBody;
+  sendError(request, reply, toHttpError(error), format);
+}
+
+const LOAD_SHED = serverErrors.codeOf('TOO_MANY_UPLOADS');
+
+/**
  * Answers an error: the status of its code, the body in the API's format. A server error is
  * logged with its cause and stack (the client gets only the public message). A stream that
  * already started cannot take a status any more: its connection is closed.
@@ -50,7 +74,9 @@ export function sendError(
   format: ErrorFormat,
 ): FastifyReply {
   const status = responseStatus(error);
-  if (status >= 500) {
+  // A full server shedding load is no failure to investigate (and must not flood the log
+  // under a flood of uploads): the request's access line records it.
+  if (status >= 500 && error.code !== LOAD_SHED) {
     request.log.error(
       { operation: 'http', error: error.code, plugin: error.plugin, err: error.cause ?? error },
       error.message,

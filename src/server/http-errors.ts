@@ -12,6 +12,9 @@ const FASTIFY_CLIENT_ERRORS: Readonly<Record<string, (error: FastifyLikeError) =
     new PlugboardError('REQUEST_INVALID', 'The Content-Length header does not match the body'),
   FST_ERR_CTP_INVALID_JSON_BODY: (error) => invalidJson(error.message),
   FST_ERR_BAD_URL: () => new PlugboardError('REQUEST_INVALID', 'The URL is not valid'),
+  // The message never echoes the path: it is the over-long part.
+  FST_ERR_MAX_PARAM_LENGTH: () =>
+    serverErrors.URI_TOO_LONG('A path parameter of the URL is longer than the server accepts (100 characters)'),
   FST_ERR_ASYNC_CONSTRAINT: (error) => new PlugboardError('REQUEST_INVALID', error.message),
 };
 

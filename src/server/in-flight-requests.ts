@@ -13,6 +13,9 @@ export interface RequestWatch {
   dispose(): void;
 }
 
+/** How long a forced shutdown waits for the aborted responses to write their error and end. */
+export const ABORTED_RESPONSES_GRACE_MS = 1000;
+
 /** The watch of a response, for the one shared 'close' listener. */
 const WATCH = Symbol('plugboard.requestWatch');
 type WatchedResponse = ServerResponse & { [WATCH]?: Watched };
@@ -51,6 +54,21 @@ class Watched implements RequestWatch {
     if (this.reason !== undefined) return;
     this.reason = reason;
     this.#abort?.(reason);
+  }
+
+  /** Resolves once the response is complete (its last byte handed to the OS) or its connection closed. */
+  ended(): Promise<void> {
+    const response = this.#response;
+    if (response.writableFinished || response.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        response.off('finish', done);
+        response.off('close', done);
+        resolve();
+      };
+      response.on('finish', done);
+      response.on('close', done);
+    });
   }
 
   dispose(): void {
@@ -101,9 +119,31 @@ export class InFlightRequests {
     return new Watched(reply.raw, performance.now() + this.#timeoutMs, this.#watched);
   }
 
-  /** Cancels every watched request with `reason` (a forced shutdown). */
-  abortAll(reason: PlugboardError): void {
-    for (const watched of this.#watched) watched.cancel(reason);
+  /**
+   * Cancels every watched request with `reason` (a forced shutdown). Each one's writer then
+   * answers with the reason: a stream writes its in-stream error and ends, a reply not yet
+   * started gets its error status. Resolves `true` once every one of those responses has ended
+   * (or its connection closed), `false` when `graceMs` passed first: only then may the caller
+   * close the connections without cutting those last bytes (a client would see a reset).
+   */
+  async abortAll(reason: PlugboardError, graceMs = ABORTED_RESPONSES_GRACE_MS): Promise<boolean> {
+    const ended: Promise<void>[] = [];
+    for (const watched of this.#watched) {
+      ended.push(watched.ended());
+      watched.cancel(reason);
+    }
+    if (ended.length === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        Promise.all(ended).then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), graceMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Stops the sweeper (the server is closed). */

@@ -26,6 +26,31 @@ export const serverErrors = defineFirstPartyErrors('server', {
     hint: 'Send a smaller body, or raise `server.body_limit_mb` in the configuration.',
     status: 413,
   },
+  REQUEST_LIMIT_EXCEEDED: {
+    summary: 'The request has more messages, inputs or text than the server accepts',
+    hint: 'Send fewer messages or inputs, or less text, per request; or raise `server.limits` in the configuration.',
+    status: 413,
+  },
+  REQUEST_BODY_TIMEOUT: {
+    summary: 'The request body did not arrive in time',
+    hint: 'Send the body at once after the headers; a slow link may need a higher `server.body_timeout` or a lower `server.body_min_rate_kb`.',
+    status: 408,
+  },
+  TOO_MANY_UPLOADS: {
+    summary: 'The server is receiving as many request bodies at once as it allows',
+    hint: 'Retry after the seconds in `Retry-After`; operators can raise `server.max_pending_bodies`.',
+    status: 503,
+  },
+  UNSUPPORTED_CONTENT_ENCODING: {
+    summary: 'The request body uses a Content-Encoding the server cannot decode',
+    hint: 'Send the body uncompressed, or compressed with one of the codings in the `Accept-Encoding` response header (gzip, deflate, br).',
+    status: 415,
+  },
+  URI_TOO_LONG: {
+    summary: 'A part of the request path is longer than the server accepts',
+    hint: 'Path parameters (plugin names, ids) are at most 100 characters long; check the URL.',
+    status: 414,
+  },
   REQUEST_TIMEOUT: {
     summary: 'The request took longer than the server allows',
     hint: 'Raise `server.request_timeout`, or ask for less output (`max_tokens`).',

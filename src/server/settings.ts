@@ -7,6 +7,25 @@ export interface ServerSettings {
   readonly bodyLimitBytes: number;
   /** Longest a request may run, streaming included. */
   readonly requestTimeoutMs: number;
+  /**
+   * How long a client has to send a request body once its headers are in, extended by one
+   * second for every `bodyMinRateBytes` received: a body that keeps arriving at that rate is
+   * never cut, one that trickles is cut (408) and its connection closed.
+   */
+  readonly bodyTimeoutMs: number;
+  /** Bytes per second that earn a body more time (0: `bodyTimeoutMs` is a hard deadline). */
+  readonly bodyMinRateBytes: number;
+  /**
+   * Most request bodies received at once. When full, the slowest upload below the minimum
+   * rate is cut to make room; if none is, the new request gets 503 with `Retry-After`.
+   */
+  readonly maxPendingBodies: number;
+  /** Most messages in one chat request; also of its tools, and of the content parts, images and tool calls of all its messages. */
+  readonly maxMessages: number;
+  /** Most inputs in one embeddings request. */
+  readonly maxInputs: number;
+  /** Most characters of text (message contents, prompt, system, inputs) in one request. */
+  readonly maxTotalChars: number;
   /** How long a graceful shutdown waits for in-flight requests and open streams. */
   readonly shutdownTimeoutMs: number;
   /** Enables the admin API; compared in constant time. */
@@ -21,6 +40,12 @@ export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   bodyLimitBytes: 16 * 1024 * 1024,
   requestTimeoutMs: 600_000,
   shutdownTimeoutMs: 30_000,
+  bodyTimeoutMs: 30_000,
+  bodyMinRateBytes: 32 * 1024,
+  maxPendingBodies: 128,
+  maxMessages: 10_000,
+  maxInputs: 2048,
+  maxTotalChars: 8_000_000,
 };
 
 /** Command-line overrides (`--host`, `--port`). */
@@ -33,7 +58,8 @@ export interface ServerOverrides {
  * The effective server settings. Precedence: command-line flag, then environment (`HOST`,
  * `PORT`, `PLUGBOARD_ADMIN_TOKEN`), then the config file, then the defaults.
  *
- * @throws Error naming the variable when `PORT` is not a port number.
+ * @throws Error naming the variable when `PORT` is not a port number, or the source of an
+ *   admin token shorter than 16 characters (never the token itself).
  */
 export function serverSettingsFrom(
   section: PlugboardConfig['server'],
@@ -41,9 +67,11 @@ export function serverSettingsFrom(
   overrides: ServerOverrides = {},
 ): ServerSettings {
   const envPort = env.PORT === undefined || env.PORT === '' ? undefined : parsePort(env.PORT, 'PORT');
-  const adminToken = nonEmpty(env.PLUGBOARD_ADMIN_TOKEN) ?? nonEmpty(section.admin_token);
+  const fromEnv = nonEmpty(env.PLUGBOARD_ADMIN_TOKEN);
+  const adminToken = fromEnv ?? nonEmpty(section.admin_token);
   if (adminToken !== undefined && adminToken.length < 16) {
-    throw new Error('PLUGBOARD_ADMIN_TOKEN must be at least 16 characters long');
+    const source = fromEnv === undefined ? 'server.admin_token' : 'PLUGBOARD_ADMIN_TOKEN';
+    throw new Error(`${source} must be at least 16 characters long (the value is not shown: it is a secret)`);
   }
   return {
     host: overrides.host ?? nonEmpty(env.HOST) ?? section.host,
@@ -51,6 +79,12 @@ export function serverSettingsFrom(
     bodyLimitBytes: Math.round(section.body_limit_mb * 1024 * 1024),
     requestTimeoutMs: section.request_timeout * 1000,
     shutdownTimeoutMs: section.shutdown_timeout * 1000,
+    bodyTimeoutMs: section.body_timeout * 1000,
+    bodyMinRateBytes: Math.round(section.body_min_rate_kb * 1024),
+    maxPendingBodies: section.max_pending_bodies,
+    maxMessages: section.limits.max_messages,
+    maxInputs: section.limits.max_inputs,
+    maxTotalChars: section.limits.max_total_chars,
     ...(adminToken === undefined ? {} : { adminToken }),
   };
 }

@@ -205,9 +205,15 @@ describe('substitution in a configuration file', () => {
           line: 3,
           column: 20,
           path: 'plugin_manager.default_timeout',
-          message: 'expected number, found string "soon"',
+          // A value from the environment is never echoed (it may be a secret): its variable is named instead.
+          message: 'expected number, found string [redacted] (from ${T})',
         },
-        { line: 13, column: 14, path: 'backends.openai.timeout', message: 'expected number, found string "never"' },
+        {
+          line: 13,
+          column: 14,
+          path: 'backends.openai.timeout',
+          message: 'expected number, found string [redacted] (from ${OPENAI_TIMEOUT})',
+        },
       ],
     );
     assert.deepEqual(

@@ -173,7 +173,17 @@ describe('defaults (FR-11.4)', () => {
         allowed_imports: [],
         denied_imports: [],
       },
-      server: { host: '127.0.0.1', port: 8080, body_limit_mb: 16, request_timeout: 600, shutdown_timeout: 30 },
+      server: {
+        host: '127.0.0.1',
+        port: 8080,
+        body_limit_mb: 16,
+        request_timeout: 600,
+        shutdown_timeout: 30,
+        body_timeout: 30,
+        body_min_rate_kb: 32,
+        max_pending_bodies: 128,
+        limits: { max_messages: 10_000, max_inputs: 2048, max_total_chars: 8_000_000 },
+      },
       connections: { data_dir: './data', redis: {}, postgres: {}, sqlite: {} },
       plugins: [],
     };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { redactCredentials, redactUrl, urlSecrets } from '../../src/connections/redact-url.ts';
+import { redactText, splitUrlCredentials } from '../../src/core/util/redact.ts';
 
 test('redactUrl replaces the password of Redis and PostgreSQL URLs with ***', () => {
   assert.equal(redactUrl('redis://:secret@host'), 'redis://:***@host');
@@ -51,4 +52,33 @@ test('urlSecrets lists the decoded password and secret parameters', () => {
   assert.deepEqual(urlSecrets('postgres://u:p%40ss@h/d?password=q1234'), ['p@ss', 'q1234']);
   assert.deepEqual(urlSecrets('redis://127.0.0.1:6379'), []);
   assert.deepEqual(urlSecrets('not a url'), []);
+});
+
+test('one rule for every URL: http backends show user:***@ like the connections', () => {
+  assert.equal(redactUrl('http://user:s3cretkey@127.0.0.1:8000/v1'), 'http://user:***@127.0.0.1:8000/v1');
+  assert.equal(redactUrl('https://me:secret@ollama.example.com:443'), 'https://me:***@ollama.example.com:443');
+  assert.equal(
+    redactUrl('https://api.example.com/v1?key=AIza123&alt=json'),
+    'https://api.example.com/v1?key=***&alt=json',
+  );
+  assert.equal(redactUrl('http://127.0.0.1:8000/v1'), 'http://127.0.0.1:8000/v1');
+});
+
+test('redactText hides URL passwords, secret query parameters and bearer tokens in free text', () => {
+  assert.equal(
+    redactText('openai: not reachable at http://user:s3cretkey@127.0.0.1:9/v1 — check base_url'),
+    'openai: not reachable at http://user:***@127.0.0.1:9/v1 — check base_url',
+  );
+  assert.equal(redactText('GET http://h/x?token=abc123 failed'), 'GET http://h/x?token=*** failed');
+  assert.equal(redactText('sent Authorization: Bearer sk-12345678'), 'sent Authorization: Bearer [redacted]');
+  const plain = 'did you mean "ollama"? the model is not there';
+  assert.equal(redactText(plain), plain);
+});
+
+test('splitUrlCredentials turns URL credentials into a Basic authorization', () => {
+  assert.deepEqual(splitUrlCredentials('http://user:p%40ss@127.0.0.1:8000/v1'), {
+    url: 'http://127.0.0.1:8000/v1',
+    authorization: `Basic ${Buffer.from('user:p@ss').toString('base64')}`,
+  });
+  assert.deepEqual(splitUrlCredentials('http://127.0.0.1:8000/v1'), { url: 'http://127.0.0.1:8000/v1' });
 });

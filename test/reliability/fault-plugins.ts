@@ -113,6 +113,9 @@ export default defineMessageProcessor({
   direction: 'output',
   processMessage: (message, context) =>
     misbehave(faultOf(context, 'output-processor'), message, () => { message.content = 42; }),
+  // Streams pass through untouched (a processor without this would hold every stream back
+  // until its end); its faults are those of processMessage, on replies that are not streamed.
+  streaming: { window: 0, transform: (text) => text },
 });`,
   'f-transform': `${prelude(['streaming-transform'])}
 export default defineMessageProcessor({

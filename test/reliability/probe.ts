@@ -117,25 +117,35 @@ function hasErrorBody(body: string): boolean {
   }
 }
 
+/**
+ * A complete SSE stream ends with `data: [DONE]`; one cut by an error ends with the error
+ * event and no `[DONE]` (docs/api/openai.md). Anything else was cut or garbled.
+ */
 function classifySse(body: string, expect: string): Omit<ProbeResult, 'status'> {
   const events = body
     .split('\n\n')
     .map((event) => event.trim())
     .filter((event) => event.startsWith('data: '))
     .map((event) => event.slice(6));
-  if (events.at(-1) !== '[DONE]') return { outcome: 'lost', detail: `no [DONE]: …${body.slice(-200)}` };
   let text = '';
-  for (const data of events.slice(0, -1)) {
+  for (const [index, data] of events.entries()) {
+    const last = index === events.length - 1;
+    if (data === '[DONE]') {
+      if (!last) return { outcome: 'lost', detail: 'events after [DONE]' };
+      return text.includes(expect) ? { outcome: 'ok' } : { outcome: 'lost', detail: `streamed: ${text}` };
+    }
     let parsed: { error?: unknown; choices?: { delta?: { content?: string } }[] };
     try {
       parsed = JSON.parse(data);
     } catch {
       return { outcome: 'lost', detail: `bad event: ${data.slice(0, 200)}` };
     }
-    if (parsed.error !== undefined) return { outcome: 'clean-error' };
+    if (parsed.error !== undefined) {
+      return last ? { outcome: 'clean-error' } : { outcome: 'lost', detail: 'events after the error event' };
+    }
     text += parsed.choices?.[0]?.delta?.content ?? '';
   }
-  return text.includes(expect) ? { outcome: 'ok' } : { outcome: 'lost', detail: `streamed: ${text}` };
+  return { outcome: 'lost', detail: `no [DONE] nor error event: …${body.slice(-200)}` };
 }
 
 function classifyNdjson(body: string, expect: string): Omit<ProbeResult, 'status'> {

@@ -97,10 +97,12 @@ export const errorCatalogue = {
     hint: 'See the cause; its resources may not have been released.',
     status: 500,
   },
+  // A plugin's fault while serving a request is a 502, like a backend's (BACKEND_FAILED): 500
+  // is kept for bugs in Plugboard itself (INTERNAL_ERROR). See docs/API.md, "Errors".
   PLUGIN_CALL_FAILED: {
     summary: 'The plugin threw or rejected while handling a call',
     hint: 'See the cause for the stack; the call was isolated and the pipeline continued per the failure policy.',
-    status: 500,
+    status: 502,
   },
   PLUGIN_TIMEOUT: {
     summary: 'The plugin did not finish within its timeout',
@@ -115,7 +117,7 @@ export const errorCatalogue = {
   PLUGIN_INVALID_RESULT: {
     summary: 'The plugin returned a value of the wrong shape',
     hint: 'Return the documented type (or a PluginResult of it); the issues say which field is wrong.',
-    status: 500,
+    status: 502,
   },
   PLUGIN_FAILED_CLOSED: {
     summary: 'A fail-closed plugin failed, so the request was rejected',

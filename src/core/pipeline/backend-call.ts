@@ -125,6 +125,33 @@ async function callWithResilience(
   }
 }
 
+/**
+ * After a backend's reply failed while being read (before any of it reached the client):
+ * the fallback that takes over, as {@link callBackend} would pick it after a failed call —
+ * when the failure is one a fallback can help with and the request has not tried it yet.
+ * Not retried on the same backend: its reply already failed once mid-way.
+ *
+ * @returns the backend and context to call next, or undefined when the failure stands
+ */
+export function handOverAfterFailure(
+  run: RequestRun,
+  backend: PluginRecord,
+  context: ChatContext,
+  thrown: unknown,
+  attempts: BackendAttempt[],
+  tried: Set<string>,
+): { backend: PluginRecord; context: ChatContext } | undefined {
+  if (!(thrown instanceof PlugboardError) || run.scope.abortError !== undefined) return undefined;
+  if (decideAfterFailure(thrown) === 'fail') return undefined;
+  const fallback = backend.config.backend.fallback;
+  const next = fallback === undefined ? undefined : run.snapshot.backends.get(fallback);
+  if (next === undefined || tried.has(next.name)) return undefined;
+  const failure = serviceFailure(backend, thrown);
+  attempts.push({ backend: backend.name, code: failure.code, message: failure.message, next: next.name });
+  tried.add(next.name);
+  return { backend: next, context: handOver(context, next.name) };
+}
+
 /** A backend whose streams keep failing is skipped, as an open `chat` circuit is (see streamCircuitOpen). */
 function streamSkipped(record: PluginRecord): PluginResult<BackendReply> {
   record.metrics.record('chat', 'skipped', 0);

@@ -9,7 +9,7 @@ import type { Message, ToolCall } from '../model/message.ts';
 import type { ChatChunk, ChatResponse, FinishReason, PluginStep, Usage } from '../model/reply.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
-import { type BackendAttempt, callBackend } from './backend-call.ts';
+import { type BackendAttempt, callBackend, handOverAfterFailure } from './backend-call.ts';
 import { readBackendReply } from './backend-stream.ts';
 import { needsPreparation, prepareContext } from './context-stage.ts';
 import { enterMiddleware, leaveMiddleware } from './middleware-stage.ts';
@@ -116,7 +116,9 @@ export async function* runChatPipeline(
       let model = context.model;
 
       // 6. Model turns.
-      const chain = new OutputChain(snapshot.outputProcessors, streaming, run.chainEnv);
+      let chain = new OutputChain(snapshot.outputProcessors, streaming, run.chainEnv);
+      /** True once part of the reply reached the client: from then on no other backend may take over. */
+      let delivered = false;
       const attempts: BackendAttempt[] = [];
       const tried = new Set<string>();
       let usage: Usage | undefined;
@@ -152,20 +154,40 @@ export async function* runChatPipeline(
             // Reasoning comes before the answer it leads to, also when a chunk carries both.
             if (chunk.thinking) {
               turnThinking += chunk.thinking;
-              if (streaming) yield run.emit({ thinking: chunk.thinking }, context);
+              if (streaming) {
+                delivered = true;
+                yield run.emit({ thinking: chunk.thinking }, context);
+              }
             }
             if (chunk.content) {
               turnText += chunk.content;
               const settled = chain.push(chunk.content, context);
               if (settled !== '') {
                 run.emittedText += settled;
-                if (streaming) yield run.emit({ content: settled }, context);
+                if (streaming) {
+                  delivered = true;
+                  yield run.emit({ content: settled }, context);
+                }
               }
             }
             if (chunk.toolCalls) turnToolCalls = [...turnToolCalls, ...chunk.toolCalls];
             if (chunk.usage) turnUsage = chunk.usage;
             if (chunk.finishReason) turnFinish = chunk.finishReason;
           }
+        } catch (thrown) {
+          // The backend's reply failed before any of it reached the client (a non-streamed
+          // request, or a stream cut before its first chunk got out): its fallback can still
+          // answer the whole request, from a fresh output chain.
+          const handover =
+            delivered || turn > 1 ? undefined : handOverAfterFailure(run, backend, context, thrown, attempts, tried);
+          if (handover === undefined) throw thrown;
+          backend = handover.backend;
+          context = handover.context;
+          model = undefined;
+          chain = new OutputChain(snapshot.outputProcessors, streaming, run.chainEnv);
+          run.emittedText = '';
+          turn--;
+          continue;
         } finally {
           answered.release?.();
         }

@@ -1,9 +1,13 @@
 import type { ConfigRuntime } from '../../config/config-runtime.ts';
 import { redactSecrets } from '../../config/redact.ts';
+import type { ConfigStatusSource } from '../observability/config-status.ts';
 import type { AdminControl } from './admin-control.ts';
 
-/** The admin API's access to a ConfigRuntime: reloads and the effective configuration. */
-export function configAdminControl(runtime: ConfigRuntime): AdminControl {
+/**
+ * The admin API's access to a ConfigRuntime: reloads and the effective configuration; and,
+ * for `GET /plugins` and `GET /health`, the file and what its last reload did.
+ */
+export function configAdminControl(runtime: ConfigRuntime): AdminControl & ConfigStatusSource {
   return {
     reload: () => runtime.reload(),
     reloadPlugin: (name) => runtime.reloadPlugin(name),
@@ -11,5 +15,9 @@ export function configAdminControl(runtime: ConfigRuntime): AdminControl {
     get file() {
       return runtime.file;
     },
+    configStatus: () => ({
+      ...(runtime.file === undefined ? {} : { file: runtime.file }),
+      ...(runtime.lastReload === undefined ? {} : { lastReload: runtime.lastReload }),
+    }),
   };
 }

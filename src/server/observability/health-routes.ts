@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { SystemHealth } from '../../core/manager/health.ts';
 import type { PluginManager } from '../../core/manager/plugin-manager.ts';
+import { redactSecrets, redactText } from '../../core/util/redact.ts';
 import type { ServerContext } from '../server-context.ts';
+import { type ConfigStatusBody, configField } from './config-status.ts';
 
 /** One plugin in `GET /health` (spec §11.3). */
 export interface PluginHealthBody {
@@ -22,6 +24,11 @@ export interface HealthBody {
   /** Why the status is not `healthy` (empty when it is). */
   readonly reasons: readonly string[];
   readonly plugins: Readonly<Record<string, PluginHealthBody>>;
+  /**
+   * With a configuration file: it and what its last reload did. A refused reload does not
+   * change `status` (the running configuration is intact), it is reported here.
+   */
+  readonly config?: ConfigStatusBody;
 }
 
 /** The body of `GET /health/ready`. */
@@ -55,12 +62,14 @@ export function registerHealthRoutes(app: FastifyInstance, context: ServerContex
             state: plugin.state,
             health: {
               status: plugin.health.status,
-              ...(plugin.health.message === undefined ? {} : { message: plugin.health.message }),
-              custom_metrics: plugin.health.custom_metrics ?? plugin.health.details ?? {},
+              // Unauthenticated: a plugin's report never shows a credential (`http://user:***@host`).
+              ...(plugin.health.message === undefined ? {} : { message: redactText(plugin.health.message) }),
+              custom_metrics: redactSecrets(plugin.health.custom_metrics ?? plugin.health.details ?? {}),
             },
           },
         ]),
       ),
+      ...configField(context.admin),
     };
     return reply
       .code(health.status === 'unhealthy' ? 503 : 200)

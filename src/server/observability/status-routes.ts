@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { listErrorCodes } from '../../core/errors/error-registry.ts';
 import type { ServerContext } from '../server-context.ts';
+import { configField } from './config-status.ts';
 
 /**
  * `GET /plugins`: every plugin's status (state and its transitions, kinds, priority, breaker,
@@ -11,8 +12,11 @@ import type { ServerContext } from '../server-context.ts';
  * server's and each plugin's (`defineErrors`) — with its summary, hint, HTTP status and owner.
  */
 export function registerStatusRoutes(app: FastifyInstance, context: ServerContext): void {
+  // With a configuration file, `config` says what its last reload did (config-status.ts).
   app.get('/plugins', async (_request, reply) =>
-    reply.header('cache-control', 'no-store').send(context.manager.getPluginStatus()),
+    reply
+      .header('cache-control', 'no-store')
+      .send({ ...context.manager.getPluginStatus(), ...configField(context.admin) }),
   );
   app.get('/plugins/metrics', async (_request, reply) =>
     reply.header('cache-control', 'no-store').send(context.manager.getMetrics()),

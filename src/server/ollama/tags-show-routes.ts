@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { PlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { ListedModel } from '../../core/routing/model-router.ts';
+import { failuresHiding, listingFailed } from '../listing-failures.ts';
 import { operationContext } from '../request-context.ts';
 import { showBody, tagEntry } from './model-entries.ts';
 import { parseOllamaBody } from './parse-request.ts';
@@ -21,6 +22,10 @@ export function registerTagsShowRoutes(app: FastifyInstance, { context, running 
       operationContext(request, 'ollama', 'models.list'),
       async () => ({ value: await models.list() }),
     );
+    // An empty list would read as "no models" (as on /v1/models); the truth is "could not ask".
+    if (catalogue.models.length === 0 && catalogue.failures.length > 0) {
+      throw listingFailed(catalogue.failures, 'No backend could list its models');
+    }
     for (const failure of catalogue.failures) {
       // The list is still useful without that backend; say why its models are missing.
       request.log.warn(
@@ -45,6 +50,8 @@ export function registerTagsShowRoutes(app: FastifyInstance, { context, running 
       async () => {
         const found = await models.find(name);
         if (found !== undefined) return { value: found };
+        const hiding = failuresHiding(name, await models.list(), context.manager.backendNames);
+        if (hiding.length > 0) throw listingFailed(hiding, `Could not look up the model "${name}"`);
         // Not listed: resolve() says why (no backend, backend down, or the list of what exists).
         const target = await models.resolve(name);
         throw new PlugboardError(

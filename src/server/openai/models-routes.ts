@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { PlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { ListedModel } from '../../core/routing/model-router.ts';
+import { failuresHiding, listingFailed } from '../listing-failures.ts';
 import { operationContext } from '../request-context.ts';
 import type { ServerContext } from '../server-context.ts';
 import { unixSeconds } from './completion-parts.ts';
@@ -59,10 +60,7 @@ export function registerModelsRoutes(app: FastifyInstance, context: ServerContex
     );
     if (catalogue.models.length === 0 && catalogue.failures.length > 0) {
       // An empty list would read as "no models"; the truth is "could not ask".
-      const failed = catalogue.failures
-        .map((failure) => `${failure.backend} (${failure.error.publicMessage})`)
-        .join('; ');
-      throw new PlugboardError('BACKEND_FAILED', `No backend could list its models: ${failed}`);
+      throw listingFailed(catalogue.failures, 'No backend could list its models');
     }
     for (const failure of catalogue.failures) {
       request.log.warn(
@@ -78,11 +76,14 @@ export function registerModelsRoutes(app: FastifyInstance, context: ServerContex
     const { found, available } = await context.chat.operation(
       reply,
       operationContext(request, 'openai', 'models.show', id === '' ? {} : { model: id }),
-      async () => {
+      async (): Promise<{ value: { found: ListedModel | undefined; available: string[] } }> => {
         const found = id === '' ? undefined : await models.find(id);
+        if (found !== undefined) return { value: { found, available: [] } };
         // The list is only needed to say what exists when the model does not.
-        const available = found !== undefined ? [] : (await models.list()).models.map((model) => model.qualifiedId);
-        return { value: { found, available } };
+        const catalogue = await models.list();
+        const hiding = failuresHiding(id, catalogue, context.manager.backendNames);
+        if (hiding.length > 0) throw listingFailed(hiding, `Could not look up the model "${id}"`);
+        return { value: { found: undefined, available: catalogue.models.map((model) => model.qualifiedId) } };
       },
     );
     if (found !== undefined) return toModelObject(found, started);
