@@ -6,7 +6,6 @@ import { PlugboardError, toPlugboardError } from '../core/errors/plugboard-error
 import { createDefaultLogger, type Logger } from '../core/logger.ts';
 import type { ApplyReport, PluginChange } from '../core/manager/plugin-change.ts';
 import { PluginManager } from '../core/manager/plugin-manager.ts';
-import { resolveError } from '../core/manager/reports.ts';
 import { PLUGIN_FILE_PATTERN } from '../core/plugin/discovery.ts';
 import { changeFor, importCheckedEntry } from './config-diff.ts';
 import { formatIssue } from './config-issue.ts';
@@ -505,7 +504,7 @@ export class ConfigRuntime {
     for (const entry of entries) {
       const standing = this.#entryRefusals.get(entry.name);
       if (standing === undefined || refused.has(entry.name)) continue;
-      resolveError(standing);
+      this.manager.clearLastError(entry.name, standing);
       this.#entryRefusals.delete(entry.name);
     }
     for (const [plugin, error] of refused) {

@@ -412,6 +412,15 @@ export class PluginManager {
     this.#registry.reportLoadProblem(path, error, plugin);
   }
 
+  /**
+   * Forgets a plugin's `lastError` while it is still `error` (a newer one stays). The config
+   * layer calls it once an entry it refused is valid again.
+   */
+  clearLastError(name: string, error: PlugboardError): void {
+    const record = this.#registry.get(name);
+    if (record !== undefined && record.lastError === error) record.lastError = undefined;
+  }
+
   /** Forgets the load problem of a plugin that has since loaded. */
   clearLoadProblem(plugin: string): void {
     this.#registry.clearLoadProblem(plugin);

@@ -82,23 +82,9 @@ export function buildStatusReport(
   };
 }
 
-/** Errors that later events made history, so no longer a plugin's `lastError` (see {@link resolveError}). */
-const resolvedErrors = new WeakSet<object>();
-
-/**
- * Marks `error` as resolved: status reports stop showing it as the `lastError` of the plugin
- * it was recorded on (a newer error still shows). The config layer resolves a refused entry's
- * error (`CONFIG_INVALID`, `PLUGIN_CONFIG_INVALID`) once a reload finds the entry valid again,
- * also when the valid entry is the one running and nothing is re-applied.
- */
-export function resolveError(error: object): void {
-  resolvedErrors.add(error);
-}
-
 function pluginStatus(record: PluginRecord): PluginStatus {
   const metadata = record.plugin.metadata;
-  const lastError =
-    record.lastError === undefined || resolvedErrors.has(record.lastError) ? undefined : summarize(record.lastError);
+  const lastError = summarize(record.lastError);
   return {
     name: record.name,
     version: record.version,

@@ -1,3 +1,4 @@
+import type { LastReload } from '../../config/runtime-support.ts';
 import type { ApplyReport } from '../../core/manager/plugin-change.ts';
 
 /** What a configuration reload did: the manager's report plus the issues found in the file. */
@@ -25,4 +26,17 @@ export interface AdminControl {
   effectiveConfig(): Readonly<Record<string, unknown>>;
   /** The file the configuration came from, if any. */
   readonly file: string | undefined;
+  /**
+   * The configuration's status for `GET /plugins` and `GET /health` (`config`): the file and
+   * what its last reload did. Absent for a control that runs from no file.
+   */
+  configStatus?(): ConfigStatusBody;
+}
+
+/** `config` in `GET /plugins` and `GET /health`, for a server run from a configuration file. */
+export interface ConfigStatusBody {
+  /** The configuration file in effect. */
+  readonly file?: string;
+  /** What the last reload did (absent before any): see `LastReload`. */
+  readonly lastReload?: LastReload;
 }

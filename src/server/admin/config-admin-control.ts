@@ -1,13 +1,12 @@
 import type { ConfigRuntime } from '../../config/config-runtime.ts';
 import { redactSecrets } from '../../config/redact.ts';
-import type { ConfigStatusSource } from '../observability/config-status.ts';
 import type { AdminControl } from './admin-control.ts';
 
 /**
  * The admin API's access to a ConfigRuntime: reloads and the effective configuration; and,
  * for `GET /plugins` and `GET /health`, the file and what its last reload did.
  */
-export function configAdminControl(runtime: ConfigRuntime): AdminControl & ConfigStatusSource {
+export function configAdminControl(runtime: ConfigRuntime): AdminControl {
   return {
     reload: () => runtime.reload(),
     reloadPlugin: (name) => runtime.reloadPlugin(name),

@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { SystemHealth } from '../../core/manager/health.ts';
 import type { PluginManager } from '../../core/manager/plugin-manager.ts';
 import { redactSecrets, redactText } from '../../core/util/redact.ts';
+import type { ConfigStatusBody } from '../admin/admin-control.ts';
 import type { ServerContext } from '../server-context.ts';
-import { type ConfigStatusBody, configField } from './config-status.ts';
+import { configField } from './config-status.ts';
 
 /** One plugin in `GET /health` (spec §11.3). */
 export interface PluginHealthBody {
