@@ -179,3 +179,5 @@ export {
   type SearchQuery,
   searchIndexRef,
 } from './core/stores/search-index.ts';
+// Secrets in what a plugin logs or reports (the rules the logger and `config print` use)
+export { redactSecrets, redactText, redactUrl, splitUrlCredentials } from './core/util/redact.ts';

@@ -5,7 +5,6 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
-import { splitUrlCredentials } from '../../src/core/util/redact.ts';
 import {
   type ChatChunk,
   defineBackend,
@@ -14,6 +13,7 @@ import {
   type ModelInfo,
   PlugboardError,
   type PluginCall,
+  splitUrlCredentials,
 } from '../../src/index.ts';
 import { type AnthropicConfig, type AnthropicSettings, anthropicConfigSchema, resolveSettings } from './config.ts';
 import { type ErrorScope, toBackendError } from './errors.ts';

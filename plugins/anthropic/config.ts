@@ -4,7 +4,7 @@
  * variables are read.
  */
 import { z } from 'zod';
-import { redactUrl } from '../../src/core/util/redact.ts';
+import { redactUrl } from '../../src/index.ts';
 
 /** The `anthropic-version` the 2026 SDK sends: sampling parameters are gone from it. */
 export const SDK_API_VERSION = '2026-10-21';

@@ -3,8 +3,7 @@
  * The API key never appears in a message.
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
-import { redactText } from '../../src/core/util/redact.ts';
-import { backendUnavailable, isConnectionError, PlugboardError } from '../../src/index.ts';
+import { backendUnavailable, isConnectionError, PlugboardError, redactText } from '../../src/index.ts';
 
 /** Where the failing call went. */
 export interface ErrorScope {

@@ -5,7 +5,7 @@
  * call never touches another's requests.
  */
 import { Ollama } from 'ollama';
-import { splitUrlCredentials } from '../../src/core/util/redact.ts';
+import { splitUrlCredentials } from '../../src/index.ts';
 import type { OllamaSettings } from './settings.ts';
 
 /**

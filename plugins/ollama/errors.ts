@@ -4,8 +4,13 @@
  * `ollama pull` to run; any other answer of Ollama's → BACKEND_FAILED with its status and
  * message; an in-stream `{"error": …}` line → BACKEND_FAILED with that message.
  */
-import { redactText } from '../../src/core/util/redact.ts';
-import { backendUnavailable, isConnectionError, isPlugboardError, PlugboardError } from '../../src/index.ts';
+import {
+  backendUnavailable,
+  isConnectionError,
+  isPlugboardError,
+  PlugboardError,
+  redactText,
+} from '../../src/index.ts';
 
 /** The plugin's name, as errors and messages show it. */
 export const BACKEND = 'ollama';

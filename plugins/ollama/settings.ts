@@ -3,7 +3,7 @@
  * settings resolved from it (the host normalized as Ollama's own clients do, `OLLAMA_HOST`).
  */
 import { z } from 'zod';
-import { redactUrl } from '../../src/core/util/redact.ts';
+import { redactUrl } from '../../src/index.ts';
 
 /** Where Ollama listens unless told otherwise. */
 export const DEFAULT_HOST = 'http://127.0.0.1:11434';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { redactUrl } from '../../src/core/util/redact.ts';
+import { redactUrl } from '../../src/index.ts';
 
 /**
  * The openai backend's configuration: the zod schema of its `config` section and the

@@ -1,6 +1,11 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { redactText } from '../../src/core/util/redact.ts';
-import { backendUnavailable, isConnectionError, isPlugboardError, PlugboardError } from '../../src/index.ts';
+import {
+  backendUnavailable,
+  isConnectionError,
+  isPlugboardError,
+  PlugboardError,
+  redactText,
+} from '../../src/index.ts';
 
 /** What an error is about: which operation, on which backend, at which address. */
 export interface ErrorScope {

@@ -5,7 +5,6 @@
  * See README.md next to this file for the configuration and the errors.
  */
 import OpenAI from 'openai';
-import { splitUrlCredentials } from '../../src/core/util/redact.ts';
 import {
   type BackendProvider,
   type ChatContext,
@@ -16,6 +15,7 @@ import {
   type ModelInfo,
   PlugboardError,
   type PluginCall,
+  splitUrlCredentials,
 } from '../../src/index.ts';
 import { type OpenAiConfig, type OpenAiSettings, openAiConfigSchema, resolveSettings } from './config.ts';
 import { type ErrorScope, toBackendError } from './errors.ts';
