@@ -1,6 +1,5 @@
-import { readdirSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { closestMatch } from '../core/util/closest-match.ts';
@@ -8,6 +7,7 @@ import { isSecretKey, redactText } from '../core/util/redact.ts';
 import { BUILTIN_PLUGINS, builtinPath } from './builtin-plugins.ts';
 import { type ConfigIssue, dotted, fromZodIssue, hiddenValue, valueAt, YamlLocator } from './config-issue.ts';
 import { type ConfigPath, pathKey, type SubstitutionProblem, substituteEnv } from './env-substitution.ts';
+import { isInside, realOrResolved, realPathResolver } from './plugin-folders.ts';
 import { fillFrom, MODE_PRESETS } from './presets.ts';
 import {
   configFileSchema,
@@ -500,49 +500,4 @@ function setAt(data: unknown, path: readonly (string | number)[], value: unknown
     value,
   );
   return container;
-}
-
-/**
- * realOrResolved for many files in few folders: each folder is resolved and listed once (to
- * know which of its entries are symbolic links, resolved in full); other files cost nothing more.
- */
-function realPathResolver(): (path: string) => string {
-  const folders = new Map<string, { real: string; links: ReadonlySet<string> | undefined }>();
-  return (path) => {
-    const folder = dirname(path);
-    let known = folders.get(folder);
-    if (known === undefined) {
-      let links: Set<string> | undefined;
-      try {
-        links = new Set(
-          readdirSync(folder, { withFileTypes: true })
-            .filter((entry) => entry.isSymbolicLink())
-            .map((entry) => entry.name),
-        );
-      } catch {
-        links = undefined; // not listable: resolve each file in full
-      }
-      known = { real: realOrResolved(folder), links };
-      folders.set(folder, known);
-    }
-    const name = basename(path);
-    if (known.links === undefined || known.links.has(name)) return realOrResolved(path);
-    return join(known.real, name);
-  };
-}
-
-/** The real path, symlinks resolved; for a path that does not exist yet, its nearest existing ancestor's. */
-function realOrResolved(path: string): string {
-  try {
-    // One realpath(3) call; fs.realpathSync would lstat every component of the path.
-    return realpathSync.native(path);
-  } catch {
-    const parent = dirname(path);
-    return parent === path ? path : join(realOrResolved(parent), basename(path));
-  }
-}
-
-function isInside(path: string, root: string): boolean {
-  const relation = relative(root, path);
-  return relation === '' || (!relation.startsWith('..') && !isAbsolute(relation));
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { AnyPlugin } from '../core/plugin/kinds.ts';
@@ -12,6 +11,7 @@ import { checkPluginStructure } from '../core/plugin/structure-check.ts';
 import { formatIssue, valueAt } from './config-issue.ts';
 import { pathKey } from './env-substitution.ts';
 import { coerce, type LoadedConfig } from './load-config.ts';
+import { isInside, realOrResolved } from './plugin-folders.ts';
 import { type ResolvedPluginEntry, SECTION_KIND } from './schema.ts';
 
 /** A configured plugin, imported and checked against its entry. */
@@ -83,10 +83,7 @@ export function pluginFolderError(
   const base = loaded.file === undefined ? resolve(cwd) : dirname(loaded.file);
   const directories = loaded.config.plugin_manager.plugin_directories;
   const real = realOrResolved(resolve(base, entry.plugin_file));
-  const inside = directories.some((directory) => {
-    const relation = relative(realOrResolved(resolve(base, directory)), real);
-    return relation === '' || (!relation.startsWith('..') && !isAbsolute(relation));
-  });
+  const inside = directories.some((directory) => isInside(real, realOrResolved(resolve(base, directory))));
   if (inside) return undefined;
   const path = [entry.section, entry.name, 'plugin_file'];
   const issue = formatIssue({
@@ -98,16 +95,6 @@ export function pluginFolderError(
     plugin: entry.name,
   });
   return new PlugboardError('CONFIG_INVALID', issue, { plugin: entry.name });
-}
-
-/** The real path, symlinks resolved; for a path that does not exist, its nearest existing ancestor's. */
-function realOrResolved(path: string): string {
-  try {
-    return realpathSync.native(path);
-  } catch {
-    const parent = dirname(path);
-    return parent === path ? path : join(realOrResolved(parent), basename(path));
-  }
 }
 
 /**
