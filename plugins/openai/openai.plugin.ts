@@ -17,6 +17,7 @@ import {
   type PluginCall,
   splitUrlCredentials,
 } from '../../src/index.ts';
+import { ChatWire } from './chat-wire.ts';
 import { type OpenAiConfig, type OpenAiSettings, openAiConfigSchema, resolveSettings } from './config.ts';
 import { type ErrorScope, toBackendError } from './errors.ts';
 import { readChatStream, toChatCompletion } from './reply.ts';
@@ -34,7 +35,10 @@ export interface OpenAiBackendOptions {
 }
 
 interface Connection {
+  /** The official client: models, embeddings, health. */
   readonly client: OpenAI;
+  /** Chat completions, the hot path (see chat-wire.ts). */
+  readonly wire: ChatWire;
   readonly settings: OpenAiSettings;
 }
 
@@ -78,7 +82,7 @@ export function createOpenAiBackend(options: OpenAiBackendOptions = {}): Backend
 
     initialize(config, call) {
       const settings = resolveSettings(config.config);
-      connection = { client: createClient(settings, call.logger), settings };
+      connection = { client: createClient(settings, call.logger), wire: createWire(settings), settings };
       call.logger.info(
         { base_url: settings.address, api_key_set: settings.apiKey !== '' },
         `${name}: using ${settings.address}`,
@@ -92,30 +96,30 @@ export function createOpenAiBackend(options: OpenAiBackendOptions = {}): Backend
     },
 
     shutdown() {
+      connection?.wire.close();
       connection = undefined;
     },
 
     async chat(context, call) {
-      const { client, settings } = connected();
+      const { wire, settings } = connected();
       const model = modelOf(context, settings, name);
       const body = toChatRequest(context, model, settings);
-      const request = { signal: call.signal };
       if (!context.stream) {
         try {
-          return toChatCompletion(await client.chat.completions.create({ ...body, stream: false }, request));
+          return toChatCompletion(await wire.complete({ ...body, stream: false }, call.signal));
         } catch (error) {
           throw toBackendError(error, scope('chat', model));
         }
       }
       let stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>;
       try {
-        stream = await client.chat.completions.create(
+        stream = await wire.stream(
           {
             ...body,
             stream: true,
             ...(settings.streamUsage ? { stream_options: { include_usage: true } } : {}),
           },
-          request,
+          call.signal,
         );
       } catch (error) {
         throw toBackendError(error, scope('chat', model));
@@ -207,6 +211,25 @@ function createClient(settings: OpenAiSettings, logger: Logger): OpenAI {
       ...settings.headers,
     },
     logger: clientLogger(logger),
+  });
+}
+
+/** The chat wire: the same headers the client sends (see createClient). */
+function createWire(settings: OpenAiSettings): ChatWire {
+  const { url, authorization } = splitUrlCredentials(settings.baseUrl);
+  const credential = settings.apiKey !== '' ? `Bearer ${settings.apiKey}` : authorization;
+  return new ChatWire({
+    baseUrl: url,
+    headers: {
+      ...(credential === undefined || hasHeader(settings.headers, 'authorization')
+        ? {}
+        : { authorization: credential }),
+      ...(settings.organization ? { 'openai-organization': settings.organization } : {}),
+      ...(settings.project ? { 'openai-project': settings.project } : {}),
+      ...settings.headers,
+    },
+    maxRetries: settings.maxRetries,
+    timeoutMs: settings.requestTimeoutMs,
   });
 }
 
