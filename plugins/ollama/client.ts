@@ -25,16 +25,21 @@ class OllamaClient extends Ollama {
  * unless `headers` sets an Authorization of its own.
  */
 export function createClient(settings: Pick<OllamaSettings, 'host' | 'headers'>, signal: AbortSignal): Ollama {
-  const { url, authorization } = splitUrlCredentials(settings.host);
-  const ownAuthorization = Object.keys(settings.headers).some((key) => key.toLowerCase() === 'authorization');
   return new OllamaClient({
-    host: url,
-    headers: {
-      ...(authorization === undefined || ownAuthorization ? {} : { Authorization: authorization }),
-      ...settings.headers,
-    },
+    host: splitUrlCredentials(settings.host).url,
+    headers: wireHeaders(settings),
     fetch: boundFetch(signal),
   });
+}
+
+/** The configured headers, plus `Authorization: Basic …` for credentials in the host unless they set one. */
+export function wireHeaders(settings: Pick<OllamaSettings, 'host' | 'headers'>): Record<string, string> {
+  const { authorization } = splitUrlCredentials(settings.host);
+  const ownAuthorization = Object.keys(settings.headers).some((key) => key.toLowerCase() === 'authorization');
+  return {
+    ...(authorization === undefined || ownAuthorization ? {} : { Authorization: authorization }),
+    ...settings.headers,
+  };
 }
 
 function boundFetch(signal: AbortSignal): typeof fetch {

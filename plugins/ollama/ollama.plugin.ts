@@ -3,7 +3,6 @@
  * Ollama server, through the official `ollama` client. See README.md in this folder for the
  * configuration and the errors it reports.
  */
-import type { ChatResponse } from 'ollama';
 import {
   type BackendProvider,
   type ChatChunk,
@@ -11,8 +10,10 @@ import {
   type HealthReport,
   PlugboardError,
   type PluginCall,
+  splitUrlCredentials,
 } from '../../src/index.ts';
-import { createClient } from './client.ts';
+import { ChatWire } from './chat-wire.ts';
+import { createClient, wireHeaders } from './client.ts';
 import { BACKEND, type ErrorSubject, toBackendError, UNAVAILABLE_ADVICE } from './errors.ts';
 import { toChunks, toCompletion, toModelInfo, type WireChatResponse } from './reply-mapping.ts';
 import { toChatRequest } from './request-mapping.ts';
@@ -29,6 +30,8 @@ import { type OllamaConfig, type OllamaSettings, ollamaConfigSchema, resolveSett
  */
 export function createOllamaBackend(): BackendProvider<OllamaConfig> {
   let configured: OllamaSettings | undefined;
+  /** Chats, the hot path (see chat-wire.ts); the official client serves the rest. */
+  let wire: ChatWire | undefined;
   const settings = (): OllamaSettings => {
     if (configured === undefined) throw new PlugboardError('PLUGIN_NOT_ACTIVE', `${BACKEND}: not initialized`);
     return configured;
@@ -47,6 +50,7 @@ export function createOllamaBackend(): BackendProvider<OllamaConfig> {
 
     initialize(config, call) {
       configured = resolveSettings(config.config);
+      wire = createWire(configured);
       call.logger.info({ host: configured.address }, `${BACKEND}: using Ollama at ${configured.address}`);
     },
 
@@ -64,25 +68,21 @@ export function createOllamaBackend(): BackendProvider<OllamaConfig> {
       const subject: ErrorSubject = { address: current.address, model, signal: call.signal };
       if (!context.stream) {
         try {
-          const response = await createClient(current, call.signal).chat({ ...request, stream: false });
-          return toCompletion(response as WireChatResponse);
+          return toCompletion(await wire!.complete(request, call.signal));
         } catch (error) {
           throw toBackendError(error, subject);
         }
       }
       // Ends the upstream request when the consumer stops reading early.
       const local = new AbortController();
-      let lines: AsyncIterable<ChatResponse>;
+      let lines: AsyncIterable<WireChatResponse>;
       try {
-        lines = await createClient(current, AbortSignal.any([call.signal, local.signal])).chat({
-          ...request,
-          stream: true,
-        });
+        lines = await wire!.stream(request, AbortSignal.any([call.signal, local.signal]));
       } catch (error) {
         local.abort();
         throw toBackendError(error, subject);
       }
-      return streamReply(lines as AsyncIterable<WireChatResponse>, local, subject);
+      return streamReply(lines, local, subject);
     },
 
     async listModels(call) {
@@ -115,6 +115,11 @@ export function createOllamaBackend(): BackendProvider<OllamaConfig> {
     },
 
     healthCheck: (call) => checkHealth(settings(), call),
+
+    shutdown() {
+      wire?.close();
+      wire = undefined;
+    },
   });
 }
 
@@ -129,6 +134,12 @@ function modelFor(requested: string | undefined, settings: OllamaSettings): stri
     `${BACKEND}: the request names no model and no default_model is configured — name a model (see \`ollama list\`), or set default_model in the ollama plugin's config`,
     { plugin: BACKEND, details: { param: 'model' } },
   );
+}
+
+/** The chat wire for Ollama's address, with the headers the client would send. */
+function createWire(settings: OllamaSettings): ChatWire {
+  const { url } = splitUrlCredentials(settings.host);
+  return new ChatWire(url, wireHeaders(settings));
 }
 
 /**

@@ -1,0 +1,139 @@
+/**
+ * The hot path of the ollama backend: `POST /api/chat`, JSON and NDJSON, on a keep-alive
+ * node:http(s) Agent, without the official client (which goes through `fetch` and WHATWG
+ * streams: measured ~5× the CPU per call against a local upstream, see docs/PERFORMANCE.md).
+ * The client stays for models, embeddings and health.
+ *
+ * It fails the way the client does, so errors.ts maps its errors unchanged: a non-2xx answer
+ * is a `ResponseError` (its JSON `error`, or its text, and the status); an `{"error": …}` line
+ * in a stream is an Error with that message; a stream that ends without its `done` line is an
+ * Error saying so; a network error keeps Node's code (ECONNREFUSED …) for isConnectionError.
+ */
+import { type Agent as HttpAgent, type IncomingMessage, Agent as PlainAgent, request } from 'node:http';
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
+import type { WireChatResponse } from './reply-mapping.ts';
+
+/** The `ollama` client's error for a non-2xx answer (as its class, which it does not export). */
+export class ResponseError extends Error {
+  override readonly name = 'ResponseError';
+
+  constructor(
+    readonly error: string,
+    readonly status_code: number,
+  ) {
+    super(error);
+  }
+}
+
+/** `POST {host}/api/chat` on one keep-alive connection pool. */
+export class ChatWire {
+  readonly #url: URL;
+  readonly #send: typeof request;
+  readonly #agent: HttpAgent;
+  readonly #headers: Readonly<Record<string, string>>;
+
+  /** @param host Ollama's address without credentials; `headers` include any Authorization. */
+  constructor(host: string, headers: Readonly<Record<string, string>>) {
+    this.#url = new URL('/api/chat', host);
+    const tls = this.#url.protocol === 'https:';
+    this.#send = tls ? tlsRequest : request;
+    this.#agent = tls ? new TlsAgent({ keepAlive: true }) : new PlainAgent({ keepAlive: true });
+    this.#headers = { 'content-type': 'application/json', accept: 'application/json', ...headers };
+  }
+
+  /** A whole reply (`stream: false`). */
+  async complete(body: object, signal: AbortSignal): Promise<WireChatResponse> {
+    const response = await this.#post({ ...body, stream: false }, signal);
+    const text = await readText(response);
+    return JSON.parse(text) as WireChatResponse;
+  }
+
+  /** The lines of a streamed reply; resolves once Ollama accepted the request. */
+  async stream(body: object, signal: AbortSignal): Promise<AsyncIterable<WireChatResponse>> {
+    return readLines(await this.#post({ ...body, stream: true }, signal));
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #post(body: object, signal: AbortSignal): Promise<IncomingMessage> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const outgoing = this.#send(this.#url, {
+        method: 'POST',
+        agent: this.#agent,
+        headers: { ...this.#headers, 'content-length': Buffer.byteLength(payload) },
+        signal,
+      });
+      outgoing.once('error', reject);
+      outgoing.once('response', (response) => {
+        const status = response.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          resolve(response);
+          return;
+        }
+        readText(response).then((text) => reject(responseError(status, text, response)), reject);
+      });
+      outgoing.end(payload);
+    });
+  }
+}
+
+/** As the client reads an error answer: its JSON `error` when it has one, else its text, else the status line. */
+function responseError(status: number, text: string, response: IncomingMessage): ResponseError {
+  let message = text.trim();
+  if (response.headers['content-type']?.includes('application/json')) {
+    try {
+      const said = (JSON.parse(text) as { error?: unknown }).error;
+      if (typeof said === 'string' && said !== '') message = said;
+    } catch {
+      // not JSON after all: the text says it
+    }
+  }
+  return new ResponseError(message || `Error ${status}: ${response.statusMessage ?? ''}`.trim(), status);
+}
+
+async function readText(response: IncomingMessage): Promise<string> {
+  response.setEncoding('utf8');
+  let text = '';
+  for await (const part of response) text += part as string;
+  return text;
+}
+
+/** NDJSON lines until the one with `done`; leaving early (or the call's abort) destroys the response. */
+async function* readLines(response: IncomingMessage): AsyncGenerator<WireChatResponse> {
+  response.setEncoding('utf8');
+  let buffer = '';
+  try {
+    for await (const part of response) {
+      buffer += part as string;
+      let end = buffer.indexOf('\n');
+      while (end !== -1) {
+        const line = buffer.slice(0, end).trim();
+        buffer = buffer.slice(end + 1);
+        if (line !== '') {
+          const message = parseLine(line);
+          yield message;
+          if (message.done) return;
+        }
+        end = buffer.indexOf('\n');
+      }
+    }
+    if (buffer.trim() !== '') {
+      const message = parseLine(buffer.trim());
+      yield message;
+      if (message.done) return;
+    }
+    throw new Error('Did not receive done or success response in stream.');
+  } finally {
+    if (!response.complete) response.destroy();
+  }
+}
+
+function parseLine(line: string): WireChatResponse {
+  const message = JSON.parse(line) as WireChatResponse & { error?: unknown };
+  if (message.error !== undefined) throw new Error(String(message.error));
+  return message;
+}
