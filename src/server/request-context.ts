@@ -6,7 +6,7 @@ import type { MessageInput } from '../core/model/message.ts';
 const HIDDEN_HEADERS = new Set(['cookie', 'proxy-authorization']);
 
 /** What the transport knows about the caller, for middleware (auth, rate limits). */
-export function clientInfo(request: FastifyRequest): ClientInfo {
+export function clientInfo(request: Pick<FastifyRequest, 'headers' | 'ip'>): ClientInfo {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value === undefined || HIDDEN_HEADERS.has(name)) continue;

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { type ChatContext, createChatContext } from '../../core/model/context.ts';
+import { type ChatContext, type ChatContextInput, createPrevalidatedChatContext } from '../../core/model/context.ts';
 import { clientInfo } from '../request-context.ts';
 import type { ChatCompletionRequest } from './request-schema.ts';
 import { toCoreMessages } from './to-core-messages.ts';
@@ -30,9 +30,18 @@ const PASSED_AS_METADATA = [
  * be: the request schema admits only what the core accepts).
  */
 export function toChatContext(body: ChatCompletionRequest, request: FastifyRequest): ChatContext {
+  // Validated once: the request schema is stricter than the core's (see createPrevalidatedChatContext).
+  return createPrevalidatedChatContext(chatContextInput(body, request));
+}
+
+/** What {@link toChatContext} builds the context from (a test holds it valid for every valid request). */
+export function chatContextInput(
+  body: ChatCompletionRequest,
+  request: Pick<FastifyRequest, 'id' | 'headers' | 'ip'>,
+): ChatContextInput {
   const passed: Record<string, unknown> = {};
   for (const key of PASSED_AS_METADATA) if (body[key] != null) passed[key] = body[key];
-  return createChatContext({
+  return {
     requestId: request.id,
     model: body.model,
     messages: toCoreMessages(body.messages),
@@ -44,5 +53,5 @@ export function toChatContext(body: ChatCompletionRequest, request: FastifyReque
       ...(body.user == null ? {} : { user: body.user }),
       ...(Object.keys(passed).length === 0 ? {} : { openai: passed }),
     },
-  });
+  };
 }
