@@ -48,9 +48,15 @@ export default defineMessageProcessor({
 const MIDDLEWARE = `
 import { defineMiddleware } from '${INDEX}';
 async function audit() { await null; throw new Error('audit write failed'); }
+let once = false;
 export default defineMiddleware({
   metadata: { name: 'floaty', version: '1.0.0' },
-  processRequest(context) { audit(); return context; },
+  processRequest(context) {
+    audit();
+    // A reason that is not an Error has no stack: no plugin can be named.
+    if (!once) { once = true; void Promise.reject('a bare reason'); }
+    return context;
+  },
 });
 `;
 
@@ -170,6 +176,12 @@ describe('errors that escape every plugin call', () => {
       assert.equal(byName.get('leaky')!.breaker.operations?.background?.state, 'open');
       // The backend leaked once: not enough to stop using it.
       assert.notEqual(byName.get('echo')!.breaker.operations?.background?.state, 'open');
+
+      const metrics = (await (await fetch(`${url}/plugins/metrics`)).json()) as {
+        system: { unattributedStrayErrors: number };
+      };
+      assert.equal(metrics.system.unattributedStrayErrors, 1);
+      assert.match(await (await fetch(`${url}/metrics`)).text(), /^plugboard_unattributed_stray_errors_total 1$/m);
 
       const lines = server
         .log()

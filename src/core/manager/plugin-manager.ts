@@ -71,6 +71,7 @@ export class PluginManager {
   readonly #startedAt = Date.now();
   readonly #pipelineEnv: PipelineEnv;
   #state: ManagerState = 'created';
+  #unattributedStrays = 0;
   #callObserver: CallObserver | undefined;
 
   constructor(options: PluginManagerOptions = {}) {
@@ -393,7 +394,7 @@ export class PluginManager {
 
   /** Performance metrics: per plugin, per operation and hook, and system-wide. */
   getMetrics(): MetricsReport {
-    return buildMetricsReport(this.#registry.values(), this.hooks, this.#startedAt);
+    return buildMetricsReport(this.#registry.values(), this.hooks, this.#startedAt, this.#unattributedStrays);
   }
 
   /** Runs every ACTIVE plugin's health check (bounded) and sums up (spec §11.3). */
@@ -446,7 +447,9 @@ export class PluginManager {
    * ```
    */
   reportStrayError(error: unknown, kind: StrayErrorKind): StrayErrorReport {
-    return reportStray(error, kind, this.#registry.values(), this.logger);
+    const report = reportStray(error, kind, this.#registry.values(), this.logger);
+    if (report.plugin === undefined) this.#unattributedStrays++;
+    return report;
   }
 
   // ——— internals ———

@@ -52,6 +52,8 @@ export interface MetricsReport {
     readonly breakers: Readonly<Record<BreakerStatus['state'], number>>;
     readonly hookDispatches: number;
     readonly droppedMonitoringHooks: number;
+    /** Errors that escaped every plugin call and no plugin's stack named (see `reportStrayError`); attributed ones are their plugin's `background` failures. */
+    readonly unattributedStrayErrors: number;
   };
   readonly plugins: Readonly<
     Record<
@@ -109,6 +111,7 @@ export function buildMetricsReport(
   records: readonly PluginRecord[],
   hooks: HookManager,
   startedAt: number,
+  unattributedStrayErrors = 0,
 ): MetricsReport {
   const states = Object.fromEntries([
     ['total', records.length],
@@ -127,6 +130,7 @@ export function buildMetricsReport(
       breakers,
       hookDispatches: Object.values(hookMetrics.dispatches).reduce((sum, count) => sum + (count ?? 0), 0),
       droppedMonitoringHooks: hookMetrics.droppedMonitoring,
+      unattributedStrayErrors,
     },
     plugins: Object.fromEntries(
       records.map((record) => [

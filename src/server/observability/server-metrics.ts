@@ -176,6 +176,15 @@ export function createServerMetrics(manager: PluginManager, version = 'unknown')
     },
   });
   new Counter({
+    name: 'plugboard_unattributed_stray_errors_total',
+    help: 'Errors that escaped every plugin call (unhandled rejections, uncaught exceptions) whose stack named no plugin; attributed ones count as their plugin\'s operation "background"',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(report().system.unattributedStrayErrors);
+    },
+  });
+  new Counter({
     name: 'plugboard_monitoring_hooks_dropped_total',
     help: 'MONITORING hook handlers dropped because too many were waiting',
     registers: [registry],
