@@ -1,15 +1,24 @@
 /**
  * The servers `npm run bench:http` loads, each run in a child process of its own so that its
- * CPU time can be measured apart from the load generator's:
+ * CPU time and memory can be measured apart from the load generator's:
  *
  * - `bare`: a node:http server answering POST /v1/chat/completions with the same chat
  *   completion JSON, or SSE stream of 20 chunks, that Plugboard sends for the scripted
- *   backend — the practical ceiling of a Node.js server;
+ *   backend — the practical ceiling of a Node.js server; also the fast fake OpenAI upstream
+ *   of the proxy case;
  * - `plugboard`: Plugboard's server with 10 no-op plugins of mixed kinds and the scripted
- *   backend.
+ *   backend;
+ * - `bare-proxy` / `plugboard-proxy <upstream>`: a minimal node:http proxy, and Plugboard
+ *   with the `openai` backend, in front of a `bare` upstream (the Portkey gateway, the third
+ *   target of that case, is started by bench/portkey/start.mjs);
+ * - `ollama-upstream`: a fast fake Ollama server (`/api/chat` as JSON or an NDJSON stream of
+ *   20 chunks plus the final line, `/api/tags`, `/api/version`);
+ * - `bare-ollama-proxy` / `plugboard-ollama-proxy <upstream>`: the same minimal proxy, and
+ *   Plugboard with the `ollama` backend, in front of an `ollama-upstream`.
  *
- * Started with the target name as argument; sends `{ port }` over IPC once listening and
- * answers `cpu` messages with its CPU time in µs.
+ * Started with the target name (and upstream URL) as arguments; sends `{ port }` over IPC once
+ * listening and answers `cpu` messages with `{ cpu, rss, maxRss }`: user+system CPU time in
+ * µs, resident set size and its peak in bytes.
  */
 import {
   Agent,
@@ -19,12 +28,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createOpenAiBackend } from '../plugins/openai/openai.plugin.ts';
-import { createSilentLogger } from '../src/index.ts';
-import { createServer } from '../src/server/create-server.ts';
-import { createScriptedBackend, startManager } from '../src/testing/index.ts';
 import { CHUNK_CHARS, MODEL, REPLY } from './http-shared.ts';
-import { pluginAt } from './pipeline.bench.ts';
 
 async function startBare(): Promise<number> {
   const server = createHttpServer((request, response) => {
@@ -90,9 +94,31 @@ function answer(body: { stream?: boolean; model?: string }, response: ServerResp
   response.end('data: [DONE]\n\n');
 }
 
-async function startPlugboard(): Promise<number> {
+/**
+ * Plugboard's server on 127.0.0.1 with `backend` (a plugin, or a `[plugin, settings]` entry)
+ * and the 10 no-op plugins of the pipeline benchmark, logger silent. Plugboard's modules are
+ * imported here, not at the top of the file, so that the bare servers and proxies load none of
+ * them: their RSS is that of a bare Node process.
+ */
+async function startPlugboardWith(backend: unknown): Promise<number> {
+  const [{ createSilentLogger }, { createServer }, { startManager }, { pluginAt }] = await Promise.all([
+    import('../src/index.ts'),
+    import('../src/server/create-server.ts'),
+    import('../src/testing/index.ts'),
+    import('./pipeline.bench.ts'),
+  ]);
   const logger = createSilentLogger();
-  const plugins = [
+  const plugins = [backend, ...Array.from({ length: 10 }, (_, index) => pluginAt(index))];
+  const manager = await startManager(plugins, { logger });
+  const server = await createServer({ manager, logger, settings: { host: '127.0.0.1', port: 0 } });
+  const url = await server.listen();
+  return Number(new URL(url).port);
+}
+
+/** Plugboard with the scripted backend (80 characters in 20 chunks). */
+async function startPlugboard(): Promise<number> {
+  const { createScriptedBackend } = await import('../src/testing/index.ts');
+  return startPlugboardWith(
     createScriptedBackend({
       name: 'scripted',
       models: [MODEL],
@@ -100,24 +126,19 @@ async function startPlugboard(): Promise<number> {
       chunking: CHUNK_CHARS,
       recordCalls: false,
     }),
-    ...Array.from({ length: 10 }, (_, index) => pluginAt(index)),
-  ];
-  const manager = await startManager(plugins, { logger });
-  const server = await createServer({ manager, logger, settings: { host: '127.0.0.1', port: 0 } });
-  const url = await server.listen();
-  return Number(new URL(url).port);
+  );
 }
 
 /**
- * The proxy case's ceiling: a minimal node:http proxy to the upstream (a `bare` target) that
- * parses and re-serializes the request JSON, re-serializes a JSON answer, and pipes a
- * stream, over a keep-alive agent.
+ * The proxy cases' ceiling: a minimal node:http proxy of `path` to the upstream (a `bare` or an
+ * `ollama-upstream` target) that parses and re-serializes the request JSON, re-serializes a
+ * JSON answer, and pipes a stream (SSE or NDJSON), over a keep-alive agent.
  */
-async function startBareProxy(upstream: string): Promise<number> {
+async function startBareProxy(upstream: string, path: string): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const target = new URL('/v1/chat/completions', upstream);
+  const target = new URL(path, upstream);
   const server = createHttpServer((request, response) => {
-    if (request.method !== 'POST' || request.url !== '/v1/chat/completions') {
+    if (request.method !== 'POST' || request.url !== path) {
       response.writeHead(404).end();
       return;
     }
@@ -133,7 +154,7 @@ async function startBareProxy(upstream: string): Promise<number> {
           },
           (upstreamResponse) => {
             const type = upstreamResponse.headers['content-type'] ?? 'application/json';
-            if (type.startsWith('text/event-stream')) {
+            if (type.startsWith('text/event-stream') || type.startsWith('application/x-ndjson')) {
               response.writeHead(upstreamResponse.statusCode ?? 200, {
                 'content-type': type,
                 'cache-control': 'no-cache',
@@ -163,32 +184,136 @@ async function startBareProxy(upstream: string): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** Plugboard in front of the upstream: the openai backend pointed at it, and the 10 no-op plugins. */
+/** Plugboard in front of the upstream: the openai backend pointed at it. */
 async function startPlugboardProxy(upstream: string): Promise<number> {
-  const logger = createSilentLogger();
-  const plugins = [
-    [createOpenAiBackend(), { config: { base_url: `${upstream}/v1`, api_key: 'bench', list_models: [MODEL] } }],
-    ...Array.from({ length: 10 }, (_, index) => pluginAt(index)),
-  ];
-  const manager = await startManager(plugins, { logger });
-  const server = await createServer({ manager, logger, settings: { host: '127.0.0.1', port: 0 } });
-  const url = await server.listen();
-  return Number(new URL(url).port);
+  const { createOpenAiBackend } = await import('../plugins/openai/openai.plugin.ts');
+  return startPlugboardWith([
+    createOpenAiBackend(),
+    { config: { base_url: `${upstream}/v1`, api_key: 'bench', list_models: [MODEL] } },
+  ]);
+}
+
+/**
+ * A fast fake Ollama server: `POST /api/chat` answered with Ollama's JSON (`stream: false`) or,
+ * by default as in Ollama, an NDJSON stream of the reply in 20 chunks plus the final line with
+ * `done`, `done_reason` and the counts; `GET /api/tags` lists the one model, `GET /api/version`
+ * answers a version (health checks).
+ */
+async function startFakeOllama(): Promise<number> {
+  const tags = JSON.stringify({
+    models: [
+      {
+        name: MODEL,
+        model: MODEL,
+        modified_at: '2025-01-01T00:00:00.000000000Z',
+        size: 1_000_000,
+        digest: 'f'.repeat(64),
+        details: {
+          parent_model: '',
+          format: 'gguf',
+          family: 'llama',
+          families: ['llama'],
+          parameter_size: '1B',
+          quantization_level: 'Q4_0',
+        },
+      },
+    ],
+  });
+  const version = JSON.stringify({ version: '0.12.0' });
+  const server = createHttpServer((request, response) => {
+    if (request.method === 'GET' && (request.url === '/api/tags' || request.url === '/api/version')) {
+      const text = request.url === '/api/tags' ? tags : version;
+      response.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      });
+      response.end(text);
+      return;
+    }
+    if (request.method !== 'POST' || request.url !== '/api/chat') {
+      response.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end('{"error":"not found"}');
+      return;
+    }
+    readJson(request)
+      .then((body) => answerOllama(body as { stream?: boolean; model?: string }, response))
+      .catch(() => response.writeHead(400).end());
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+function answerOllama(body: { stream?: boolean; model?: string }, response: ServerResponse): void {
+  const model = body.model ?? MODEL;
+  const createdAt = new Date().toISOString();
+  const final = {
+    done: true,
+    done_reason: 'stop',
+    total_duration: 1_000_000,
+    load_duration: 10_000,
+    prompt_eval_count: 1,
+    prompt_eval_duration: 100_000,
+    eval_count: 16,
+    eval_duration: 800_000,
+  };
+  if (body.stream === false) {
+    const payload = JSON.stringify({
+      model,
+      created_at: createdAt,
+      message: { role: 'assistant', content: REPLY },
+      ...final,
+    });
+    response.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(payload),
+    });
+    response.end(payload);
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  for (let index = 0; index < REPLY.length; index += CHUNK_CHARS) {
+    const content = REPLY.slice(index, index + CHUNK_CHARS);
+    response.write(
+      `${JSON.stringify({ model, created_at: createdAt, message: { role: 'assistant', content }, done: false })}\n`,
+    );
+  }
+  response.end(
+    `${JSON.stringify({ model, created_at: createdAt, message: { role: 'assistant', content: '' }, ...final })}\n`,
+  );
+}
+
+/** Plugboard in front of a fake Ollama: the ollama backend pointed at it. */
+async function startPlugboardOllamaProxy(upstream: string): Promise<number> {
+  const { createOllamaBackend } = await import('../plugins/ollama/ollama.plugin.ts');
+  return startPlugboardWith([createOllamaBackend(), { config: { host: upstream } }]);
 }
 
 async function start(name: string | undefined, upstream: string | undefined): Promise<number> {
   if (name === 'bare') return startBare();
   if (name === 'plugboard') return startPlugboard();
-  if (name === 'bare-proxy' && upstream) return startBareProxy(upstream);
-  if (name === 'plugboard-proxy' && upstream) return startPlugboardProxy(upstream);
-  throw new Error(`unknown target ${name}; use bare, plugboard, or bare-proxy / plugboard-proxy <upstream url>`);
+  if (name === 'ollama-upstream') return startFakeOllama();
+  if (upstream) {
+    if (name === 'bare-proxy') return startBareProxy(upstream, '/v1/chat/completions');
+    if (name === 'plugboard-proxy') return startPlugboardProxy(upstream);
+    if (name === 'bare-ollama-proxy') return startBareProxy(upstream, '/api/chat');
+    if (name === 'plugboard-ollama-proxy') return startPlugboardOllamaProxy(upstream);
+  }
+  throw new Error(
+    `unknown target ${name}; use bare, plugboard, ollama-upstream, or bare-proxy / plugboard-proxy / bare-ollama-proxy / plugboard-ollama-proxy <upstream url>`,
+  );
 }
 
 const port = await start(process.argv[2], process.argv[3]);
 process.on('message', (message) => {
   if (message === 'cpu') {
     const usage = process.cpuUsage();
-    process.send?.({ cpu: usage.user + usage.system });
+    process.send?.({
+      cpu: usage.user + usage.system,
+      rss: process.memoryUsage.rss(),
+      maxRss: process.resourceUsage().maxRSS * 1024,
+    });
   }
 });
+// The benchmark went away (ended, or interrupted): do not outlive it.
+process.on('disconnect', () => process.exit(0));
 process.send?.({ port });
