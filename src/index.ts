@@ -68,6 +68,7 @@ export {
   type PluginManagerOptions,
 } from './core/manager/plugin-manager.ts';
 export type { MetricsReport, PluginStatus, StatusReport } from './core/manager/reports.ts';
+export type { StrayErrorKind, StrayErrorReport } from './core/manager/stray-errors.ts';
 // Messages and contexts
 export {
   appendMessages,

@@ -23,6 +23,7 @@ export { ConnectionRegistry, type ConnectionRegistryOptions } from '../connectio
 export { createConnectionsPlugin } from '../connections/connections-plugin.ts';
 export type { AdminControl } from './admin/admin-control.ts';
 export { createServer, type PlugboardServer, type ServerOptions } from './create-server.ts';
+export { installProcessGuards } from './process-guards.ts';
 export { EXIT_CODES, type RunningPlugboard, type ServeOptions, serve } from './serve.ts';
 export type { ServerContext } from './server-context.ts';
 export type { ServerSettings } from './settings.ts';
