@@ -3,7 +3,8 @@
  * (through node-llama-cpp), on the CPU unless configured otherwise. No other service needed.
  *
  * - The model loads on the first request (or at start with `preload: true`), once, however
- *   many requests arrive together; `initialize()` only reads the configuration.
+ *   many requests arrive together; `initialize()` only reads the configuration. node-llama-cpp
+ *   itself is imported on first use (the model file's check, or the load), not with this file.
  * - Before llama.cpp sees the file, its header is checked (see model-file.ts): some broken
  *   files would otherwise abort the whole process.
  * - `sequences` requests generate at once, each on its own context sequence; more wait in line.
@@ -31,7 +32,8 @@ import {
 import { toChatHistory } from './chat-history.ts';
 import { ChunkChannel } from './chunk-channel.ts';
 import { type LlamaCppConfig, llamaCppConfigSchema, type ResolvedSettings, resolveSettings } from './config.ts';
-import { type GenerationResult, LlamaCppEngine } from './engine.ts';
+// engine.ts (and node-llama-cpp with it) is imported when the model loads: see #load.
+import type { GenerationResult, LlamaCppEngine } from './engine.ts';
 import { inspectModelFile, type ModelFileFacts } from './model-file.ts';
 
 export { type LlamaCppConfig, type LlamaCppConfigInput, llamaCppConfigSchema } from './config.ts';
@@ -220,6 +222,9 @@ export class LlamaCppBackend implements BackendProvider<LlamaCppConfig> {
     const logger = this.#logger!;
     const facts = await inspectModelFile(settings.modelPath, this.metadata.name);
     const started = performance.now();
+    // Only now: node-llama-cpp and its dependencies cost ~300 ms and ~20 MB to import, which a
+    // server that names this backend but never uses it (or leaves it off) should not pay.
+    const { LlamaCppEngine } = await import('./engine.ts');
     const engine = await LlamaCppEngine.load(this.metadata.name, settings, facts, logger);
     logger.info(
       {

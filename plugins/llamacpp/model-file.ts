@@ -6,9 +6,12 @@
  * header is read first with node-llama-cpp's JavaScript GGUF reader (only the header is read),
  * and a file lacking a key its architecture requires is refused with an error that names the
  * file and the key.
+ *
+ * node-llama-cpp is imported on the first inspection, not with this module: a configuration
+ * that names the backend but leaves it off never loads it (~300 ms and ~20 MB).
  */
 import { stat } from 'node:fs/promises';
-import { type GgufFileInfo, GgufFileType, readGgufFileInfo } from 'node-llama-cpp';
+import type { GgufFileInfo, GgufFileType } from 'node-llama-cpp';
 import { PlugboardError } from '../../src/index.ts';
 
 /** What the plugin knows of a model file without loading it. */
@@ -88,9 +91,14 @@ export async function inspectModelFile(path: string, backend: string): Promise<M
   const cached = cache.get(path);
   if (cached !== undefined && cached.size === stats.size && cached.mtimeMs === stats.mtimeMs) return cached.facts;
 
+  const llamaCpp = await import('node-llama-cpp');
   let info: GgufFileInfo;
   try {
-    info = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false, spliceSplitFiles: true });
+    info = await llamaCpp.readGgufFileInfo(path, {
+      sourceType: 'filesystem',
+      logWarnings: false,
+      spliceSplitFiles: true,
+    });
   } catch (error) {
     throw fileError(
       backend,
@@ -100,13 +108,14 @@ export async function inspectModelFile(path: string, backend: string): Promise<M
       error,
     );
   }
-  const facts = checkMetadata(info, path, backend, stats.size, stats.mtime);
+  const facts = checkMetadata(info, llamaCpp.GgufFileType, path, backend, stats.size, stats.mtime);
   cache.set(path, { size: stats.size, mtimeMs: stats.mtimeMs, facts });
   return facts;
 }
 
 function checkMetadata(
   info: GgufFileInfo,
+  fileTypes: typeof GgufFileType,
   path: string,
   backend: string,
   fileSize: number,
@@ -141,7 +150,7 @@ function checkMetadata(
   };
   const name = valueAt(metadata, 'general.name');
   const fileType = number('general.file_type');
-  const quantization = fileType === undefined ? undefined : GgufFileType[fileType]?.replace(/^(ALL|MOSTLY)_/, '');
+  const quantization = fileType === undefined ? undefined : fileTypes[fileType]?.replace(/^(ALL|MOSTLY)_/, '');
   const embeddingLength = number(`${architecture}.embedding_length`);
   const blockCount = number(`${architecture}.block_count`);
   return {

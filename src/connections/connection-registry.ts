@@ -1,9 +1,10 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
-import { Redis, type RedisStatus } from 'ioredis';
-import pg from 'pg';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Redis, RedisStatus } from 'ioredis';
+import type pg from 'pg';
 import { describeCause, PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { Logger } from '../core/logger.ts';
 import { closestMatch } from '../core/util/closest-match.ts';
@@ -65,6 +66,19 @@ const REDIS_MAX_RETRIES_PER_REQUEST = 1;
 const redisRetryDelay = (attempt: number): number => Math.min(100 * 2 ** Math.max(0, attempt - 1), 1_000);
 /** SQLite: how long a write waits for another connection's lock before SQLITE_BUSY. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * The three client libraries load when the first connection of their kind is opened, not with
+ * this module: ioredis and pg alone cost ~100 ms of start-up, and most configurations use none
+ * of them. `require` keeps the getters synchronous; all three are CommonJS packages, so this is
+ * the very instance an `import` of them elsewhere gets.
+ */
+const requireDriver = createRequire(import.meta.url);
+const drivers = {
+  redis: () => (requireDriver('ioredis') as typeof import('ioredis')).Redis,
+  postgres: () => requireDriver('pg') as typeof pg,
+  sqlite: () => requireDriver('better-sqlite3') as typeof BetterSqlite3,
+};
 
 /** One configured connection's identity, as used in messages and log lines. */
 interface Identity {
@@ -264,6 +278,7 @@ export class ConnectionRegistry implements Connections {
   #createRedis(identity: Identity, settings: RedisConnectionSettings): Redis {
     let client: Redis;
     try {
+      const Redis = drivers.redis();
       client = new Redis(settings.url, {
         connectTimeout: settings.connect_timeout * 1000,
         keyPrefix: settings.key_prefix,
@@ -328,7 +343,7 @@ export class ConnectionRegistry implements Connections {
   #createPostgres(identity: Identity, settings: PostgresConnectionSettings): pg.Pool {
     let pool: pg.Pool;
     try {
-      pool = new pg.Pool({
+      pool = new (drivers.postgres().Pool)({
         connectionString: settings.url,
         max: settings.pool_size,
         connectionTimeoutMillis: settings.connect_timeout * 1000,
@@ -377,6 +392,7 @@ export class ConnectionRegistry implements Connections {
     const location = memory ? SQLITE_MEMORY : this.#sqliteLocation(identity, dataDir, settings.file);
     let database: SqliteDatabase | undefined;
     try {
+      const Database = drivers.sqlite();
       database = new Database(location, { timeout: SQLITE_BUSY_TIMEOUT_MS });
       database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
       const journal = String(database.pragma('journal_mode = WAL', { simple: true })).toLowerCase();

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { redactSecrets, redactText } from './util/redact.ts';
 
 /** The logging interface the core uses: pino's, so a pino logger can be passed as is. */
@@ -41,6 +42,8 @@ export function createDefaultLogger(
     hooks: { logMethod: redactMessage },
   };
   if (format === 'json') return destination === undefined ? pino(options) : pino(options, destination);
+  // pino-pretty (a CommonJS package) loads only for this format: the JSON logs never need it.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const prettyOptions = { messageKey: 'message', translateTime: 'SYS:HH:MM:ss.l' };
   const pinoOptions = { ...options, timestamp: pino.stdTimeFunctions.isoTime, formatters: redaction };
   if (destination !== undefined) {

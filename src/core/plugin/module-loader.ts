@@ -1,14 +1,92 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
-import { createJiti } from 'jiti';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createJiti, type JitiOptions } from 'jiti';
 import { describeCause, PlugboardError } from '../errors/plugboard-error.ts';
 import { describe } from './structure-check.ts';
+
+/** Plugboard's `src/` folder, as plugin files name it (`../../src/index.ts`). */
+const SOURCE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The public entry points of Plugboard that a plugin file imports, each as the running server's
+ * own module. Plugin files are evaluated by jiti, which would otherwise evaluate a fresh copy of
+ * every Plugboard module they import, for every plugin and every reload: ~70 modules, 60–400 ms
+ * and several MB per plugin. Shared, a plugin gets the very modules the server runs (one
+ * PlugboardError class, one set of registries), whether the server runs from the TypeScript
+ * sources or from the precompiled build (`npm run build`). A plugin file itself is still
+ * evaluated afresh at every load, so a changed plugin reloads.
+ */
+const SHARED_ENTRIES: Readonly<Record<string, () => Promise<unknown>>> = {
+  index: () => import('../../index.ts'),
+  'testing/index': () => import('../../testing/index.ts'),
+  'server/index': () => import('../../server/index.ts'),
+};
+const SHARED_PREFIX = 'plugboard:shared/';
+
+/**
+ * jiti's `virtualModules`: a module id found here is answered with its value, unresolved and
+ * unevaluated. The ids are the ones {@link shareCore} writes into transpiled plugin code, where
+ * they are only ever imported (`await jitiImport(id)`), so the value can be the promise of the
+ * module: the import awaits it.
+ */
+const sharedModules: Record<string, unknown> = {};
+for (const [entry, load] of Object.entries(SHARED_ENTRIES)) {
+  Object.defineProperty(sharedModules, `${SHARED_PREFIX}${entry}`, { enumerable: true, get: load });
+}
+
+/** The absolute path (without extension) of each shared entry, to recognise imports of it. */
+const SHARED_PATHS = new Map(Object.keys(SHARED_ENTRIES).map((entry) => [join(SOURCE_ROOT, entry), entry]));
+
+/** Specifiers that name a file: relative, absolute or a `file:` URL (packages are left to jiti). */
+const IMPORT_CALL = /\bjitiImport\((["'])((?:\.{1,2}\/|\/|file:)[^"'\n]*)\1\)/g;
+
+/**
+ * Rewrites, in a plugin module transpiled by jiti, the imports of Plugboard's public entry points
+ * (`import … from '../../src/index.ts'`, or a `file:` URL of it) to the shared modules. Only
+ * imports: a CommonJS `require()` of Plugboard keeps a copy of its own, as before.
+ */
+function shareCore(code: string, filename: string | undefined): string {
+  if (filename === undefined || !code.includes('jitiImport(')) return code;
+  const folder = dirname(filename);
+  return code.replace(IMPORT_CALL, (call, _quote: string, specifier: string) => {
+    let target: string;
+    try {
+      target = specifier.startsWith('file:') ? fileURLToPath(specifier) : resolve(folder, specifier);
+    } catch {
+      return call;
+    }
+    const entry = SHARED_PATHS.get(target.replace(/\.[cm]?[jt]s$/, ''));
+    return entry === undefined ? call : `jitiImport(${JSON.stringify(SHARED_PREFIX + entry)})`;
+  });
+}
+
+/** jiti's own defaults, as resolved for this process: its (lazily loaded) Babel transform and cache folder. */
+const jitiDefaults = createJiti(import.meta.url).options;
+const babelTransform = jitiDefaults.transform!;
 
 /**
  * Imports a plugin module from a file. TypeScript loads at run time with no build step
  * (jiti transpiles it); jiti's module cache is off so that a changed file can be loaded again.
+ * Transpiled files are cached on disk (jiti's cache, in a folder of this Plugboard's own, since
+ * the output names this installation's entry points), so an unchanged plugin is not transpiled
+ * again at the next start.
  */
-const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: false });
+const jitiOptions: JitiOptions = {
+  moduleCache: false,
+  interopDefault: false,
+  fsCache:
+    typeof jitiDefaults.fsCache === 'string'
+      ? join(jitiDefaults.fsCache, `plugboard-${createHash('sha256').update(SOURCE_ROOT).digest('hex').slice(0, 12)}`)
+      : false,
+  virtualModules: sharedModules,
+  transform: (options) => {
+    const result = babelTransform(options);
+    return result.error === undefined ? { ...result, code: shareCore(result.code, options.filename) } : result;
+  },
+};
+const jiti = createJiti(import.meta.url, jitiOptions);
 
 /**
  * Loads the module at `path` and returns the plugin value it exports: the default export,

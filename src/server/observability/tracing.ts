@@ -1,36 +1,8 @@
-import {
-  type Context,
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import {
-  ATTR_ERROR_TYPE,
-  ATTR_HTTP_REQUEST_METHOD,
-  ATTR_HTTP_RESPONSE_STATUS_CODE,
-  ATTR_HTTP_ROUTE,
-  ATTR_SERVICE_NAME,
-  ATTR_SERVICE_VERSION,
-  ATTR_URL_PATH,
-  ATTR_URL_SCHEME,
-} from '@opentelemetry/semantic-conventions';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import type { CallObserver, ObservedCall, ObservedOutcome } from '../../core/execution/call-observer.ts';
+import type { CallObserver, ObservedCall } from '../../core/execution/call-observer.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { ActiveTracing, OpenTelemetrySetup } from './tracing-sdk.ts';
 
 /** Span attribute names of Plugboard's own (the rest are OpenTelemetry semantic conventions). */
 export const TRACE_ATTRIBUTES = {
@@ -42,9 +14,6 @@ export const TRACE_ATTRIBUTES = {
 
 /** The default `service.name` of exported spans (`OTEL_SERVICE_NAME` overrides it). */
 export const DEFAULT_SERVICE_NAME = 'plugboard';
-
-/** Operations that call out to a model server: their spans are CLIENT spans. */
-const BACKEND_OPERATIONS = new Set(['chat', 'chat:stream', 'embed', 'listModels']);
 
 /** Settings of {@link createTracing}. */
 export interface TracingOptions {
@@ -68,6 +37,12 @@ export interface TracingOptions {
 
 /** The HTTP server's tracing: one span per request, one child span per plugin call. */
 export interface Tracing {
+  /**
+   * Settles once the OpenTelemetry SDK is loaded and the tracer provider registered (the SDK is
+   * imported only when tracing is on); rejects when it cannot be. `createServer` awaits it
+   * before it takes requests. Until then requests and calls are not traced.
+   */
+  readonly ready: Promise<void>;
   /** Where every plugin call is reported; set on the manager with `setCallObserver`. */
   readonly observer: CallObserver;
   /** Where spans are sent (`http://…/v1/traces`), or `exporter` when one was given. */
@@ -99,7 +74,9 @@ export function otlpTracesEndpoint(env: Readonly<Record<string, string | undefin
  * `OTEL_TRACES_EXPORTER=none`. Spans are exported over OTLP/HTTP with JSON bodies (a collector's
  * port 4318), with `service.name` from `OTEL_SERVICE_NAME` (default `plugboard`).
  *
- * Off, it costs nothing: no provider exists and the manager's call observer stays unset.
+ * Off, it costs nothing: the OpenTelemetry SDK is not even imported, no provider exists and the
+ * manager's call observer stays unset. On, the SDK is imported in the background: await `ready`
+ * before using it (`createServer` does).
  *
  * @example
  * ```ts
@@ -123,180 +100,70 @@ export function createTracing(options: TracingOptions = {}): Tracing | undefined
     );
   }
   const destination = url ?? 'exporter';
-  const exporter = reportingFailures(
-    options.exporter ?? new OTLPTraceExporter({ url: url! }),
-    options.logger,
+  return new DeferredTracing(destination, {
+    url,
+    exporter: options.exporter,
+    processor: options.processor ?? (options.exporter === undefined ? 'batch' : 'simple'),
+    serviceName: nonEmpty(env.OTEL_SERVICE_NAME) ?? DEFAULT_SERVICE_NAME,
+    serviceVersion: options.serviceVersion,
     destination,
-  );
-  const processor: SpanProcessor =
-    (options.processor ?? (options.exporter === undefined ? 'batch' : 'simple')) === 'batch'
-      ? new BatchSpanProcessor(exporter)
-      : new SimpleSpanProcessor(exporter);
-  const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: nonEmpty(env.OTEL_SERVICE_NAME) ?? DEFAULT_SERVICE_NAME,
-      ...(options.serviceVersion === undefined ? {} : { [ATTR_SERVICE_VERSION]: options.serviceVersion }),
-    }),
-    spanProcessors: [processor],
+    logger: options.logger,
   });
-  // Registers the AsyncLocalStorage context manager and the W3C propagator, and makes this
-  // the global provider, so spans that plugins make with @opentelemetry/api join the same
-  // traces. In a process that already has a global provider (a second server, an embedder's
-  // SDK) the globals stay as they are; Plugboard's own spans use this provider either way.
-  provider.register();
-  options.logger?.info({ operation: 'tracing', destination }, `tracing on: spans go to ${destination}`);
-  return new ServerTracing(provider, provider.getTracer('plugboard', options.serviceVersion), destination);
 }
 
-/** One HTTP request's span and the context plugin spans hang from. */
-interface RequestTrace {
-  readonly span: Span;
-  readonly context: Context;
-  readonly requestId: string;
-  ended: boolean;
-}
-
-class ServerTracing implements Tracing {
-  readonly observer: CallObserver;
+/**
+ * The tracing `createTracing` returns: it imports the OpenTelemetry side (tracing-sdk.ts) and
+ * hands every call to it once loaded. Before that nothing is traced (`createServer` waits for
+ * `ready`, so a server never takes a request before).
+ */
+class DeferredTracing implements Tracing {
   readonly destination: string;
-  readonly #provider: NodeTracerProvider;
-  readonly #tracer: Tracer;
-  readonly #requests = new WeakMap<FastifyRequest, RequestTrace>();
-  /**
-   * Open request spans by request id: a plugin call names its request by id, and that is
-   * how its span finds its parent even where the async context was lost (a stream read in a
-   * socket's callback, a hook run from a background queue).
-   */
-  readonly #byRequestId = new Map<string, RequestTrace>();
+  readonly ready: Promise<void>;
+  #active: ActiveTracing | undefined;
+  /** Stands in for the observer until the SDK is loaded: observes nothing. */
+  readonly #idleObserver: CallObserver = { start: (): ObservedCall | undefined => undefined };
 
-  constructor(provider: NodeTracerProvider, tracer: Tracer, destination: string) {
-    this.#provider = provider;
-    this.#tracer = tracer;
+  constructor(destination: string, setup: OpenTelemetrySetup) {
     this.destination = destination;
-    this.observer = { start: (plugin, operation, requestId) => this.#startCall(plugin, operation, requestId) };
+    this.ready = import('./tracing-sdk.ts').then(({ startOpenTelemetry }) => {
+      this.#active = startOpenTelemetry(setup);
+    });
+    // Whoever creates the tracing awaits `ready` (createServer does); a failure is theirs to see,
+    // not an unhandled rejection besides.
+    this.ready.catch(() => {});
+  }
+
+  get observer(): CallObserver {
+    return this.#active?.observer ?? this.#idleObserver;
   }
 
   startRequest(request: FastifyRequest, reply: FastifyReply): void {
-    const route = request.routeOptions.url;
-    const path = request.url.split('?')[0] ?? request.url;
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
-    const span = this.#tracer.startSpan(
-      route === undefined ? request.method : `${request.method} ${route}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          [ATTR_HTTP_REQUEST_METHOD]: request.method,
-          [ATTR_URL_PATH]: path,
-          [ATTR_URL_SCHEME]: request.protocol,
-          [TRACE_ATTRIBUTES.requestId]: request.id,
-          ...(route === undefined ? {} : { [ATTR_HTTP_ROUTE]: route }),
-        },
-      },
-      parent,
-    );
-    const entry: RequestTrace = { span, context: trace.setSpan(parent, span), requestId: request.id, ended: false };
-    this.#requests.set(request, entry);
-    this.#byRequestId.set(request.id, entry);
-    // onResponse does not run for a client that went away before the response was sent.
-    reply.raw.once('close', () => this.#end(entry, reply.raw.writableFinished ? reply.statusCode : undefined));
+    this.#active?.startRequest(request, reply);
   }
 
   endRequest(request: FastifyRequest, reply: FastifyReply): void {
-    const entry = this.#requests.get(request);
-    if (entry !== undefined) this.#end(entry, reply.statusCode);
+    this.#active?.endRequest(request, reply);
   }
 
   bindHandler(handler: RouteHandlerMethod): RouteHandlerMethod {
-    const requests = this.#requests;
+    if (this.#active !== undefined) return this.#active.bindHandler(handler);
+    const deferred = this;
     return function traced(this: unknown, request, reply) {
-      const entry = requests.get(request);
-      if (entry === undefined) return handler.call(this as never, request, reply);
-      return context.with(entry.context, handler, this as never, request, reply);
+      const active = deferred.#active;
+      if (active === undefined) return handler.call(this as never, request, reply);
+      return active.bindHandler(handler).call(this as never, request, reply);
     } as RouteHandlerMethod;
   }
 
-  flush(): Promise<void> {
-    return this.#provider.forceFlush();
+  async flush(): Promise<void> {
+    await this.ready;
+    await this.#active?.flush();
   }
 
-  shutdown(): Promise<void> {
-    for (const entry of this.#byRequestId.values()) this.#end(entry, undefined);
-    return this.#provider.shutdown();
+  async shutdown(): Promise<void> {
+    await this.ready;
+    await this.#active?.shutdown();
   }
-
-  /** `status` undefined: the client left before the response was complete. */
-  #end(entry: RequestTrace, status: number | undefined): void {
-    if (entry.ended) return;
-    entry.ended = true;
-    if (this.#byRequestId.get(entry.requestId) === entry) this.#byRequestId.delete(entry.requestId);
-    const span = entry.span;
-    if (status === undefined) {
-      span.setAttribute(ATTR_ERROR_TYPE, 'aborted');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client went away before the response was complete' });
-    } else {
-      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-      // Semantic conventions: a server span is an error for 5xx only (4xx is the client's).
-      if (status >= 500) {
-        span.setAttribute(ATTR_ERROR_TYPE, String(status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-    }
-    span.end();
-  }
-
-  #startCall(plugin: string, operation: string, requestId: string | undefined): ObservedCall {
-    const parent =
-      (requestId === undefined ? undefined : this.#byRequestId.get(requestId)?.context) ?? context.active();
-    const span = this.#tracer.startSpan(
-      `${operation} ${plugin}`,
-      {
-        kind: BACKEND_OPERATIONS.has(operation) ? SpanKind.CLIENT : SpanKind.INTERNAL,
-        attributes: {
-          [TRACE_ATTRIBUTES.plugin]: plugin,
-          [TRACE_ATTRIBUTES.operation]: operation,
-          ...(requestId === undefined ? {} : { [TRACE_ATTRIBUTES.requestId]: requestId }),
-        },
-      },
-      parent,
-    );
-    return {
-      end(outcome: ObservedOutcome, errorCode?: string) {
-        span.setAttribute(TRACE_ATTRIBUTES.outcome, outcome);
-        if (errorCode !== undefined) span.setAttribute(ATTR_ERROR_TYPE, errorCode);
-        if (outcome === 'failure' || outcome === 'timeout')
-          span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
-        span.end();
-      },
-    };
-  }
-}
-
-/** ExportResultCode.SUCCESS of @opentelemetry/core. */
-const EXPORT_SUCCESS = 0;
-
-/** Logs when exporting starts failing (collector down …) and when it works again: not every batch. */
-function reportingFailures(exporter: SpanExporter, logger: Logger | undefined, destination: string): SpanExporter {
-  if (logger === undefined) return exporter;
-  let failing = false;
-  return {
-    export(spans, done) {
-      exporter.export(spans, (result) => {
-        const failed = result.code !== EXPORT_SUCCESS;
-        if (failed && !failing) {
-          logger.warn(
-            { operation: 'tracing', destination, cause: String(result.error?.message ?? result.error) },
-            'could not export traces (spans are dropped until the collector answers)',
-          );
-        } else if (!failed && failing) {
-          logger.info({ operation: 'tracing', destination }, 'exporting traces again');
-        }
-        failing = failed;
-        done(result);
-      });
-    },
-    shutdown: () => exporter.shutdown(),
-    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
-  };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
