@@ -10,7 +10,8 @@ export interface RegisteredError extends ErrorCatalogueEntry {
 /**
  * The one table of every error code in the process: the core's catalogue, the codes the server
  * registers, and each plugin's `defineErrors`. It lives on `globalThis` under a registered
- * symbol because a plugin file is imported with its own copy of Plugboard's modules: a
+ * symbol because a plugin may import its own copy of Plugboard's modules (a deep path, or
+ * CommonJS `require`; the public entry points are shared, see module-loader.ts): a
  * module-level map would give each copy a table of its own.
  */
 const REGISTRY = Symbol.for('plugboard.errorRegistry');

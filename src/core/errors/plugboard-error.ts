@@ -43,8 +43,9 @@ const BRAND = Symbol.for('plugboard.PlugboardError');
  */
 export class PlugboardError extends Error {
   /**
-   * `instanceof` recognises PlugboardErrors made by another copy of this module: plugin files
-   * are imported through jiti, which evaluates their own copy of Plugboard's modules.
+   * `instanceof` recognises PlugboardErrors made by another copy of this module: a plugin
+   * that imports Plugboard by a deep path, or through CommonJS `require`, evaluates its own
+   * copy (imports of the public entry points share the server's: see module-loader.ts).
    */
   static override [Symbol.hasInstance](value: unknown): value is PlugboardError {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;

@@ -6,9 +6,10 @@ declare const serviceType: unique symbol;
  * A typed name for something one plugin provides and others consume (a key-value store, a
  * vector index, a connection registry …), in the spirit of Backstage's service refs.
  *
- * Refs are compared by `id`, never by identity: a plugin file is imported with its own copy
- * of Plugboard's modules, so the `keyValueStoreRef` it imports is another object than the
- * server's, with the same id.
+ * Refs are compared by `id`, never by identity: a plugin that imports Plugboard's modules by a
+ * deep path (or through CommonJS `require`) gets its own copy of them, so the
+ * `keyValueStoreRef` it imports can be another object than the server's, with the same id.
+ * (Imports of the public entry points share the server's modules: see module-loader.ts.)
  *
  * @example
  * ```ts
