@@ -14,7 +14,10 @@
  * - `ollama-upstream`: a fast fake Ollama server (`/api/chat` as JSON or an NDJSON stream of
  *   20 chunks plus the final line, `/api/tags`, `/api/version`);
  * - `bare-ollama-proxy` / `plugboard-ollama-proxy <upstream>`: the same minimal proxy, and
- *   Plugboard with the `ollama` backend, in front of an `ollama-upstream`.
+ *   Plugboard with the `ollama` backend, in front of an `ollama-upstream`;
+ * - the cost ladder between `bare-proxy` and `plugboard-proxy`, each one layer more:
+ *   `fastify-proxy` (the bare proxy on Fastify), `wire-proxy` (on node:http, with the openai
+ *   backend's wire client for the upstream call) and `plugboard-proxy-no-plugins`.
  *
  * Started with the target name (and upstream URL) as arguments; sends `{ port }` over IPC once
  * listening and answers `cpu` messages with `{ cpu, rss, maxRss }`: user+system CPU time in
@@ -96,11 +99,11 @@ function answer(body: { stream?: boolean; model?: string }, response: ServerResp
 
 /**
  * Plugboard's server on 127.0.0.1 with `backend` (a plugin, or a `[plugin, settings]` entry)
- * and the 10 no-op plugins of the pipeline benchmark, logger silent. Plugboard's modules are
+ * and the 10 no-op plugins of the pipeline benchmark (or `pluginCount` of them), logger silent. Plugboard's modules are
  * imported here, not at the top of the file, so that the bare servers and proxies load none of
  * them: their RSS is that of a bare Node process.
  */
-async function startPlugboardWith(backend: unknown): Promise<number> {
+async function startPlugboardWith(backend: unknown, pluginCount = 10): Promise<number> {
   const [{ createSilentLogger }, { createServer }, { startManager }, { pluginAt }] = await Promise.all([
     import('../src/index.ts'),
     import('../src/server/create-server.ts'),
@@ -108,7 +111,7 @@ async function startPlugboardWith(backend: unknown): Promise<number> {
     import('./pipeline.bench.ts'),
   ]);
   const logger = createSilentLogger();
-  const plugins = [backend, ...Array.from({ length: 10 }, (_, index) => pluginAt(index))];
+  const plugins = [backend, ...Array.from({ length: pluginCount }, (_, index) => pluginAt(index))];
   const manager = await startManager(plugins, { logger });
   const server = await createServer({ manager, logger, settings: { host: '127.0.0.1', port: 0 } });
   const url = await server.listen();
@@ -184,13 +187,79 @@ async function startBareProxy(upstream: string, path: string): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** Plugboard in front of the upstream: the openai backend pointed at it. */
-async function startPlugboardProxy(upstream: string): Promise<number> {
+/**
+ * The cost ladder between the bare proxy and Plugboard (`BENCH_CASES=ladder`): the same proxy on
+ * Fastify (the server framework Plugboard runs on), and on node:http with the openai backend's
+ * wire client in place of the bare `http.request` — each adds one layer of Plugboard's path.
+ */
+async function startFastifyProxy(upstream: string): Promise<number> {
+  const { default: Fastify } = await import('fastify');
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const target = new URL('/v1/chat/completions', upstream);
+  const app = Fastify({ logger: false });
+  app.post('/v1/chat/completions', (request, reply) => {
+    const payload = JSON.stringify(request.body);
+    const outgoing = httpRequest(target, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+    });
+    outgoing.on('response', (upstreamResponse) => {
+      const type = upstreamResponse.headers['content-type'] ?? 'application/json';
+      if (type.startsWith('text/event-stream')) {
+        reply.header('content-type', type).header('cache-control', 'no-cache').send(upstreamResponse);
+        return;
+      }
+      readJson(upstreamResponse).then(
+        (answer) => reply.send(answer),
+        () => reply.code(502).send(),
+      );
+    });
+    outgoing.on('error', () => reply.code(502).send());
+    outgoing.end(payload);
+  });
+  return Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
+}
+
+/**
+ * A node:http proxy whose upstream call is the openai backend's ChatWire: JSON re-serialized,
+ * a stream's parsed chunks re-serialized as SSE events.
+ */
+async function startWireProxy(upstream: string): Promise<number> {
+  const { ChatWire } = await import('../plugins/openai/chat-wire.ts');
+  const wire = new ChatWire({ baseUrl: `${upstream}/v1`, headers: {}, maxRetries: 0 });
+  const server = createHttpServer((request, response) => {
+    const controller = new AbortController();
+    readJson(request)
+      .then(async (body) => {
+        if ((body as { stream?: boolean }).stream) {
+          const chunks = await wire.stream(body as object, controller.signal);
+          response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+          for await (const chunk of chunks) response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+          response.end('data: [DONE]\n\n');
+          return;
+        }
+        const text = JSON.stringify(await wire.complete(body as object, controller.signal));
+        response.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(text),
+        });
+        response.end(text);
+      })
+      .catch(() => (response.headersSent ? response.destroy() : response.writeHead(502).end()));
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** Plugboard in front of the upstream: the openai backend pointed at it, with `plugins` no-op plugins. */
+async function startPlugboardProxy(upstream: string, plugins = 10): Promise<number> {
   const { createOpenAiBackend } = await import('../plugins/openai/openai.plugin.ts');
-  return startPlugboardWith([
-    createOpenAiBackend(),
-    { config: { base_url: `${upstream}/v1`, api_key: 'bench', list_models: [MODEL] } },
-  ]);
+  return startPlugboardWith(
+    [createOpenAiBackend(), { config: { base_url: `${upstream}/v1`, api_key: 'bench', list_models: [MODEL] } }],
+    plugins,
+  );
 }
 
 /**
@@ -295,6 +364,9 @@ async function start(name: string | undefined, upstream: string | undefined): Pr
   if (upstream) {
     if (name === 'bare-proxy') return startBareProxy(upstream, '/v1/chat/completions');
     if (name === 'plugboard-proxy') return startPlugboardProxy(upstream);
+    if (name === 'plugboard-proxy-no-plugins') return startPlugboardProxy(upstream, 0);
+    if (name === 'fastify-proxy') return startFastifyProxy(upstream);
+    if (name === 'wire-proxy') return startWireProxy(upstream);
     if (name === 'bare-ollama-proxy') return startBareProxy(upstream, '/api/chat');
     if (name === 'plugboard-ollama-proxy') return startPlugboardOllamaProxy(upstream);
   }

@@ -20,7 +20,9 @@
  * - `portkey`: the Portkey gateway 1.15.2 in front of the same upstream, vs the same minimal
  *   proxy (issue #11); installed on demand into bench/portkey/ (`npm ci --prefix bench/portkey`);
  * - `ollama-proxy`: Plugboard with the `ollama` backend vs a minimal proxy of `/api/chat`, both
- *   in front of a fast fake Ollama (issue #11).
+ *   in front of a fast fake Ollama (issue #11);
+ * - `ladder`: what each layer between the bare proxy and Plugboard costs — the same proxy on
+ *   Fastify, on node:http with the openai backend's wire client, and Plugboard with no plugins.
  *
  * Writes bench/results/http.json. Targets (issue #11): in the proxy cases Plugboard ≥ 0.7× the
  * bare proxy's throughput, CPU per request ≤ 2× its, ≤ 0.2 ms added p50 at c=1 (JSON); in the
@@ -64,6 +66,9 @@ const TARGET_SPECS = {
   plugboard: { api: 'openai', plugboard: true },
   'bare-proxy': { api: 'openai', upstream: 'bare' },
   'plugboard-proxy': { api: 'openai', upstream: 'bare', plugboard: true },
+  'fastify-proxy': { api: 'openai', upstream: 'bare' },
+  'wire-proxy': { api: 'openai', upstream: 'bare' },
+  'plugboard-proxy-no-plugins': { api: 'openai', upstream: 'bare', plugboard: true },
   portkey: { api: 'openai', upstream: 'bare', portkey: true },
   'bare-ollama-proxy': { api: 'ollama', upstream: 'ollama-upstream' },
   'plugboard-ollama-proxy': { api: 'ollama', upstream: 'ollama-upstream', plugboard: true },
@@ -75,6 +80,7 @@ const ALL_CASES = [
   { name: 'direct', base: 'bare', subjects: ['plugboard'] },
   { name: 'proxy', base: 'bare-proxy', subjects: ['plugboard-proxy'] },
   { name: 'portkey', base: 'bare-proxy', subjects: ['portkey'] },
+  { name: 'ladder', base: 'bare-proxy', subjects: ['fastify-proxy', 'wire-proxy', 'plugboard-proxy-no-plugins'] },
   { name: 'ollama-proxy', base: 'bare-ollama-proxy', subjects: ['plugboard-ollama-proxy'] },
 ] as const satisfies readonly { name: string; base: TargetName; subjects: readonly TargetName[] }[];
 
@@ -340,13 +346,17 @@ interface Row {
   readonly [extra: string]: unknown;
 }
 
+/** The targets that issue #11 judges (the other rows are there to compare with). */
+const JUDGED = new Set<TargetName>(['plugboard', 'plugboard-proxy', 'plugboard-ollama-proxy']);
+
 /** The issue #11 targets that this run can judge, one line each. */
 function verdicts(rows: readonly Row[]): string[] {
   const lines: string[] = [];
   const range = (values: number[]): string =>
     values.length === 1 ? `${values[0]}` : `${Math.min(...values)}–${Math.max(...values)}`;
   for (const [subject, base] of BASE_OF) {
-    if (subject === 'portkey') continue;
+    // Portkey and the ladder's rungs are comparisons, not targets of the issue.
+    if (!JUDGED.has(subject)) continue;
     const own = rows.filter((row) => row.target === subject);
     const throughput = own.map((row) => row[`ratio_vs_${snake(base)}`] as number);
     const met = (ok: boolean): string => (ok ? 'MET   ' : 'MISSED');
@@ -433,7 +443,9 @@ async function main(): Promise<void> {
             const subject = summary(name, mode, connections);
             rows.push({
               ...subject,
-              ...((TARGET_SPECS[name] as TargetSpec).plugboard ? { plugins: 10 } : {}),
+              ...((TARGET_SPECS[name] as TargetSpec).plugboard
+                ? { plugins: name === 'plugboard-proxy-no-plugins' ? 0 : 10 }
+                : {}),
               vs: base.target,
               [`ratio_vs_${snake(base.target)}`]: round3(subject.req_per_s / base.req_per_s),
               cpu_x_base: round3(subject.cpu_us_per_req / base.cpu_us_per_req),

@@ -65,10 +65,20 @@ export class ChatWire {
         method: 'POST',
         agent: this.#agent,
         headers: { ...this.#headers, 'content-length': Buffer.byteLength(payload) },
-        signal,
       });
+      // The abort ends the exchange while it lasts, and only then: http.request's own `signal`
+      // option stays armed after the response, and an abort then destroys the request with an
+      // error nobody listens to any more (and, with keep-alive, the socket it lent to the pool).
+      let answer: IncomingMessage | undefined;
+      const onAbort = (): void => {
+        if (answer?.complete) return; // over already: the socket may be lent to the next request
+        outgoing.destroy(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      outgoing.once('close', () => signal.removeEventListener('abort', onAbort));
       outgoing.once('error', reject);
       outgoing.once('response', (response) => {
+        answer = response;
         const status = response.statusCode ?? 0;
         if (status >= 200 && status < 300) {
           resolve(response);
@@ -79,6 +89,14 @@ export class ChatWire {
       outgoing.end(payload);
     });
   }
+}
+
+/** The error an aborted exchange fails with: Node's AbortError, its cause the signal's reason. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
 }
 
 /** As the client reads an error answer: its JSON `error` when it has one, else its text, else the status line. */
@@ -102,12 +120,17 @@ async function readText(response: IncomingMessage): Promise<string> {
   return text;
 }
 
-/** NDJSON lines until the one with `done`; leaving early (or the call's abort) destroys the response. */
+/**
+ * NDJSON lines until the one with `done`; leaving early (or the call's abort) destroys the
+ * response, after the `done` line the connection is kept for the next request.
+ */
 async function* readLines(response: IncomingMessage): AsyncGenerator<WireChatResponse> {
   response.setEncoding('utf8');
   let buffer = '';
+  let reachedEnd = false;
   try {
-    for await (const part of response) {
+    // Leaving the loop must not destroy the response (see releaseStream).
+    for await (const part of response.iterator({ destroyOnReturn: false })) {
       buffer += part as string;
       let end = buffer.indexOf('\n');
       while (end !== -1) {
@@ -115,6 +138,7 @@ async function* readLines(response: IncomingMessage): AsyncGenerator<WireChatRes
         buffer = buffer.slice(end + 1);
         if (line !== '') {
           const message = parseLine(line);
+          if (message.done) reachedEnd = true;
           yield message;
           if (message.done) return;
         }
@@ -128,9 +152,31 @@ async function* readLines(response: IncomingMessage): AsyncGenerator<WireChatRes
     }
     throw new Error('Did not receive done or success response in stream.');
   } finally {
-    if (!response.complete) response.destroy();
+    releaseStream(response, reachedEnd);
   }
 }
+
+/**
+ * Ends a streamed response once the reader is done with it. After the stream's last event the
+ * rest of the response (the end of its chunked encoding, usually in the same network read) is
+ * let through, so the keep-alive connection goes back to the pool — destroying it instead cost
+ * a new connection per streamed request (and, over TLS, a handshake). Destroyed when the reader
+ * left before the service finished, or when the rest has not come within a second.
+ */
+function releaseStream(response: IncomingMessage, reachedEnd: boolean): void {
+  if (response.destroyed) return;
+  // What happens to the response from here on (the request's abort, a reset) concerns nobody.
+  response.on('error', ignoreError);
+  if (!reachedEnd && !response.complete) {
+    response.destroy();
+    return;
+  }
+  if (response.readableEnded) return;
+  const timer = setTimeout(() => response.destroy(), 1000).unref();
+  response.once('end', () => clearTimeout(timer)).resume();
+}
+
+function ignoreError(): void {}
 
 function parseLine(line: string): WireChatResponse {
   const message = JSON.parse(line) as WireChatResponse & { error?: unknown };

@@ -73,16 +73,15 @@ export function createOllamaBackend(): BackendProvider<OllamaConfig> {
           throw toBackendError(error, subject);
         }
       }
-      // Ends the upstream request when the consumer stops reading early.
-      const local = new AbortController();
+      // A consumer that stops reading early ends the upstream request: leaving the lines'
+      // iterator destroys the response (chat-wire.ts).
       let lines: AsyncIterable<WireChatResponse>;
       try {
-        lines = await wire!.stream(request, AbortSignal.any([call.signal, local.signal]));
+        lines = await wire!.stream(request, call.signal);
       } catch (error) {
-        local.abort();
         throw toBackendError(error, subject);
       }
-      return streamReply(lines, local, subject);
+      return streamReply(lines, subject);
     },
 
     async listModels(call) {
@@ -146,19 +145,11 @@ function createWire(settings: OllamaSettings): ChatWire {
  * The streamed reply: the lines as chunks, failures as Plugboard errors. A module-level
  * generator, not one made per call (see docs/PERFORMANCE.md).
  */
-async function* streamReply(
-  lines: AsyncIterable<WireChatResponse>,
-  local: AbortController,
-  subject: ErrorSubject,
-): AsyncGenerator<ChatChunk> {
-  let finished = false;
+async function* streamReply(lines: AsyncIterable<WireChatResponse>, subject: ErrorSubject): AsyncGenerator<ChatChunk> {
   try {
     yield* toChunks(lines);
-    finished = true;
   } catch (error) {
     throw toBackendError(error, subject);
-  } finally {
-    if (!finished) local.abort();
   }
 }
 

@@ -332,6 +332,30 @@ describe('ollama backend: chat', () => {
   });
 });
 
+describe('ollama backend: connections', () => {
+  test('streamed and whole replies, one after another, reuse kept-alive connections', async () => {
+    const manager = await startDownstream({ host: upstream.url });
+    let connections = 0;
+    const count = (): void => {
+      connections++;
+    };
+    upstream.server.app.server.on('connection', count);
+    try {
+      for (let round = 0; round < 5; round++) {
+        await collectStream(manager.stream(request('stream this')));
+        await manager.chat(request('and this'));
+      }
+      // Destroying a stream's response after its `done` line (before its end arrived) used to
+      // open one connection per stream (5 or more here). A request sent the moment a stream's
+      // last line arrived may find its connection not yet back in the pool: a second one.
+      assert.ok(connections <= 2, `${connections} connections for 10 requests`);
+    } finally {
+      upstream.server.app.server.off('connection', count);
+      await manager.shutdown();
+    }
+  });
+});
+
 describe('ollama backend: images', () => {
   test('data: URLs lose their prefix; base64 goes as it is', async () => {
     await down.chat(

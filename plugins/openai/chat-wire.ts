@@ -191,7 +191,8 @@ async function readText(response: IncomingMessage, signal: AbortSignal): Promise
 /**
  * The `data:` events of an SSE response, parsed, until `[DONE]` or the end. An event whose data
  * is an `{"error": …}` object is thrown as the client's in-stream APIError. Leaving the loop
- * early (the consumer stopped) or the request's abort destroys the response.
+ * early (the consumer stopped) or the request's abort destroys the response; after `[DONE]`
+ * the connection is kept for the next request.
  */
 async function* readEvents(response: IncomingMessage, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
   response.setEncoding('utf8');
@@ -200,18 +201,24 @@ async function* readEvents(response: IncomingMessage, signal: AbortSignal): Asyn
   };
   signal.addEventListener('abort', onAbort, { once: true });
   let buffer = '';
+  let reachedEnd = false;
   try {
-    for await (const part of response) {
+    // Leaving the loop must not destroy the response (see releaseStream).
+    for await (const part of response.iterator({ destroyOnReturn: false })) {
       buffer += part as string;
       let end = eventEnd(buffer);
       while (end !== undefined) {
         const data = dataOf(buffer.slice(0, end.at));
         buffer = buffer.slice(end.at + end.length);
-        if (data === '[DONE]') return;
+        if (data === '[DONE]') {
+          reachedEnd = true;
+          return;
+        }
         if (data !== undefined) yield parseEvent(data, response);
         end = eventEnd(buffer);
       }
     }
+    reachedEnd = true;
     const data = dataOf(buffer);
     if (data !== undefined && data !== '[DONE]') yield parseEvent(data, response);
   } catch (error) {
@@ -220,9 +227,31 @@ async function* readEvents(response: IncomingMessage, signal: AbortSignal): Asyn
     throw new APIConnectionError({ cause: error as Error });
   } finally {
     signal.removeEventListener('abort', onAbort);
-    if (!response.complete) response.destroy();
+    releaseStream(response, reachedEnd);
   }
 }
+
+/**
+ * Ends a streamed response once the reader is done with it. After the stream's last event the
+ * rest of the response (the end of its chunked encoding, usually in the same network read) is
+ * let through, so the keep-alive connection goes back to the pool — destroying it instead cost
+ * a new connection per streamed request (and, over TLS, a handshake). Destroyed when the reader
+ * left before the service finished, or when the rest has not come within a second.
+ */
+function releaseStream(response: IncomingMessage, reachedEnd: boolean): void {
+  if (response.destroyed) return;
+  // What happens to the response from here on (the request's abort, a reset) concerns nobody.
+  response.on('error', ignoreError);
+  if (!reachedEnd && !response.complete) {
+    response.destroy();
+    return;
+  }
+  if (response.readableEnded) return;
+  const timer = setTimeout(() => response.destroy(), 1000).unref();
+  response.once('end', () => clearTimeout(timer)).resume();
+}
+
+function ignoreError(): void {}
 
 /** Where the first event of `buffer` ends: a blank line (`\n\n`, or `\r\n\r\n`). */
 function eventEnd(buffer: string): { at: number; length: number } | undefined {

@@ -64,6 +64,8 @@ const FRAGMENTED = [
 ];
 
 const bodies: Body[] = [];
+/** TCP connections the server accepted. */
+let connections = 0;
 let server: Server;
 let baseUrl: string;
 
@@ -102,6 +104,7 @@ before(async () => {
       response.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', ...event })}\n\n`);
     response.end('data: [DONE]\n\n');
   });
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`;
 });
@@ -202,6 +205,33 @@ describe('openai backend: the request body on the wire', () => {
       const body = bodies.at(-1)!;
       assert.equal(body.temperature, 0.2);
       assert.equal(body.model, 'm');
+    });
+  });
+});
+
+describe('openai backend: connections', () => {
+  test('streamed and whole replies, one after another, reuse kept-alive connections', async () => {
+    await withPlugin({}, async (manager) => {
+      const before = connections;
+      for (let round = 0; round < 5; round++) {
+        await collectStream(manager.stream(chatRequest('hi', { model: 'm', backend: 'openai', stream: true })));
+        await manager.chat(chatRequest('hi', { model: 'm', backend: 'openai' }));
+      }
+      // Destroying a stream's response after [DONE] (before its end arrived) used to open one per
+      // stream (5 or more here). A request sent the moment a stream's [DONE] arrived may find its
+      // connection not yet back in the pool: a second one.
+      assert.ok(connections - before <= 2, `${connections - before} connections for 10 requests`);
+    });
+  });
+
+  test('a stream the consumer leaves early is cut: its connection is not reused', async () => {
+    await withPlugin({}, async (manager) => {
+      const before = connections;
+      for await (const chunk of manager.stream(chatRequest('hi', { model: 'm', backend: 'openai', stream: true }))) {
+        if (chunk.thinking) break;
+      }
+      await manager.chat(chatRequest('hi', { model: 'm', backend: 'openai' }));
+      assert.equal(connections - before, 2);
     });
   });
 });

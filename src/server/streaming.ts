@@ -54,7 +54,9 @@ export function commitStream(reply: FastifyReply, contentType: string): ServerRe
  */
 export function writeOrWait(response: ServerResponse, text: string): Promise<void> | undefined {
   // A closed connection takes nothing more; the request's signal is ending the pipeline.
-  if (text === '' || response.destroyed || response.write(text)) return undefined;
+  if (text === '' || response.destroyed) return undefined;
+  coalesceWrites(response);
+  if (response.write(text)) return undefined;
   return new Promise((resolve) => {
     const done = (): void => {
       response.off('drain', done);
@@ -64,4 +66,26 @@ export function writeOrWait(response: ServerResponse, text: string): Promise<voi
     response.on('drain', done);
     response.on('close', done);
   });
+}
+
+/**
+ * Holds the writes of one turn of the event loop together: the socket is corked at the first
+ * write and uncorked once the loop has run the rest of this turn's callbacks (`setImmediate`).
+ *
+ * Why: a backend's chunks usually arrive several to a network read (a fast server writes its
+ * whole reply at once), and each one written on its own is a system call — on loopback, one
+ * that also runs the reader's side of TCP. Measured with a fast upstream (bench:http), writing
+ * a 21-chunk stream chunk by chunk cost ~20 µs of CPU per chunk, several times the pipeline's
+ * own cost. A token that arrives alone still goes out in the same turn of the loop.
+ * Backpressure still works: a corked stream counts what it holds, so `write` returns false
+ * past the high-water mark, and `drain` follows the uncork.
+ */
+function coalesceWrites(response: ServerResponse): void {
+  if (response.writableCorked > 0) return;
+  response.cork();
+  setImmediate(uncorkAll, response);
+}
+
+function uncorkAll(response: ServerResponse): void {
+  while (response.writableCorked > 0) response.uncork();
 }
