@@ -18,6 +18,7 @@ export {
   definePlugin,
 } from './authoring/define.ts';
 export { createPatternRewriter, type PatternRewriter, type RewriteRule } from './authoring/pattern-rewriter.ts';
+export { releaseStreamResponse } from './authoring/stream-response.ts';
 // Shared connections (Redis, PostgreSQL, SQLite), named in the configuration
 export type { ConnectionKind, ConnectionName, Connections, SqliteDatabase } from './connections/connections.ts';
 export { CONNECTIONS_PLUGIN, connectionsRef } from './connections/connections-plugin.ts';

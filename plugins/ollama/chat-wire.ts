@@ -11,6 +11,7 @@
  */
 import { type Agent as HttpAgent, type IncomingMessage, Agent as PlainAgent, request } from 'node:http';
 import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
+import { releaseStreamResponse } from '../../src/index.ts';
 import type { WireChatResponse } from './reply-mapping.ts';
 
 /** The `ollama` client's error for a non-2xx answer (as its class, which it does not export). */
@@ -129,7 +130,7 @@ async function* readLines(response: IncomingMessage): AsyncGenerator<WireChatRes
   let buffer = '';
   let reachedEnd = false;
   try {
-    // Leaving the loop must not destroy the response (see releaseStream).
+    // Leaving the loop must not destroy the response (see releaseStreamResponse).
     for await (const part of response.iterator({ destroyOnReturn: false })) {
       buffer += part as string;
       let end = buffer.indexOf('\n');
@@ -152,31 +153,9 @@ async function* readLines(response: IncomingMessage): AsyncGenerator<WireChatRes
     }
     throw new Error('Did not receive done or success response in stream.');
   } finally {
-    releaseStream(response, reachedEnd);
+    releaseStreamResponse(response, reachedEnd);
   }
 }
-
-/**
- * Ends a streamed response once the reader is done with it. After the stream's last event the
- * rest of the response (the end of its chunked encoding, usually in the same network read) is
- * let through, so the keep-alive connection goes back to the pool — destroying it instead cost
- * a new connection per streamed request (and, over TLS, a handshake). Destroyed when the reader
- * left before the service finished, or when the rest has not come within a second.
- */
-function releaseStream(response: IncomingMessage, reachedEnd: boolean): void {
-  if (response.destroyed) return;
-  // What happens to the response from here on (the request's abort, a reset) concerns nobody.
-  response.on('error', ignoreError);
-  if (!reachedEnd && !response.complete) {
-    response.destroy();
-    return;
-  }
-  if (response.readableEnded) return;
-  const timer = setTimeout(() => response.destroy(), 1000).unref();
-  response.once('end', () => clearTimeout(timer)).resume();
-}
-
-function ignoreError(): void {}
 
 function parseLine(line: string): WireChatResponse {
   const message = JSON.parse(line) as WireChatResponse & { error?: unknown };

@@ -25,6 +25,7 @@ import {
 import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
 import type OpenAI from 'openai';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { releaseStreamResponse } from '../../src/index.ts';
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 type ChatCompletionChunk = OpenAI.Chat.Completions.ChatCompletionChunk;
@@ -203,7 +204,7 @@ async function* readEvents(response: IncomingMessage, signal: AbortSignal): Asyn
   let buffer = '';
   let reachedEnd = false;
   try {
-    // Leaving the loop must not destroy the response (see releaseStream).
+    // Leaving the loop must not destroy the response (see releaseStreamResponse).
     for await (const part of response.iterator({ destroyOnReturn: false })) {
       buffer += part as string;
       let end = eventEnd(buffer);
@@ -227,31 +228,9 @@ async function* readEvents(response: IncomingMessage, signal: AbortSignal): Asyn
     throw new APIConnectionError({ cause: error as Error });
   } finally {
     signal.removeEventListener('abort', onAbort);
-    releaseStream(response, reachedEnd);
+    releaseStreamResponse(response, reachedEnd);
   }
 }
-
-/**
- * Ends a streamed response once the reader is done with it. After the stream's last event the
- * rest of the response (the end of its chunked encoding, usually in the same network read) is
- * let through, so the keep-alive connection goes back to the pool — destroying it instead cost
- * a new connection per streamed request (and, over TLS, a handshake). Destroyed when the reader
- * left before the service finished, or when the rest has not come within a second.
- */
-function releaseStream(response: IncomingMessage, reachedEnd: boolean): void {
-  if (response.destroyed) return;
-  // What happens to the response from here on (the request's abort, a reset) concerns nobody.
-  response.on('error', ignoreError);
-  if (!reachedEnd && !response.complete) {
-    response.destroy();
-    return;
-  }
-  if (response.readableEnded) return;
-  const timer = setTimeout(() => response.destroy(), 1000).unref();
-  response.once('end', () => clearTimeout(timer)).resume();
-}
-
-function ignoreError(): void {}
 
 /** Where the first event of `buffer` ends: a blank line (`\n\n`, or `\r\n\r\n`). */
 function eventEnd(buffer: string): { at: number; length: number } | undefined {
