@@ -23,18 +23,25 @@ export function respond(
 }
 
 /**
- * From `processRequest`: refuse the request with a coded error and an HTTP status.
+ * From `processRequest`: refuse the request with a coded error, an HTTP status and, if need
+ * be, response headers (see ErrorOrigin.headers for the ones a plugin may not set).
  *
  * @example
  * ```ts
  * processRequest: (context) =>
- *   allowed(context) ? context : reject('REQUEST_REJECTED', 'Too many requests, retry in 10 s', { status: 429 }),
+ *   allowed(context)
+ *     ? context
+ *     : reject('REQUEST_REJECTED', 'Too many requests, retry in 10 s', { status: 429, headers: { 'retry-after': '10' } }),
  * ```
  */
 export function reject(
   code: ErrorCode,
   message: string,
-  options: { status?: number; details?: Readonly<Record<string, unknown>> } = {},
+  options: {
+    status?: number;
+    details?: Readonly<Record<string, unknown>>;
+    headers?: Readonly<Record<string, string>>;
+  } = {},
 ): RejectDecision {
   return { decision: 'reject', error: new PlugboardError(code, message, options) };
 }

@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PlugboardError } from '../core/errors/plugboard-error.ts';
 import { closeIfBodyUnread } from './body-reading.ts';
@@ -86,5 +87,45 @@ export function sendError(
     reply.raw.destroy();
     return reply;
   }
+  if (error.headers !== undefined) setErrorHeaders(request, reply, error);
   return reply.code(status).send(format(error, request.id));
+}
+
+/**
+ * Headers that frame the response or identify it are the server's: a plugin's error may not
+ * set them (a wrong `content-length` would corrupt the answer, `connection` the keep-alive).
+ */
+const RESERVED_HEADERS = new Set([
+  'connection',
+  'content-encoding',
+  'content-length',
+  'content-type',
+  'date',
+  'keep-alive',
+  'proxy-connection',
+  'server',
+  'set-cookie',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'x-request-id',
+]);
+
+/** The error's own response headers (Retry-After, WWW-Authenticate …), reserved and invalid ones left out. */
+function setErrorHeaders(request: FastifyRequest, reply: FastifyReply, error: PlugboardError): void {
+  for (const [name, value] of Object.entries(error.headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (RESERVED_HEADERS.has(lower) || typeof value !== 'string') continue;
+    try {
+      validateHeaderName(lower);
+      validateHeaderValue(lower, value); // refuses CR/LF and other control characters
+      reply.header(lower, value);
+    } catch {
+      request.log.warn(
+        { operation: 'http', error: error.code, plugin: error.plugin, header: lower },
+        `an invalid response header "${lower}" of error ${error.code} was left out`,
+      );
+    }
+  }
 }

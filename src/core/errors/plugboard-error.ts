@@ -20,6 +20,13 @@ export interface ErrorOrigin {
   /** Overrides the catalogue's HTTP status (e.g. a rate limiter answering 429). */
   readonly status?: number;
   /**
+   * HTTP response headers that go with this error to the client, when the error is a request's
+   * answer: `Retry-After` and `x-ratelimit-*` from a rate limiter, `WWW-Authenticate` from
+   * authentication. Headers that frame the response (`content-length`, `connection` …),
+   * `set-cookie` and `x-request-id` are not a plugin's to set and are dropped.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
    * What a client may be told, when it differs from `message` (which goes to the log): an error
    * that wraps a plugin's own exception says what failed and where, never the exception's text,
    * which could quote a secret or a user's message. Default: `message`.
@@ -58,6 +65,8 @@ export class PlugboardError extends Error {
   readonly hook: string | undefined;
   readonly details: Readonly<Record<string, unknown>> | undefined;
   readonly status: number;
+  /** Response headers for the client (see {@link ErrorOrigin.headers}). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
   /** What a client may be told (see {@link ErrorOrigin.publicMessage}); `message` is for the log. */
   readonly publicMessage: string;
 
@@ -68,6 +77,7 @@ export class PlugboardError extends Error {
     this.hook = origin.hook;
     this.details = origin.details;
     this.status = origin.status ?? lookupErrorCode(code)?.status ?? 500;
+    this.headers = origin.headers;
     this.publicMessage = origin.publicMessage ?? message;
     Object.defineProperty(this, BRAND, { value: true });
   }
@@ -94,6 +104,7 @@ export class PlugboardError extends Error {
       details: origin.details ?? this.details,
       status: origin.status ?? this.status,
       publicMessage: origin.publicMessage ?? this.publicMessage,
+      ...((origin.headers ?? this.headers) === undefined ? {} : { headers: origin.headers ?? this.headers }),
     });
     if (this.stack !== undefined) copy.stack = this.stack;
     return copy;
