@@ -23,6 +23,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, BuiltinPlugin>> = {
   openai: { file: 'openai/openai.plugin.ts', section: 'backends' },
   anthropic: { file: 'anthropic/anthropic.plugin.ts', section: 'backends' },
   llamacpp: { file: 'llamacpp/llamacpp.plugin.ts', section: 'backends' },
+  content_filter: { file: 'content-filter/content-filter.plugin.ts', section: 'message_processors' },
 };
 
 /** The absolute path of a built-in plugin's module. */
