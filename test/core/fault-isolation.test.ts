@@ -25,7 +25,7 @@ import {
   updateContext,
   withContent,
 } from '../../src/index.ts';
-import { chatRequest, createScriptedBackend, startManager } from '../../src/testing/index.ts';
+import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
 
 /** What a faulty plugin method is given. */
 interface Input {
@@ -769,6 +769,35 @@ describe('failure policy: fail-closed plugins reject the request', () => {
       } finally {
         await m.shutdown();
       }
+    }
+  });
+
+  test('a fail-closed plugin that failed to start refuses every request (not: skipped as a fail-open one is)', async () => {
+    const backend = createScriptedBackend();
+    const guard = defineMiddleware({
+      metadata: { name: 'guard', version: '1.0.0', failurePolicy: 'closed' },
+      initialize: () => {
+        throw new Error('keys file /etc/keys.yaml: missing');
+      },
+      processRequest: (context) => context,
+    });
+    const m = await startManager([backend, guard]);
+    try {
+      assert.equal(m.getPluginStatus().plugins.guard!.state, 'ERROR');
+      assert.deepEqual(m.failedClosedPlugins, ['guard']);
+      for (const request of [chatRequest('let me in'), chatRequest('let me in', { stream: true })]) {
+        const error = await (request.stream
+          ? collectStream(m.stream(request)).then(() => undefined)
+          : m.chat(request).then(() => undefined)
+        ).catch((thrown: unknown) => thrown);
+        assert.ok(isPlugboardError(error, 'PLUGIN_FAILED_CLOSED'), String(error));
+        assert.equal(error.status, 503);
+        assert.equal(error.plugin, 'guard');
+        assert.doesNotMatch(error.publicMessage, /keys\.yaml/, 'why it failed stays in the log');
+      }
+      assert.equal(backend.calls.length, 0, 'no request got past the missing guard');
+    } finally {
+      await m.shutdown();
     }
   });
 

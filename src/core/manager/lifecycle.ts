@@ -22,6 +22,8 @@ export interface LifecycleEnv {
   readonly shutdownTimeoutMs: number;
   /** Called once a plugin became ACTIVE (the manager registers its hooks and rebuilds the snapshot). */
   readonly started: (record: PluginRecord) => Promise<void>;
+  /** Called when a plugin did not start (the manager rebuilds the snapshot: a fail-closed one then refuses requests). */
+  readonly failedToStart: (record: PluginRecord) => void;
 }
 
 /**
@@ -112,9 +114,11 @@ async function startWhenReady(env: LifecycleEnv, record: PluginRecord): Promise<
     const dependency = env.registry.get(broken);
     const why = dependency?.lastError?.message ?? dependency?.state ?? 'is not loaded';
     env.registry.fail(record, dependencyUnavailable(record.name, broken, `did not start: ${why}`));
+    env.failedToStart(record);
     return;
   }
   if (await initializeRecord(env, record)) await env.started(record);
+  else env.failedToStart(record);
 }
 
 /**

@@ -240,6 +240,7 @@ export class PluginManager {
     this.#assertUsable('registerFailed');
     const record = this.#registry.add(await instantiate(plugin, source), {}, source, false);
     this.#registry.fail(record, error);
+    void this.#snapshots.rebuild();
     return record.name;
   }
 
@@ -314,6 +315,14 @@ export class PluginManager {
   /** Names of the ACTIVE backends, in priority order. */
   get backendNames(): readonly string[] {
     return [...this.#snapshots.current.backends.keys()];
+  }
+
+  /**
+   * Fail-closed plugins in ERROR: while there is any, every request is refused with
+   * `PLUGIN_FAILED_CLOSED` (and the server is not ready).
+   */
+  get failedClosedPlugins(): readonly string[] {
+    return this.#snapshots.current.closedGaps.map((record) => record.name);
   }
 
   /**
@@ -467,6 +476,9 @@ export class PluginManager {
         this.#registerHooksOf(record);
         void this.#snapshots.rebuild();
         await this.hooks.execute('pluginLoaded', { plugin: record.name, metadata: record.plugin.metadata });
+      },
+      failedToStart: () => {
+        void this.#snapshots.rebuild();
       },
     };
   }

@@ -64,7 +64,10 @@ export class SnapshotKeeper {
   }
 }
 
-/** The ACTIVE plugins in priority order (ties in load order), sorted into the pipeline's stages. */
+/**
+ * The ACTIVE plugins in priority order (ties in load order), sorted into the pipeline's stages;
+ * and the fail-closed plugins in ERROR, which refuse every request while they are.
+ */
 export function buildSnapshot(source: SnapshotSource, version: number): PipelineSnapshot {
   const active = [...source.records]
     .filter((record) => record.state === 'ACTIVE' && !source.leaving.has(record))
@@ -83,5 +86,8 @@ export function buildSnapshot(source: SnapshotSource, version: number): Pipeline
     backends,
     defaultBackend: preferred !== undefined && backends.has(preferred) ? preferred : backends.keys().next().value,
     hooks: source.hooks,
+    closedGaps: [...source.records].filter(
+      (record) => record.state === 'ERROR' && record.config.failurePolicy === 'closed' && !source.leaving.has(record),
+    ),
   });
 }

@@ -1,6 +1,6 @@
 // The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
 import { performance } from 'node:perf_hooks';
-import { tooManyTurns } from '../errors/core-errors.ts';
+import { closedPluginDown, tooManyTurns } from '../errors/core-errors.ts';
 import { toPlugboardError } from '../errors/plugboard-error.ts';
 import { RequestScope } from '../execution/request-scope.ts';
 import type { RequestOutcome } from '../hooks/hook-map.ts';
@@ -79,6 +79,7 @@ export async function* runChatPipeline(
   let outcome: RequestOutcome = 'failed';
   let ended = false;
   try {
+    if (snapshot.closedGaps.length > 0) throw closedPluginDown(snapshot.closedGaps[0]!.name);
     // 1. Middleware on the way in.
     const admission =
       snapshot.middleware.length === 0

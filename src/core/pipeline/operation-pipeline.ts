@@ -1,5 +1,6 @@
 // The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
 import { performance } from 'node:perf_hooks';
+import { closedPluginDown } from '../errors/core-errors.ts';
 import { toPlugboardError } from '../errors/plugboard-error.ts';
 import { RequestScope } from '../execution/request-scope.ts';
 import type { RequestOutcome } from '../hooks/hook-map.ts';
@@ -48,6 +49,7 @@ export async function runOperation<T>(
   let context = initial;
   let outcome: RequestOutcome = 'failed';
   try {
+    if (lease.snapshot.closedGaps.length > 0) throw closedPluginDown(lease.snapshot.closedGaps[0]!.name);
     const admission = await enterMiddleware(run, lease.snapshot.middleware, context, false);
     context = admission.context;
     if (admission.rejection !== undefined) {

@@ -20,6 +20,12 @@ export interface PipelineSnapshot {
   /** Backend used when a request names none. */
   readonly defaultBackend: string | undefined;
   readonly hooks: HookTable;
+  /**
+   * Fail-closed plugins that should take part but are in ERROR (they failed to start, or broke
+   * while running). While any is, every request is refused: an authentication or redaction
+   * plugin that is not running must not let requests through unchecked.
+   */
+  readonly closedGaps: readonly PluginRecord[];
 }
 
 /** A snapshot plus the count of requests still running on it (for draining). */

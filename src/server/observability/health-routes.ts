@@ -87,6 +87,9 @@ export function registerHealthRoutes(app: FastifyInstance, context: ServerContex
     if (context.shuttingDown()) reasons.push('the server is shutting down');
     if (!manager.running) reasons.push('the plugin manager is not running');
     if (backends.length === 0) reasons.push('no backend provider is active');
+    for (const plugin of manager.failedClosedPlugins) {
+      reasons.push(`fail-closed plugin "${plugin}" is not running: requests are refused (see GET /plugins)`);
+    }
     const body: ReadinessBody = { status: reasons.length === 0 ? 'ready' : 'not_ready', reasons, backends };
     return reply
       .code(reasons.length === 0 ? 200 : 503)
