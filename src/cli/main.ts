@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type CommandIo, configCheck, configPrint } from './config-commands.ts';
 import { errorsCommand } from './errors-command.ts';
+import { keysCommand } from './keys-command.ts';
 import { serveCommand } from './serve-command.ts';
 
 const USAGE = `Usage: plugboard <command>
@@ -14,6 +15,8 @@ Commands:
   config print [file]              show the effective configuration, secrets redacted
   errors [file] [--json]           every error code (core, server, the configured plugins'):
                                    status, summary, hint — a Markdown table, or JSON
+  keys create|list|revoke --file f create, list or revoke API keys of the auth plugin's
+                                   keys file (plugboard keys --help for the options)
 
 The file defaults to $PLUGBOARD_CONFIG, then plugins/config.yaml.
 Exit codes: 0 success, 1 invalid configuration (or the server could not start),
@@ -21,6 +24,8 @@ Exit codes: 0 success, 1 invalid configuration (or the server could not start),
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], io: CommandIo = consoleIo): Promise<number> {
+  // `keys` has options of its own (--file, --id, --scopes …): it parses its arguments itself.
+  if (argv[0] === 'keys') return keysCommand(argv.slice(1), io);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

@@ -24,6 +24,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, BuiltinPlugin>> = {
   anthropic: { file: 'anthropic/anthropic.plugin.ts', section: 'backends' },
   llamacpp: { file: 'llamacpp/llamacpp.plugin.ts', section: 'backends' },
   content_filter: { file: 'content-filter/content-filter.plugin.ts', section: 'message_processors' },
+  auth: { file: 'auth/auth.plugin.ts', section: 'middleware' },
 };
 
 /** The absolute path of a built-in plugin's module. */
