@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import {
   type ChatContext,
   type HealthReport,
@@ -63,7 +64,10 @@ export class Authenticator {
       const reloader =
         config.keys_file === undefined
           ? undefined
-          : new KeyFileReloader(config.keys_file, config.keys_file_check_ms, (records) => auth!.#install(records));
+          : // Relative to the working directory, as every path in a plugin's config (the log names the absolute one).
+            new KeyFileReloader(resolve(config.keys_file), config.keys_file_check_ms, (records) =>
+              auth!.#install(records),
+            );
       auth = new Authenticator(config, configKeys, pepper, reloader, jwt);
       await reloader?.load();
       return auth;

@@ -75,9 +75,10 @@ export function sendError(
   format: ErrorFormat,
 ): FastifyReply {
   const status = responseStatus(error);
-  // A full server shedding load is no failure to investigate (and must not flood the log
-  // under a flood of uploads): the request's access line records it.
-  if (status >= 500 && error.code !== LOAD_SHED) {
+  // A full server shedding load, or refusing requests while a fail-closed plugin is down (its
+  // failure was logged once, when it happened), is no new failure to investigate — and must not
+  // flood the log with a stack per request: the request's access line records it.
+  if (status >= 500 && error.code !== LOAD_SHED && !isClosedPluginDown(error)) {
     request.log.error(
       { operation: 'http', error: error.code, plugin: error.plugin, err: error.cause ?? error },
       error.message,
@@ -89,6 +90,13 @@ export function sendError(
   }
   if (error.headers !== undefined) setErrorHeaders(request, reply, error);
   return reply.code(status).send(format(error, request.id));
+}
+
+function isClosedPluginDown(error: PlugboardError): boolean {
+  return (
+    error.code === 'PLUGIN_FAILED_CLOSED' &&
+    (error.cause as { code?: unknown } | undefined)?.code === 'PLUGIN_NOT_ACTIVE'
+  );
 }
 
 /**
