@@ -25,6 +25,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, BuiltinPlugin>> = {
   llamacpp: { file: 'llamacpp/llamacpp.plugin.ts', section: 'backends' },
   content_filter: { file: 'content-filter/content-filter.plugin.ts', section: 'message_processors' },
   auth: { file: 'auth/auth.plugin.ts', section: 'middleware' },
+  rate_limiter: { file: 'rate-limiter/rate-limiter.plugin.ts', section: 'middleware' },
 };
 
 /** The absolute path of a built-in plugin's module. */
