@@ -26,6 +26,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, BuiltinPlugin>> = {
   content_filter: { file: 'content-filter/content-filter.plugin.ts', section: 'message_processors' },
   auth: { file: 'auth/auth.plugin.ts', section: 'middleware' },
   rate_limiter: { file: 'rate-limiter/rate-limiter.plugin.ts', section: 'middleware' },
+  logging: { file: 'logging/logging.plugin.ts', section: 'middleware' },
 };
 
 /** The absolute path of a built-in plugin's module. */

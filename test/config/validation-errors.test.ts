@@ -328,7 +328,7 @@ describe('plugin sources', () => {
         column: 3,
         path: 'backends.olama',
         message:
-          'no plugin_file or package, and "olama" is not a built-in plugin (did you mean "ollama"?); built-ins: ollama, openai, anthropic, llamacpp, content_filter, auth, rate_limiter',
+          'no plugin_file or package, and "olama" is not a built-in plugin (did you mean "ollama"?); built-ins: ollama, openai, anthropic, llamacpp, content_filter, auth, rate_limiter, logging',
       },
       { line: 7, column: 5, path: 'backends.both', message: 'give either plugin_file or package, not both' },
     ]);

@@ -34,7 +34,8 @@ export function toChatContext(
     options: generation.options,
     stream,
     client: clientInfo(request),
-    metadata: generation.metadata,
+    // The API it came through, as every other route says it (logging, metrics by API).
+    metadata: { ...generation.metadata, api: 'ollama' },
   });
 }
 
