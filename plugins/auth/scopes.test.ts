@@ -8,13 +8,14 @@ import { OPERATIONS } from '../../src/index.ts';
 import { isScope, modelMatcher, requiredScope, SCOPES } from './scopes.ts';
 import { request } from './testing/fixtures.ts';
 
-test('operation → scope: chat and generate need chat, embeddings embeddings, listings and loads models', () => {
+test('operation → scope: chat and generate need chat, embeddings embeddings, listings and loads models, admin admin', () => {
   const expected = {
     chat: 'chat',
     generate: 'chat',
     embeddings: 'embeddings',
     'models.list': 'models',
     'models.show': 'models',
+    admin: 'admin',
   };
   for (const operation of OPERATIONS)
     assert.equal(requiredScope(request({ operation })), expected[operation], operation);

@@ -41,6 +41,8 @@ export function requiredScope(context: Pick<ChatContext, 'operation' | 'messages
     case 'models.list':
     case 'models.show':
       return 'models';
+    case 'admin':
+      return 'admin';
   }
 }
 

@@ -179,7 +179,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
   await app.register(openAiApi, { prefix: '/v1', context });
   await app.register(ollamaApi, { context });
   await app.register(observabilityApi, { context });
-  if (settings.adminToken !== undefined) registerAdminRoutes(app, context, settings.adminToken);
+  registerAdminRoutes(app, context, settings.adminToken);
   await app.ready();
 
   let listening: string | undefined;

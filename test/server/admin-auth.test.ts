@@ -2,7 +2,8 @@
  * Admin API authentication: every `/admin` route needs `Authorization: Bearer <token>`;
  * missing, wrong (of any length) or non-Bearer credentials answer 401 with
  * `WWW-Authenticate: Bearer`, in Plugboard's error format, and the refusal is logged without
- * the token. Without a configured token the admin routes do not exist (404). The token
+ * the token. Without a configured token (and no authentication plugin admitting the caller)
+ * every admin request is refused with 401. The token
  * check itself (bearerCheck) is exercised directly too.
  */
 import assert from 'node:assert/strict';
@@ -94,7 +95,7 @@ describe('admin API without a configured token', () => {
   });
   after(() => server.close());
 
-  test('the admin routes do not exist: 404 ROUTE_NOT_FOUND, with or without a token', async () => {
+  test('every admin request is refused: 401 saying what would admit it, with or without a token', async () => {
     for (const [method, path] of [
       ['GET', '/admin/config'],
       ['POST', '/admin/reload'],
@@ -103,10 +104,14 @@ describe('admin API without a configured token', () => {
     ] as const) {
       for (const headers of [{}, { authorization: `Bearer ${TOKEN}` }] as Record<string, string>[]) {
         const response = await fetch(`${server.url}${path}`, { method, headers });
-        assert.equal(response.status, 404, `${method} ${path}`);
-        assert.equal(response.headers.get('www-authenticate'), null);
-        const body = (await response.json()) as { error: { code: string } };
-        assert.equal(body.error.code, 'ROUTE_NOT_FOUND');
+        assert.equal(response.status, 401, `${method} ${path}`);
+        assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="plugboard-admin"');
+        const body = (await response.json()) as { error: { code: string; message: string } };
+        assert.equal(body.error.code, 'UNAUTHORIZED');
+        assert.match(
+          body.error.message,
+          /needs an admin token \(server\.admin_token\) or a credential with the admin scope/,
+        );
       }
     }
     assert.equal(server.manager.getPluginStatus().plugins.scripted?.state, 'ACTIVE');

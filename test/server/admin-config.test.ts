@@ -138,7 +138,7 @@ describe('admin API: configuration', () => {
     assert.equal(f.running!.runtime.config.plugins.find((entry) => entry.name === 'a')?.config.api_key, SECRET);
   });
 
-  test('the token can come from PLUGBOARD_ADMIN_TOKEN; without one anywhere, /admin is 404', async () => {
+  test('the token can come from PLUGBOARD_ADMIN_TOKEN; without one anywhere, /admin refuses every request', async () => {
     const f = await setUp();
     await f.processor('a');
     await f.config({ a: {} }, {});
@@ -150,8 +150,8 @@ describe('admin API: configuration', () => {
 
     await f.serve();
     const missing = await f.call('GET', '/admin/config', envToken);
-    assert.equal(missing.status, 404);
-    assert.equal((missing.body as unknown as ErrorAnswer).error.code, 'ROUTE_NOT_FOUND');
+    assert.equal(missing.status, 401);
+    assert.equal((missing.body as unknown as ErrorAnswer).error.code, 'UNAUTHORIZED');
   });
 });
 

@@ -62,9 +62,11 @@ export interface ClientInfo {
  * - `chat`, `generate`: a conversation (OpenAI chat completions, Ollama chat and generate);
  * - `embeddings`: vectors for texts — `messages` holds one user message per input, and what
  *   is embedded is their content after middleware (a redacting middleware redacts it);
- * - `models.list`, `models.show`: the model catalogue (`model` names the model shown).
+ * - `models.list`, `models.show`: the model catalogue (`model` names the model shown);
+ * - `admin`: a request to the admin API that did not carry the admin token — an authentication
+ *   middleware may admit it by giving it a principal with the `admin` role (no messages).
  */
-export const OPERATIONS = ['chat', 'generate', 'embeddings', 'models.list', 'models.show'] as const;
+export const OPERATIONS = ['chat', 'generate', 'embeddings', 'models.list', 'models.show', 'admin'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /**

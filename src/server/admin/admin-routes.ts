@@ -2,8 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type AnyErrorCode, PlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { ApplyReport } from '../../core/manager/plugin-change.ts';
 import type { PluginStatus } from '../../core/manager/reports.ts';
+import { createChatContext } from '../../core/model/context.ts';
 import { installErrorFormat } from '../error-format.ts';
 import { plugboardErrorBody, toHttpError } from '../http-errors.ts';
+import { clientInfo } from '../request-context.ts';
 import type { ServerContext } from '../server-context.ts';
 import { serverErrors } from '../server-errors.ts';
 import type { AdminControl } from './admin-control.ts';
@@ -45,20 +47,33 @@ interface PluginParams {
 
 /**
  * The admin API under `/admin` (see docs/api/admin.md): the effective configuration, config
- * and plugin reloads, disabling and enabling plugins, circuit breaker resets. Every route
- * needs `Authorization: Bearer <token>`; every action is logged with its outcome and the
- * request id (audit trail, NFR-11). Registered only when the server has an admin token.
+ * and plugin reloads, disabling and enabling plugins, circuit breaker resets. A request is
+ * admitted with `Authorization: Bearer <admin token>` (`server.admin_token`), or when the
+ * request middleware — an authentication plugin such as `auth` — gives it a principal with the
+ * `admin` role (operation `admin`); without either, it is refused. Every action is logged with
+ * its outcome, who asked (the admin token, or the principal's id) and the request id (audit
+ * trail, NFR-11).
  */
-export function registerAdminRoutes(app: FastifyInstance, context: ServerContext, token: string): void {
-  const check = bearerCheck(token);
+export function registerAdminRoutes(app: FastifyInstance, context: ServerContext, token: string | undefined): void {
+  const check = token === undefined ? undefined : bearerCheck(token);
   const { manager } = context;
 
   app.register(
     async (admin) => {
       installErrorFormat(admin, plugboardErrorBody, context.routes);
       admin.addHook('onRequest', async (request, reply) => {
-        const outcome = check(request.headers.authorization);
-        if (outcome === 'ok') return;
+        const outcome = check?.(request.headers.authorization) ?? 'missing';
+        if (outcome === 'ok') {
+          actors.set(request, 'admin token');
+          return;
+        }
+        // Not the admin token: the request middleware may know the caller (and refuses with its
+        // own 401/403 when it does not like the credential).
+        const principal = await adminPrincipal(context, request);
+        if (principal !== undefined) {
+          actors.set(request, `principal ${principal}`);
+          return;
+        }
         reply.header('www-authenticate', outcome === 'missing' ? REALM : `${REALM}, error="invalid_token"`);
         request.log.warn(
           {
@@ -72,9 +87,11 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
           'admin request refused: no valid admin token',
         );
         throw serverErrors.UNAUTHORIZED(
-          outcome === 'missing'
-            ? 'The admin API needs an Authorization: Bearer <token> header'
-            : 'The admin token is not valid',
+          check === undefined
+            ? 'The admin API needs an admin token (server.admin_token) or a credential with the admin scope (the auth plugin); this server has neither'
+            : outcome === 'missing'
+              ? 'The admin API needs an Authorization: Bearer <token> header'
+              : 'The admin token is not valid',
         );
       });
 
@@ -203,13 +220,33 @@ interface Audited<T> {
  * `unchanged`, `refused` for a 4xx or 501, `failed` otherwise), and the request id (bound to
  * `request.log` as `request_id`).
  */
+/** Who each admitted admin request came from, for its audit line. */
+const actors = new WeakMap<FastifyRequest, string>();
+
+/**
+ * The id of the principal the request middleware gives an `admin` request, when that principal
+ * has the `admin` role; undefined when no middleware vouches for one. A middleware's refusal
+ * (401, 403) is thrown as it is.
+ */
+async function adminPrincipal(context: ServerContext, request: FastifyRequest): Promise<string | undefined> {
+  const admission = createChatContext({
+    requestId: request.id,
+    operation: 'admin',
+    messages: [],
+    client: clientInfo(request),
+    metadata: { api: 'admin' },
+  });
+  const principal = await context.manager.runOperation(admission, async (admitted) => ({ value: admitted.principal }));
+  return principal?.roles?.includes('admin') ? principal.id : undefined;
+}
+
 async function audited<T extends object>(
   request: FastifyRequest,
   operation: string,
   plugin: string | undefined,
   action: () => Promise<Audited<T>>,
 ): Promise<T> {
-  const subject = plugin === undefined ? {} : { plugin };
+  const subject = { ...(plugin === undefined ? {} : { plugin }), actor: actors.get(request) };
   const what = `admin ${operation.replace('admin_', '').replaceAll('_', ' ')}${plugin === undefined ? '' : ` "${plugin}"`}`;
   try {
     const { response, log, ...given } = await action();
