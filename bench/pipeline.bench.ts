@@ -15,6 +15,7 @@ import {
   type Priority,
 } from '../src/index.ts';
 import { chatRequest, startManager } from '../src/testing/index.ts';
+import { firstPartyPlugins } from './first-party-plugins.ts';
 import { machine, writeResults } from './report.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -165,11 +166,23 @@ export async function scenario(
   chunks = STREAM_CHUNKS,
 ): Promise<Scenario> {
   const indexes = typeof plugins === 'number' ? Array.from({ length: plugins }, (_, index) => index) : plugins;
+  const suffix = chunks === STREAM_CHUNKS ? '' : `-${chunks}chunks`;
+  return scenarioOf(`pipeline-${mode}-${indexes.length}${suffix}`, indexes.map(pluginAt), mode, chunks);
+}
+
+/** A scenario of the given plugin entries (e.g. a first-party plugin, see first-party-plugins.ts). */
+export async function scenarioOf(
+  name: string,
+  entries: readonly (AnyPlugin | Entry | readonly [unknown, PluginSettings])[],
+  mode: 'json' | 'stream',
+  chunks = STREAM_CHUNKS,
+  request: Partial<Pick<ChatContext, 'client'>> = {},
+): Promise<Scenario> {
   const reply = 'abcd'.repeat(chunks);
-  const manager = await startManager([benchBackend(reply, CHUNK_CHARS), ...indexes.map(pluginAt)], {
+  const manager = await startManager([benchBackend(reply, CHUNK_CHARS), ...entries], {
     defaultBackend: 'bench-backend',
   });
-  const context: ChatContext = chatRequest('Hello, how are you today?', { stream: mode === 'stream' });
+  const context: ChatContext = chatRequest('Hello, how are you today?', { stream: mode === 'stream', ...request });
   const run =
     mode === 'json'
       ? () => manager.chat(context)
@@ -182,13 +195,12 @@ export async function scenario(
         };
   // Check once that the scenario measures what it claims: the reply intact, no plugin bypassed.
   const response = await run();
-  if (response.message.content !== reply) throw new Error(`${indexes.length}/${mode}: unexpected reply`);
+  if (response.message.content !== reply) throw new Error(`${name}: unexpected reply`);
   const bad = response.steps.filter((step) => step.outcome !== 'ok');
-  if (bad.length > 0) throw new Error(`${indexes.length}/${mode}: plugin steps failed: ${JSON.stringify(bad)}`);
-  const suffix = chunks === STREAM_CHUNKS ? '' : `-${chunks}chunks`;
+  if (bad.length > 0) throw new Error(`${name}: plugin steps failed: ${JSON.stringify(bad)}`);
   return {
-    name: `pipeline-${mode}-${indexes.length}${suffix}`,
-    plugins: indexes.length,
+    name,
+    plugins: entries.length,
     mode,
     chunks: mode === 'json' ? 0 : chunks,
     manager,
@@ -396,6 +408,16 @@ async function main(): Promise<void> {
   const long0 = await scenario(0, 'stream', LONG_STREAM_CHUNKS);
   const long10 = await scenario(10, 'stream', LONG_STREAM_CHUNKS);
   scenarios.push(long0, long10);
+  // Each first-party plugin alone, with its shipped defaults (over the 0-plugin run).
+  const firstParty: Scenario[] = [];
+  for (const plugin of await firstPartyPlugins()) {
+    for (const mode of ['json', 'stream'] as const) {
+      firstParty.push(
+        await scenarioOf(`plugin-${plugin.name}-${mode}`, [plugin.entry], mode, STREAM_CHUNKS, plugin.request),
+      );
+    }
+  }
+  scenarios.push(...firstParty);
 
   const rounds = QUICK ? 2 : 10;
   const budgetUs = QUICK ? 100_000 : 400_000; // per scenario and round
@@ -416,7 +438,7 @@ async function main(): Promise<void> {
   const statsOf = new Map<Scenario, Stats>(scenarios.map((target) => [target, stats(target.samples)]));
   const baseline = (mode: 'json' | 'stream', chunks: number) =>
     statsOf.get(scenarios.find((target) => target.plugins === 0 && target.mode === mode && target.chunks === chunks)!)!;
-  for (const target of scenarios) {
+  for (const target of scenarios.filter((entry) => !firstParty.includes(entry))) {
     const own = statsOf.get(target)!;
     const base = baseline(target.mode, target.chunks);
     rows.push({
@@ -462,6 +484,24 @@ async function main(): Promise<void> {
     formula: `(stream overhead − json overhead) / ${STREAM_CHUNKS}, 10 plugins, p50`,
     abs_p50_us_per_chunk_100: round(long10Stats.p50 / (LONG_STREAM_CHUNKS + 1), 3),
   });
+
+  for (const target of firstParty) {
+    const own = statsOf.get(target)!;
+    const base = baseline(target.mode, target.chunks);
+    rows.push({
+      name: target.name,
+      plugins: 1,
+      mode: target.mode,
+      p50_us: round(own.p50 - base.p50),
+      p99_us: round(own.p99 - base.p99),
+      ops_per_s: Math.round(1e6 / own.mean),
+      abs_p50_us: round(own.p50),
+      abs_p99_us: round(own.p99),
+      method:
+        'the first-party plugin alone with its defaults, over the 0-plugin run (see bench/first-party-plugins.ts)',
+      ...(target.mode === 'stream' ? { chunks: target.chunks } : {}),
+    });
+  }
 
   const breaker = await breakerCheck(QUICK ? 20 : 200, 100_000);
   rows.push({
