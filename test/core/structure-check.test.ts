@@ -232,6 +232,31 @@ describe('checkPluginStructure: typos get a suggestion', () => {
     );
   });
 
+  test('a misspelt plugin method is refused with the right name, not silently ignored', () => {
+    // Before, this middleware loaded and its response side never ran.
+    const middleware = problemsOf(structureError({ metadata: meta, processRequest: noop, procesResponse: noop }));
+    assert.deepEqual(middleware, ['procesResponse: not a plugin member (did you mean "processResponse"?)']);
+    class Backend {
+      readonly metadata = meta;
+      chat() {}
+      listModels() {}
+      helthCheck() {}
+    }
+    assert.deepEqual(problemsOf(structureError(new Backend())), [
+      'helthCheck: not a plugin member (did you mean "healthCheck"?)',
+    ]);
+  });
+
+  test('helpers that only look like plugin members load: short names, and names the plugin also has right', () => {
+    for (const plugin of [
+      { metadata: meta, processMessage: noop, processMessages: noop },
+      { metadata: meta, chat: noop, listModels: noop, chats: noop, embeds: noop },
+      { metadata: meta, extend: noop, format: noop, config: {}, state: 1 },
+    ]) {
+      assert.doesNotThrow(() => checkPluginStructure(plugin));
+    }
+  });
+
   test('an on<Something> method far from every hook is rejected without a wrong suggestion', () => {
     const problems = problemsOf(structureError({ metadata: meta, processMessage: noop, onSomethingElse: noop }));
     assert.deepEqual(problems, ['onSomethingElse: not a hook']);

@@ -24,6 +24,29 @@ const KIND_MEMBERS: Readonly<Record<PluginKind, { required: readonly string[]; o
 };
 
 const LIFECYCLE_METHODS = ['initialize', 'shutdown', 'healthCheck'] as const;
+
+/** Every member the runtime reads from a plugin. */
+const KNOWN_MEMBERS: readonly string[] = [
+  'metadata',
+  'direction',
+  'streaming',
+  ...LIFECYCLE_METHODS,
+  ...Object.values(KIND_MEMBERS).flatMap(({ required, optional }) => [...required, ...optional]),
+];
+
+/**
+ * The member `member` was probably meant to be: a known member of 8 characters or more
+ * (`procesResponse` → `processResponse`) that the plugin lacks. A misspelt method would
+ * otherwise be silently ignored — a middleware whose `processResponse` never runs. Short names
+ * (`chat`, `embed`) and members the plugin also has under their right name are left alone:
+ * a helper method may well be called `chats` or `processMessages`.
+ */
+function misspeltMember(member: string, candidate: Record<string, unknown>): string | undefined {
+  if (KNOWN_MEMBERS.includes(member)) return undefined;
+  const meant = closestMatch(member, KNOWN_MEMBERS);
+  if (meant === undefined || meant.length < 8 || candidate[meant] !== undefined) return undefined;
+  return meant;
+}
 const NAME_PATTERN = /^[a-z][a-z0-9_-]*$/;
 
 /**
@@ -83,6 +106,9 @@ export function checkPluginStructure(value: unknown, source?: string): PluginSha
       else problems.push(`${member}: must be a function, found ${describe(method(member))}`);
     } else if (/^on[A-Z]/.test(member)) {
       problems.push(`${member}: not a hook${suggest(member, [...HOOK_BY_METHOD.keys()])}`);
+    } else {
+      const meant = misspeltMember(member, candidate);
+      if (meant !== undefined) problems.push(`${member}: not a plugin member (did you mean "${meant}"?)`);
     }
   }
   const providesServices = Array.isArray(metadata?.provides) && metadata.provides.length > 0;
