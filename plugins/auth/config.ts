@@ -3,18 +3,13 @@ import { KEY_HASH_PATTERN } from './key-hash.ts';
 import { SCOPES } from './scopes.ts';
 
 /**
- * The auth plugin's `config`, checked strictly (a misspelt key is an error). Values written as
- * `${VAR}` in YAML arrive as text, so numbers and booleans also accept their text.
+ * The auth plugin's `config`, checked strictly (a misspelt key is an error). A number or boolean
+ * written as `${VAR}` in YAML is coerced by the configuration loader before this schema sees it.
  */
 
-/** `true`/`false`, or their text. */
-const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
+const flag = z.boolean();
 
-/** A whole number, or its text. */
-const whole = (min: number, max: number) =>
-  z
-    .union([z.number(), z.string().regex(/^\d+$/, { error: 'expected a whole number' }).transform(Number)])
-    .pipe(z.number().int().min(min).max(max));
+const whole = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envName = z

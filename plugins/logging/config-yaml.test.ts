@@ -53,7 +53,9 @@ test('`logging` under middleware loads the first-party plugin by name, with its 
       '    config:',
       '      destination: file',
       `      file: ${JSON.stringify(join(dir, 'logs', 'requests.jsonl'))}`,
-      '      sample_rate: "1"',
+      // A number from a $VAR reference (the configuration loader coerces it).
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: `${VAR}` is the configuration syntax
+      '      sample_rate: "${LOGGING_SAMPLE_RATE:1}"',
       '      include_bodies: true',
     ].join('\n'),
   );

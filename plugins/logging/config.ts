@@ -2,8 +2,7 @@ import { z } from 'zod';
 
 /**
  * The logging plugin's `config`, checked strictly (a misspelt key is an error). Keys are
- * snake_case like the rest of the configuration file. Values written as `${VAR}` in YAML arrive
- * as text, so numbers and booleans also accept their text.
+ * snake_case like the rest of the configuration file.
  */
 
 /** Where records go: the server's logger (pino), a JSON-lines file, or the process's stdout. */
@@ -17,24 +16,16 @@ export type Destination = (typeof DESTINATIONS)[number];
 export const PII_KINDS = ['email', 'phone', 'card', 'iban', 'ssn', 'ip'] as const;
 export type PiiKind = (typeof PII_KINDS)[number];
 
-/** `true`/`false`, or their text. */
-const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
-
-/** A number, or its text. */
-const numberish = z.union([
-  z.number(),
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, { error: 'expected a number' })
-    .transform(Number),
-]);
+// A number or boolean written as `${VAR}` in YAML is coerced by the configuration loader before
+// this schema sees it: plain types here.
+const flag = z.boolean();
 
 /** The zod schema of the plugin's `config`. */
 export const loggingConfigSchema = z
   .strictObject({
     destination: z.enum(DESTINATIONS).default('log'),
     file: z.string().min(1).optional(),
-    sample_rate: numberish.pipe(z.number().min(0).max(1)).default(1),
+    sample_rate: z.number().min(0).max(1).default(1),
     always_log_errors: flag.default(true),
     redact_pii: z.array(z.enum(PII_KINDS)).default([...PII_KINDS]),
     default_region: z
@@ -43,7 +34,7 @@ export const loggingConfigSchema = z
       .transform((region) => region.toUpperCase())
       .default('US'),
     include_bodies: flag.default(false),
-    max_body_chars: numberish.pipe(z.number().int().min(1).max(1_000_000)).default(2000),
+    max_body_chars: z.number().int().min(1).max(1_000_000).default(2000),
   })
   .refine((config) => config.destination !== 'file' || config.file !== undefined, {
     error: 'destination: file needs a file path (file: /var/log/plugboard/requests.jsonl)',

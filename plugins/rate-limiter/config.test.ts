@@ -1,5 +1,5 @@
 /**
- * The config schema: strict keys at every level, defaults, text numbers from `${VAR}`, the
+ * The config schema: strict keys at every level, defaults, the
  * operations filter's names, the rule that a limit counts requests or tokens, and stable
  * derived limit names (the Redis counters' keys).
  */
@@ -61,9 +61,9 @@ test('bad values name the key', () => {
   );
 });
 
-test('numbers may come as text (from a $VAR reference); the header name is lower-cased', () => {
+test('the header name is lower-cased (numbers from a $VAR reference: rate-limiter-config.test.ts)', () => {
   const result = parse({
-    limits: [{ key: 'ip', requests: '5', tokens: '1000', per_seconds: '60' }],
+    limits: [{ key: 'ip', requests: 5, tokens: 1000, per_seconds: 60 }],
     ip_header: 'X-Forwarded-For',
   });
   assert.ok(result.success, result.success ? '' : result.error.message);

@@ -2,15 +2,11 @@ import { z } from 'zod';
 import { OPERATIONS } from '../../src/index.ts';
 
 /**
- * The rate_limiter plugin's `config`, checked strictly (a misspelt key is an error). Values
- * written as `${VAR}` in YAML arrive as text, so the numbers also accept their text.
+ * The rate_limiter plugin's `config`, checked strictly (a misspelt key is an error). A number
+ * written as `${VAR}` in YAML is coerced by the configuration loader before this schema sees it.
  */
 
-/** A whole number, or its text. */
-const whole = (min: number, max: number) =>
-  z
-    .union([z.number(), z.string().regex(/^\d+$/, { error: 'expected a whole number' }).transform(Number)])
-    .pipe(z.number().int().min(min).max(max));
+const whole = (min: number, max: number) => z.number().int().min(min).max(max);
 
 /** What a limit counts per: see keys.ts for how each kind is derived from the request. */
 export const KEY_KINDS = ['principal', 'ip', 'model', 'principal_model', 'global'] as const;

@@ -22,11 +22,15 @@ async function fixture(config: string): Promise<RuntimeFixture> {
   return made;
 }
 
-test('middleware: rate_limiter loads by name and limits', async () => {
+test('middleware: rate_limiter loads by name and limits (numbers may come from a $VAR reference)', async () => {
   const made = await fixture(
-    ['  rate_limiter:', '    config:', '      limits:', '        - { key: global, requests: 2, per_seconds: 60 }'].join(
-      '\n',
-    ),
+    [
+      '  rate_limiter:',
+      '    config:',
+      '      limits:',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: `${VAR}` is the configuration syntax
+      '        - { key: global, requests: "${RATE_LIMIT_BENCH_REQUESTS:2}", per_seconds: 60 }',
+    ].join('\n'),
   );
   try {
     const runtime = await made.start();

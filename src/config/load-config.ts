@@ -490,7 +490,8 @@ export function coerce(text: string, expected: 'number' | 'boolean'): number | b
   return undefined;
 }
 
-function setAt(data: unknown, path: readonly (string | number)[], value: unknown): unknown {
+/** A copy of `data` with `value` at `path` (arrays stay arrays). */
+export function setAt(data: unknown, path: readonly (string | number)[], value: unknown): unknown {
   if (path.length === 0) return value;
   const [head, ...rest] = path as [string | number, ...(string | number)[]];
   const container = Array.isArray(data) ? [...data] : { ...(data as Record<string, unknown>) };

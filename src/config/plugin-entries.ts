@@ -10,7 +10,7 @@ import { loadPluginModule } from '../core/plugin/module-loader.ts';
 import { checkPluginStructure } from '../core/plugin/structure-check.ts';
 import { formatIssue, valueAt } from './config-issue.ts';
 import { pathKey } from './env-substitution.ts';
-import { coerce, type LoadedConfig } from './load-config.ts';
+import { coerce, type LoadedConfig, setAt } from './load-config.ts';
 import { isInside, realOrResolved } from './plugin-folders.ts';
 import { type ResolvedPluginEntry, SECTION_KIND } from './schema.ts';
 
@@ -169,7 +169,7 @@ export function checkEntryConfig(imported: ImportedEntry, loaded: LoadedConfig):
       if (typeof current !== 'string') continue;
       const coerced = coerce(current, 'number') ?? coerce(current, 'boolean');
       if (coerced === undefined) continue;
-      config = setIn(config, keys, coerced);
+      config = setAt(config, keys, coerced) as Record<string, unknown>;
       changed = true;
     }
     if (changed) continue;
@@ -206,16 +206,3 @@ export function checkEntryConfig(imported: ImportedEntry, loaded: LoadedConfig):
   return { ok: true, config };
 }
 
-function setIn(
-  data: Record<string, unknown>,
-  path: readonly (string | number)[],
-  value: unknown,
-): Record<string, unknown> {
-  const [head, ...rest] = path;
-  if (head === undefined) return data;
-  const child = data[head] as Record<string, unknown>;
-  return {
-    ...data,
-    [head]: rest.length === 0 ? value : setIn(Array.isArray(child) ? { ...child } : child, rest, value),
-  };
-}
