@@ -16,15 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createLoggingPlugin } from '../plugins/logging/logging.plugin.ts';
-import {
-  type AnyPlugin,
-  type ChatChunk,
-  type ChatResponse,
-  defineBackend,
-  type PluginManager,
-  type PluginSettings,
-} from '../src/index.ts';
+import type { AnyPlugin, ChatResponse, PluginManager, PluginSettings } from '../src/index.ts';
 import { chatRequest, startManager } from '../src/testing/index.ts';
+// The pipeline benchmark's backend: a fixed reply, whole or in chunks, with usage.
+import { benchBackend } from './pipeline.bench.ts';
 import { writeResults } from './report.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -34,29 +29,6 @@ const WARMUP = QUICK ? 500 : 3_000;
 const ROUNDS = 10;
 const REPLY = 'Paris is the capital of France. '.repeat(4);
 const CHUNK_CHARS = 8;
-
-/** A fixed reply, whole or in chunks, with usage (not the test kit's backend: it keeps every call). */
-function benchBackend(): AnyPlugin {
-  const pieces: string[] = [];
-  for (let index = 0; index < REPLY.length; index += CHUNK_CHARS) pieces.push(REPLY.slice(index, index + CHUNK_CHARS));
-  const usage = { promptTokens: 12, completionTokens: pieces.length };
-  return defineBackend({
-    metadata: { name: 'bench-backend', version: '1.0.0' },
-    async chat(context) {
-      if (!context.stream) return { message: { role: 'assistant', content: REPLY }, usage, finishReason: 'stop' };
-      return streamReply(pieces, usage);
-    },
-    listModels: () => [{ id: 'bench-model' }],
-  });
-}
-
-async function* streamReply(
-  pieces: readonly string[],
-  usage: { promptTokens: number; completionTokens: number },
-): AsyncGenerator<ChatChunk> {
-  for (const piece of pieces) yield { content: piece };
-  yield { finishReason: 'stop', usage };
-}
 
 interface Variant {
   readonly name: string;
@@ -76,7 +48,7 @@ const VARIANTS: readonly Variant[] = [
 ];
 
 async function managerFor(variant: Variant): Promise<PluginManager> {
-  const plugins: (AnyPlugin | readonly [unknown, PluginSettings])[] = [benchBackend()];
+  const plugins: (AnyPlugin | readonly [unknown, PluginSettings])[] = [benchBackend(REPLY, CHUNK_CHARS)];
   if (variant.config !== undefined) plugins.push([createLoggingPlugin, { config: variant.config }]);
   return startManager(plugins, { defaultBackend: 'bench-backend' });
 }

@@ -122,7 +122,7 @@ export function pluginAt(index: number): Entry {
  * call for assertions, and over hundreds of thousands of requests the ever-growing record
  * itself was promoted at every minor GC, which then showed in every p99.
  */
-function benchBackend(reply: string, chunkChars: number): AnyPlugin {
+export function benchBackend(reply: string, chunkChars: number): AnyPlugin {
   const pieces: string[] = [];
   for (let index = 0; index < reply.length; index += chunkChars) pieces.push(reply.slice(index, index + chunkChars));
   const usage = { promptTokens: 6, completionTokens: pieces.length };

@@ -124,10 +124,6 @@ export function pluginTimeout(plugin: string, operation: string, timeoutMs: numb
 }
 
 /**
- * A fail-closed plugin failed, so the request is rejected. The log gets the cause; the client
- * gets the plugin, the operation and the cause's public message (never a plugin's exception text).
- */
-/**
  * A request refused because a fail-closed plugin is not running (it failed to start, or went
  * to ERROR). The reason stays in the log and in `GET /plugins`; the client learns which
  * plugin, not why (its error could name a file or a setting).
@@ -141,6 +137,10 @@ export function closedPluginDown(plugin: string): PlugboardError {
   );
 }
 
+/**
+ * A fail-closed plugin failed, so the request is rejected. The log gets the cause; the client
+ * gets the plugin, the operation and the cause's public message (never a plugin's exception text).
+ */
 export function failedClosed(plugin: string, cause: CodedError): PlugboardError {
   const where = cause.hook === undefined ? '' : ` in ${cause.hook}`;
   return new PlugboardError(

@@ -47,6 +47,7 @@ function misspeltMember(member: string, candidate: Record<string, unknown>): str
   if (meant === undefined || meant.length < 8 || candidate[meant] !== undefined) return undefined;
   return meant;
 }
+
 const NAME_PATTERN = /^[a-z][a-z0-9_-]*$/;
 
 /**

@@ -215,11 +215,6 @@ interface Audited<T> {
   readonly log?: Readonly<Record<string, unknown>>;
 }
 
-/**
- * Runs an admin action and writes its audit line: operation, plugin, outcome (`applied`,
- * `unchanged`, `refused` for a 4xx or 501, `failed` otherwise), and the request id (bound to
- * `request.log` as `request_id`).
- */
 /** Who each admitted admin request came from, for its audit line. */
 const actors = new WeakMap<FastifyRequest, string>();
 
@@ -240,6 +235,11 @@ async function adminPrincipal(context: ServerContext, request: FastifyRequest): 
   return principal?.roles?.includes('admin') ? principal.id : undefined;
 }
 
+/**
+ * Runs an admin action and writes its audit line: operation, plugin, outcome (`applied`,
+ * `unchanged`, `refused` for a 4xx or 501, `failed` otherwise), and the request id (bound to
+ * `request.log` as `request_id`).
+ */
 async function audited<T extends object>(
   request: FastifyRequest,
   operation: string,
