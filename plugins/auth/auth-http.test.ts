@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
-import { defineBackend, defineMiddleware, type Principal } from '../../src/index.ts';
-import { createScriptedBackend } from '../../src/testing/index.ts';
+import { defineMiddleware, type Principal } from '../../src/index.ts';
 import { closedPort } from '../../test/support/closed-port.ts';
+import { countedBackend } from '../../test/support/counted-backend.ts';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
 import createAuthPlugin from './auth.plugin.ts';
 import { generateKey, hashKey } from './key-hash.ts';
@@ -23,23 +23,8 @@ import { tokenIssuer } from './testing/fixtures.ts';
 const FULL_KEY = generateKey();
 const CHAT_KEY = generateKey();
 
-const scripted = createScriptedBackend({ models: ['scripted-model', 'embedder'] });
-const reached: string[] = [];
-const backend = defineBackend({
-  metadata: { name: 'scripted', version: '1.0.0' },
-  chat: (context, call) => {
-    reached.push('chat');
-    return scripted.chat(context, call);
-  },
-  listModels: (call) => {
-    reached.push('listModels');
-    return scripted.listModels(call);
-  },
-  embed: (request, call) => {
-    reached.push('embed');
-    return scripted.embed!(request, call);
-  },
-});
+/** The scripted backend, counting every call that reaches it. */
+const { backend, reached } = countedBackend(['scripted-model', 'embedder']);
 
 /** What a middleware after auth sees. */
 const seen: { principal: Principal | undefined; headers: Readonly<Record<string, string>> | undefined }[] = [];

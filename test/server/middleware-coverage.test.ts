@@ -7,28 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ChatContext, defineBackend, defineMiddleware, type Operation, reject } from '../../src/index.ts';
-import { createScriptedBackend } from '../../src/testing/index.ts';
+import { type ChatContext, defineMiddleware, type Operation, reject } from '../../src/index.ts';
+import { countedBackend } from '../support/counted-backend.ts';
 import { startTestServer, type TestServer } from '../support/http-server.ts';
 
 /** The scripted backend, counting every call that reaches it. */
-const scripted = createScriptedBackend({ models: ['scripted-model', 'embedder'] });
-const reached: string[] = [];
-const counted = defineBackend({
-  metadata: { name: 'scripted', version: '1.0.0' },
-  chat: (context, call) => {
-    reached.push('chat');
-    return scripted.chat(context, call);
-  },
-  listModels: (call) => {
-    reached.push('listModels');
-    return scripted.listModels(call);
-  },
-  embed: (request, call) => {
-    reached.push('embed');
-    return scripted.embed!(request, call);
-  },
-});
+const { backend: counted, reached } = countedBackend(['scripted-model', 'embedder']);
 
 /** Refuses any request with `x-block: yes` (as an auth middleware refuses one without a key). */
 const seen: { operation: Operation; model: string | undefined }[] = [];
