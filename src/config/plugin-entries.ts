@@ -205,4 +205,3 @@ export function checkEntryConfig(imported: ImportedEntry, loaded: LoadedConfig):
   }
   return { ok: true, config };
 }
-
