@@ -37,6 +37,7 @@ export type { CallStats, LatencySummary } from './core/execution/call-metrics.ts
 export type { CallObserver, ObservedCall, ObservedOutcome } from './core/execution/call-observer.ts';
 export type { BreakerState, BreakerStatus, CircuitBreakerOptions } from './core/execution/circuit-breaker.ts';
 export type { PluginBreakerStatus } from './core/execution/plugin-breakers.ts';
+export type { ResponseHeaderSink } from './core/execution/request-scope.ts';
 export type { HandlerOutcome, HookDispatch, HookRegistration } from './core/hooks/hook-manager.ts';
 // Hooks
 export {
@@ -70,6 +71,16 @@ export {
 } from './core/manager/plugin-manager.ts';
 export type { MetricsReport, PluginStatus, StatusReport } from './core/manager/reports.ts';
 export type { StrayErrorKind, StrayErrorReport } from './core/manager/stray-errors.ts';
+export {
+  type HistogramDefinition,
+  type MetricCounter,
+  type MetricDefinition,
+  type MetricGauge,
+  type MetricHistogram,
+  type MetricLabels,
+  type MetricsService,
+  metricsRef,
+} from './core/metrics/metrics-service.ts';
 // Messages and contexts
 export {
   appendMessages,

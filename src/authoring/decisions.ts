@@ -5,7 +5,8 @@ import type { Usage } from '../core/model/reply.ts';
 import type { RejectDecision, RespondDecision } from '../core/plugin/kinds.ts';
 
 /**
- * From `processRequest`: answer the request without calling the backend (e.g. a cache hit).
+ * From `processRequest` or `answerRequest`: answer the request without calling the backend
+ * (e.g. a cache hit). The answer passes the output processors as a model's reply would.
  *
  * @example
  * ```ts

@@ -8,6 +8,7 @@ import { markDegraded } from './degraded.ts';
 import { toHttpError } from './http-errors.ts';
 import type { InFlightRequests } from './in-flight-requests.ts';
 import type { ChatApi, ServerMetrics } from './observability/server-metrics.ts';
+import { responseHeaderSink } from './plugin-headers.ts';
 import { commitStream, type StreamEncoder, writeOrWait } from './streaming.ts';
 
 /**
@@ -36,7 +37,7 @@ export class ChatRunner {
     context: ChatContext,
     perform: (context: ChatContext, call: OperationCall) => Promise<OperationOutcome<T>>,
   ): Promise<T> {
-    return this.#tied(reply, (cancellation) => this.#manager.runOperation(context, perform, { cancellation }));
+    return this.#tied(reply, (options) => this.#manager.runOperation(context, perform, options));
   }
 
   /**
@@ -44,14 +45,17 @@ export class ChatRunner {
    * the backend that serves `context.model`), tied to the request like a chat.
    */
   embed(reply: FastifyReply, context: ChatContext): Promise<EmbeddingReply> {
-    return this.#tied(reply, (cancellation) => this.#manager.embed(context, { cancellation }));
+    return this.#tied(reply, (options) => this.#manager.embed(context, options));
   }
 
-  /** Runs `work` cancelled with the HTTP request; its failure as an HTTP error (the request's own reason first). */
-  async #tied<T>(reply: FastifyReply, work: (cancellation: ChatOptions['cancellation']) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` cancelled with the HTTP request, plugins' response headers going on its reply;
+   * its failure as an HTTP error (the request's own reason first).
+   */
+  async #tied<T>(reply: FastifyReply, work: (options: ChatOptions) => Promise<T>): Promise<T> {
     const watch = this.#inFlight.open(reply);
     try {
-      return await work(watch.cancellation);
+      return await work({ cancellation: watch.cancellation, responseHeaders: responseHeaderSink(reply) });
     } catch (error) {
       throw toHttpError(watch.reason ?? error);
     } finally {
@@ -63,7 +67,10 @@ export class ChatRunner {
   async complete(reply: FastifyReply, context: ChatContext, api: ChatApi): Promise<ChatResponse> {
     const watch = this.#inFlight.open(reply);
     try {
-      const response = await this.#manager.chat(context, { cancellation: watch.cancellation });
+      const response = await this.#manager.chat(context, {
+        cancellation: watch.cancellation,
+        responseHeaders: responseHeaderSink(reply),
+      });
       this.#metrics.chatCompleted(response, api);
       markDegraded(reply, response.steps);
       return response;
@@ -88,7 +95,10 @@ export class ChatRunner {
   async stream(reply: FastifyReply, context: ChatContext, api: ChatApi, encoder: StreamEncoder): Promise<void> {
     const watch = this.#inFlight.open(reply);
     const metrics = this.#metrics;
-    const iterator = this.#manager.stream(context, { cancellation: watch.cancellation });
+    const iterator = this.#manager.stream(context, {
+      cancellation: watch.cancellation,
+      responseHeaders: responseHeaderSink(reply),
+    });
     const chunks = iterator[Symbol.asyncIterator]();
     let completed = false;
     metrics.streamOpened();

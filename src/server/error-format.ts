@@ -1,10 +1,10 @@
-import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PlugboardError } from '../core/errors/plugboard-error.ts';
 import { closeIfBodyUnread } from './body-reading.ts';
 import { type ErrorFormat, plugboardErrorBody, responseStatus, toHttpError } from './http-errors.ts';
 import { ollamaErrorBody } from './ollama/ollama-errors.ts';
 import { openAiErrorBody } from './openai/openai-errors.ts';
+import { setPluginHeader } from './plugin-headers.ts';
 import type { RouteTable } from './route-table.ts';
 import { serverErrors } from './server-errors.ts';
 
@@ -99,40 +99,15 @@ function isClosedPluginDown(error: PlugboardError): boolean {
   );
 }
 
-/**
- * Headers that frame the response or identify it are the server's: a plugin's error may not
- * set them (a wrong `content-length` would corrupt the answer, `connection` the keep-alive).
- */
-const RESERVED_HEADERS = new Set([
-  'connection',
-  'content-encoding',
-  'content-length',
-  'content-type',
-  'date',
-  'keep-alive',
-  'proxy-connection',
-  'server',
-  'set-cookie',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'x-request-id',
-]);
-
 /** The error's own response headers (Retry-After, WWW-Authenticate …), reserved and invalid ones left out. */
 function setErrorHeaders(request: FastifyRequest, reply: FastifyReply, error: PlugboardError): void {
   for (const [name, value] of Object.entries(error.headers ?? {})) {
-    const lower = name.toLowerCase();
-    if (RESERVED_HEADERS.has(lower) || typeof value !== 'string') continue;
-    try {
-      validateHeaderName(lower);
-      validateHeaderValue(lower, value); // refuses CR/LF and other control characters
-      reply.header(lower, value);
-    } catch {
+    if (typeof value !== 'string') continue;
+    const refused = setPluginHeader(reply, name, value);
+    if (refused === 'invalid') {
       request.log.warn(
-        { operation: 'http', error: error.code, plugin: error.plugin, header: lower },
-        `an invalid response header "${lower}" of error ${error.code} was left out`,
+        { operation: 'http', error: error.code, plugin: error.plugin, header: name.toLowerCase() },
+        `an invalid response header "${name.toLowerCase()}" of error ${error.code} was left out`,
       );
     }
   }

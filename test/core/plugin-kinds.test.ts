@@ -999,9 +999,11 @@ describe('middleware (FR-10)', () => {
         assert.equal(response.turns, 0);
         assert.equal(response.finishReason, 'stop');
         assert.deepEqual(response.usage, { promptTokens: 0, completionTokens: 2 });
+        // The answer passes the output processors (input-spy works both ways) as a model's would.
         assert.deepEqual(trace, [
           'outer.in',
           'cache.in',
+          'processor:assistant',
           'messageSent:cached answer',
           'outer.out',
           'requestEnd:completed',

@@ -52,6 +52,11 @@ export const errorCatalogue = {
     hint: 'Service ids are dotted lower-case words; a provided value must have every member its ref lists.',
     status: 500,
   },
+  METRIC_INVALID: {
+    summary: 'A plugin defined a metric with a malformed name or labels, or one that clashes with another',
+    hint: "Metric and label names are Prometheus names ([a-zA-Z_:][a-zA-Z0-9_:]*); one name has one kind, help and label set in the whole process — prefix yours with your plugin's name.",
+    status: 500,
+  },
   SERVICE_NOT_PROVIDED: {
     summary: 'A plugin consumes a service that no active plugin provides',
     hint: 'Enable a plugin that provides the service (the message names candidates), or make the dependency optional.',

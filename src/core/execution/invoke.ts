@@ -219,6 +219,12 @@ class GuardedCall<T> implements PluginCall {
     return this.#record.services;
   }
 
+  setResponseHeader(name: string, value: string): boolean {
+    const sink = this.#scope?.responseHeaders;
+    if (sink === undefined || typeof name !== 'string' || typeof value !== 'string') return false;
+    return sink(name.toLowerCase(), value);
+  }
+
   /**
    * The breaker's fast path (or no breaker): the plugin runs here and now; only a failure is
    * reported to the breaker, before the result is returned (as `breaker.run` does).

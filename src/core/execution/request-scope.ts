@@ -7,6 +7,8 @@ import { PlugboardError } from '../errors/plugboard-error.ts';
  */
 export class RequestScope {
   readonly requestId: string | undefined;
+  /** Where plugins' response headers go (see `ChatOptions.responseHeaders`); absent: nowhere. */
+  readonly responseHeaders: ResponseHeaderSink | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #listeners = new Set<(error: PlugboardError) => void>();
   #abortError: PlugboardError | undefined;
@@ -16,13 +18,16 @@ export class RequestScope {
    * @param signal the caller's AbortSignal, if any.
    * @param cancellation called at once with a function that aborts this scope (see
    * `ChatOptions.cancellation`).
+   * @param responseHeaders the caller's sink for response headers (`ChatOptions.responseHeaders`).
    */
   constructor(
     requestId: string | undefined,
     signal?: AbortSignal,
     cancellation?: (abort: (reason?: unknown) => void) => void,
+    responseHeaders?: ResponseHeaderSink,
   ) {
     this.requestId = requestId;
+    this.responseHeaders = responseHeaders;
     this.#signal = signal;
     if (signal?.aborted) this.abort(signal.reason);
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -65,3 +70,9 @@ export class RequestScope {
 }
 
 function noop(): void {}
+
+/**
+ * Takes a response header a plugin set for the request (`call.setResponseHeader`); returns
+ * false when it cannot be sent (the response's head is out, or the name is not allowed).
+ */
+export type ResponseHeaderSink = (name: string, value: string) => boolean;

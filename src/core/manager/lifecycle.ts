@@ -182,6 +182,10 @@ class ProvidingCall implements InitializeCall {
     return this.call.services;
   }
 
+  setResponseHeader(name: string, value: string): boolean {
+    return this.call.setResponseHeader(name, value);
+  }
+
   provide<T>(ref: ServiceRef<T>, value: T): void {
     this.provider(ref, value);
   }

@@ -21,6 +21,7 @@ import type { PluginRecord } from '../plugin/plugin-record.ts';
 import type { Priority } from '../plugin/priority.ts';
 import { fail, ok, type PluginResult } from '../result.ts';
 import { ModelRouter } from '../routing/model-router.ts';
+import type { ServiceRef } from '../services/service-ref.ts';
 import { ServiceRegistry } from '../services/service-registry.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { type BackendHandle, backendDirectory, backendHandle } from './backend-handles.ts';
@@ -394,6 +395,14 @@ export class PluginManager {
   embed(context: ChatContext, options: ChatOptions = {}): Promise<EmbeddingReply> {
     this.#assertRunning('embed');
     return embedOperation(this.#pipelineEnv, this, context, options);
+  }
+
+  /**
+   * The built-in default of a service nobody provides, once a consumer made the manager
+   * create it (the server reads the plugins' default metrics registry this way).
+   */
+  defaultService<T>(ref: ServiceRef<T>): T | undefined {
+    return this.#services.defaultOf(ref.id) as T | undefined;
   }
 
   /** Status of every plugin: state, transitions, kinds, priority, breakers, services, last error. */

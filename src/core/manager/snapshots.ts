@@ -77,9 +77,11 @@ export function buildSnapshot(source: SnapshotSource, version: number): Pipeline
     active.filter((record) => record.kinds.has('backend-provider')).map((record) => [record.name, record]),
   );
   const preferred = source.defaultBackend;
+  const middleware = active.filter((record) => record.kinds.has('middleware'));
   return Object.freeze({
     version,
-    middleware: active.filter((record) => record.kinds.has('middleware')),
+    middleware,
+    answering: middleware.some((record) => record.plugin.answerRequest !== undefined),
     inputProcessors: processors.filter((record) => record.plugin.direction !== 'output'),
     outputProcessors: processors.filter((record) => record.plugin.direction !== 'input'),
     extensions: active.filter((record) => record.kinds.has('feature-extension')),

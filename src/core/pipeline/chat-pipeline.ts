@@ -2,13 +2,14 @@
 import { performance } from 'node:perf_hooks';
 import { closedPluginDown, tooManyTurns } from '../errors/core-errors.ts';
 import { toPlugboardError } from '../errors/plugboard-error.ts';
-import { RequestScope } from '../execution/request-scope.ts';
+import { RequestScope, type ResponseHeaderSink } from '../execution/request-scope.ts';
 import type { RequestOutcome } from '../hooks/hook-map.ts';
 import type { ChatContext } from '../model/context.ts';
 import type { Message, ToolCall } from '../model/message.ts';
 import type { ChatChunk, ChatResponse, FinishReason, PluginStep, Usage } from '../model/reply.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
+import { type Answer, answeredReply, askForAnswer, type Reply } from './answer-stage.ts';
 import { type BackendAttempt, callBackend, handOverAfterFailure } from './backend-call.ts';
 import { readBackendReply } from './backend-stream.ts';
 import { needsPreparation, prepareContext } from './context-stage.ts';
@@ -38,6 +39,18 @@ export interface ChatOptions {
    * ```
    */
   readonly cancellation?: (abort: (reason?: unknown) => void) => void;
+  /**
+   * Receives the response headers plugins set with `call.setResponseHeader` (the HTTP server
+   * puts them on its reply while its head is not sent); returns false for one it did not take.
+   * Without it, such headers go nowhere.
+   *
+   * @example
+   * ```ts
+   * const headers = new Map<string, string>();
+   * await manager.chat(context, { responseHeaders: (name, value) => (headers.set(name, value), true) });
+   * ```
+   */
+  readonly responseHeaders?: ResponseHeaderSink;
 }
 
 /**
@@ -72,7 +85,7 @@ export async function* runChatPipeline(
   const lease = env.acquireSnapshot();
   const snapshot = lease.snapshot;
   const streaming = initial.stream;
-  const scope = new RequestScope(initial.requestId, options.signal, options.cancellation);
+  const scope = new RequestScope(initial.requestId, options.signal, options.cancellation, options.responseHeaders);
   const run = new RequestRun(env, snapshot, scope, steps);
   const startedAt = performance.now();
   let context = initial;
@@ -92,28 +105,22 @@ export async function* runChatPipeline(
     }
 
     let reply: Reply;
-    if (admission.answer !== undefined) {
-      // A middleware answered (e.g. a cache hit): no backend, no processors.
-      const { decision, by } = admission.answer;
-      reply = {
-        message: decision.message,
-        usage: decision.usage,
-        finishReason: 'stop',
-        turns: 0,
-        metadata: { ...decision.metadata, answeredBy: by.name },
-      };
-      if (streaming) {
-        const { content, toolCalls } = decision.message;
-        yield run.emit({ content, ...(toolCalls ? { toolCalls } : {}) }, context);
-        yield run.emit({ finishReason: 'stop', ...(decision.usage ? { usage: decision.usage } : {}) }, context);
-      }
-    } else {
+    // A middleware may answer the request itself (a cache hit): on the way in, or once it is
+    // prepared and routed. Its answer passes the output processors; no backend is called.
+    let answer: Answer | undefined = admission.answer;
+    let route: Awaited<ReturnType<typeof routeRequest>> | undefined;
+    if (answer === undefined) {
       // 2–5. The request before the model sees it.
       if (needsPreparation(run)) context = await prepareContext(run, context);
       const routing = routeRequest(env.router, snapshot, context);
-      const route = routing instanceof Promise ? await routing : routing;
+      route = routing instanceof Promise ? await routing : routing;
       context = route.context;
-      let backend: PluginRecord = route.backend;
+      if (snapshot.answering) answer = await askForAnswer(run, admission.entered, context, route.backend.name);
+    }
+    if (answer !== undefined) {
+      reply = yield* answeredReply(run, answer, context, streaming);
+    } else {
+      let backend: PluginRecord = route!.backend;
       let model = context.model;
 
       // 6. Model turns.
@@ -307,18 +314,6 @@ export async function* runChatPipeline(
 }
 
 const NONE: readonly PluginRecord[] = Object.freeze([]);
-
-/** The reply of a request, before it becomes the ChatResponse middleware sees on the way out. */
-interface Reply {
-  readonly message: Message;
-  readonly usage: Usage | undefined;
-  readonly finishReason: FinishReason | undefined;
-  /** The backend that produced it (absent when a middleware answered). */
-  readonly backend?: string;
-  readonly model?: string | undefined;
-  readonly turns: number;
-  readonly metadata: Record<string, unknown>;
-}
 
 function responseOf(reply: Reply, context: ChatContext, run: RequestRun): ChatResponse {
   return deepFreeze({

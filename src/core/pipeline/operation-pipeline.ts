@@ -43,7 +43,7 @@ export async function runOperation<T>(
   options: ChatOptions = {},
 ): Promise<T> {
   const lease = env.acquireSnapshot();
-  const scope = new RequestScope(initial.requestId, options.signal, options.cancellation);
+  const scope = new RequestScope(initial.requestId, options.signal, options.cancellation, options.responseHeaders);
   const run = new RequestRun(env, lease.snapshot, scope);
   const startedAt = performance.now();
   let context = initial;

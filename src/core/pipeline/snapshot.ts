@@ -10,6 +10,8 @@ export interface PipelineSnapshot {
   readonly version: number;
   /** In priority order (requests pass them in this order, responses in reverse). */
   readonly middleware: readonly PluginRecord[];
+  /** Whether any middleware has `answerRequest` (spares every other request the walk). */
+  readonly answering: boolean;
   /** Message processors applied to incoming user messages, in priority order. */
   readonly inputProcessors: readonly PluginRecord[];
   /** Message processors applied to model output, in priority order. */

@@ -3,7 +3,7 @@ import { PlugboardError } from '../errors/plugboard-error.ts';
 import { type ChatContext, chatContextSchema } from '../model/context.ts';
 import { formatIssues, type Message, messageSchema, toolCallSchema } from '../model/message.ts';
 import type { BackendReply, ChatChunk, ChatResponse } from '../model/reply.ts';
-import type { MiddlewareDecision } from '../plugin/kinds.ts';
+import type { MiddlewareDecision, RespondDecision } from '../plugin/kinds.ts';
 import { describe } from '../plugin/structure-check.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 
@@ -41,6 +41,18 @@ export function requestValidator(previous: ChatContext): (value: unknown) => Cha
     if (decision !== undefined) throw invalid(`unknown decision ${describe(decision)}: use respond() or reject()`);
     return parseContext(value, previous.requestId);
   };
+}
+
+/** A validator for `answerRequest`: a respond decision, or undefined to let the model answer. */
+export function answerValidator(value: unknown): RespondDecision | undefined {
+  if (value === undefined || value === null) return undefined;
+  if ((value as { decision?: unknown }).decision !== 'respond') {
+    throw invalid(`answerRequest returns respond(message) or undefined, found ${describe(value)}`);
+  }
+  return deepFreeze({
+    ...(value as object),
+    message: parseMessage((value as { message?: unknown }).message),
+  }) as RespondDecision;
 }
 
 /** A validator for `processResponse`: only metadata and usage may change. */

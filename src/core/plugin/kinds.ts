@@ -176,6 +176,24 @@ export type MiddlewareDecision = RespondDecision | RejectDecision;
  */
 export interface Middleware<Config = unknown> extends Pluggable<Config> {
   processRequest?(context: ChatContext, call: PluginCall): PluginReturn<ChatContext | MiddlewareDecision>;
+  /**
+   * Asked once a chat request is ready for the model — after input processors, extensions and
+   * routing, before the first model call — by each middleware the request entered, in
+   * priority order: return `respond(message)` to answer it without calling the backend, or
+   * `undefined` to let the model answer. This is where a response cache looks up: the request
+   * then holds what input processors, memory and retrieval made of it, and `context.backend`
+   * and `context.model` say where it would go. The answer passes the output processors as a
+   * model's reply would (streamed as chunks when the request streams).
+   *
+   * @example
+   * ```ts
+   * answerRequest: (context) => {
+   *   const hit = cache.get(keyOf(context));
+   *   return hit === undefined ? undefined : respond(hit, { metadata: { cache: 'hit' } });
+   * },
+   * ```
+   */
+  answerRequest?(context: ChatContext, call: PluginCall): PluginReturn<RespondDecision | undefined>;
   processResponse?(response: ChatResponse, context: ChatContext, call: PluginCall): PluginReturn<ChatResponse>;
 }
 
@@ -184,4 +202,4 @@ export type AnyPlugin<Config = unknown> = Pluggable<Config> &
   Partial<Pick<MessageProcessor<Config>, 'processMessage' | 'direction' | 'streaming'>> &
   Partial<Pick<BackendProvider<Config>, 'chat' | 'listModels' | 'embed'>> &
   Partial<Pick<FeatureExtension<Config>, 'extend' | 'continueConversation'>> &
-  Partial<Pick<Middleware<Config>, 'processRequest' | 'processResponse'>>;
+  Partial<Pick<Middleware<Config>, 'processRequest' | 'answerRequest' | 'processResponse'>>;

@@ -23,6 +23,25 @@ export interface PluginCall {
   readonly logger: Logger;
   /** The services the plugin declared in `metadata.consumes`, from their providers. */
   readonly services: ServiceAccess;
+  /**
+   * Sets a header on the response to the request being served (over HTTP: the reply's
+   * header; a streamed reply sends its head with the first chunk, so only what is set before
+   * then — in `processRequest`, `answerRequest`, input processors, extensions — gets out).
+   * The server refuses the headers that frame the response (`content-type`, `content-length`,
+   * `connection` …) and malformed ones. To refuse a request with headers, use `reject(…, {
+   * headers })` instead.
+   *
+   * @returns false when the header cannot be sent: no request, no HTTP response, its head
+   *   already sent, or a name the server does not allow.
+   * @example
+   * ```ts
+   * processRequest(context, call) {
+   *   call.setResponseHeader('x-quota-remaining', String(remaining));
+   *   return context;
+   * }
+   * ```
+   */
+  setResponseHeader(name: string, value: string): boolean;
 }
 
 /**

@@ -20,7 +20,7 @@ const KIND_MEMBERS: Readonly<Record<PluginKind, { required: readonly string[]; o
   'message-processor': { required: ['processMessage'], optional: [] },
   'backend-provider': { required: ['chat', 'listModels'], optional: ['embed'] },
   'feature-extension': { required: ['extend'], optional: ['continueConversation'] },
-  middleware: { required: [], optional: ['processRequest', 'processResponse'] },
+  middleware: { required: [], optional: ['processRequest', 'answerRequest', 'processResponse'] },
 };
 
 const LIFECYCLE_METHODS = ['initialize', 'shutdown', 'healthCheck'] as const;
@@ -115,7 +115,7 @@ export function checkPluginStructure(value: unknown, source?: string): PluginSha
   const providesServices = Array.isArray(metadata?.provides) && metadata.provides.length > 0;
   if (kinds.size === 0 && hookMethods.length === 0 && !providesServices) {
     problems.push(
-      'plugin implements no kind, no hook and provides no service: add processMessage, chat + listModels, extend, processRequest/processResponse, an on<Hook> method, or metadata.provides',
+      'plugin implements no kind, no hook and provides no service: add processMessage, chat + listModels, extend, processRequest/answerRequest/processResponse, an on<Hook> method, or metadata.provides',
     );
   }
 
