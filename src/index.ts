@@ -30,6 +30,7 @@ export {
   type AnyErrorCode,
   type ErrorOrigin,
   isPlugboardError,
+  isRefusal,
   PlugboardError,
   type PluginErrorCode,
 } from './core/errors/plugboard-error.ts';

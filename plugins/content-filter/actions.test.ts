@@ -89,19 +89,25 @@ describe('actions and directions', () => {
     assert.equal(env.backend.calls.length, 1);
   });
 
-  test('block on output: the reply is withheld (fail-closed), the value never reaches the client', async () => {
+  test('block on output: the reply is withheld with content_filter/BLOCKED (422), the value never reaches the client, no breaker opens', async () => {
     await using env = await setUp({ categories: { secret: { action: 'block', direction: 'output' } } }, `key ${KEY}`);
-    const error = await env.manager.chat(chatRequest('hi')).catch((thrown: unknown) => thrown);
-    assert.ok(isPlugboardError(error), String(error));
-    assert.match(error.message, /content_filter\/BLOCKED.*contained secret/);
-    assert.ok(!error.message.includes(KEY));
+    // More blocked replies in a row than a breaker's threshold: a refusal is not a failure.
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const error = await env.manager.chat(chatRequest('hi')).catch((thrown: unknown) => thrown);
+      assert.ok(isPlugboardError(error, 'content_filter/BLOCKED'), String(error));
+      assert.equal(error.status, 422);
+      assert.match(error.message, /withheld by the content filter: it contained secret/);
+      assert.ok(!error.message.includes(KEY));
+    }
     const chunks: string[] = [];
     const failure = await (async () => {
       for await (const chunk of env.manager.stream(chatRequest('hi', { stream: true })))
         chunks.push(chunk.content ?? '');
     })().catch((thrown: unknown) => thrown);
-    assert.ok(isPlugboardError(failure), String(failure));
+    assert.ok(isPlugboardError(failure, 'content_filter/BLOCKED'), String(failure));
     assert.ok(!chunks.join('').includes('ghp_'), 'no byte of the key was streamed');
+    const status = env.manager.getPluginStatus().plugins.content_filter;
+    assert.equal(status?.breaker.state, 'closed', 'blocked replies are refusals, not failures');
   });
 
   test('history the client sends again is filtered too, and blocks too', async () => {

@@ -27,6 +27,8 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, BuiltinPlugin>> = {
   auth: { file: 'auth/auth.plugin.ts', section: 'middleware' },
   rate_limiter: { file: 'rate-limiter/rate-limiter.plugin.ts', section: 'middleware' },
   logging: { file: 'logging/logging.plugin.ts', section: 'middleware' },
+  cache: { file: 'cache/cache.plugin.ts', section: 'middleware' },
+  token_counter: { file: 'token-counter/token-counter.plugin.ts', section: 'middleware' },
 };
 
 /** The absolute path of a built-in plugin's module. */

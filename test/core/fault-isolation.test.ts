@@ -657,7 +657,10 @@ describe('failure policy: fail-closed plugins reject the request', () => {
             observer.ends.map((end) => [end.outcome, end.error?.code]),
             [['failed', 'PLUGIN_FAILED_CLOSED']],
           );
-          assert.ok(observer.errors.some(({ error }) => error === rejected));
+          assert.ok(
+            observer.errors.some(({ error }) => error === rejected),
+            `the error hook was told: ${observer.errors.map(({ error }) => error.code).join(', ')}`,
+          );
         } finally {
           await m.shutdown();
         }
@@ -821,32 +824,40 @@ describe('failure policy: fail-closed plugins reject the request', () => {
     }
   });
 
-  test('PLUGIN_FAILED_CLOSED keeps a plugin’s own coded error as the cause', async () => {
-    const own = new PlugboardError('REQUEST_REJECTED', 'quota exceeded', { status: 429 });
-    const m = await startManager([
-      createScriptedBackend(),
-      [
-        defineMessageProcessor({
-          metadata: { name: 'quota', version: '1.0.0' },
-          direction: 'input',
-          processMessage: () => {
-            throw own;
-          },
-        }),
-        { failurePolicy: 'closed' },
-      ],
-    ]);
-    try {
-      await assert.rejects(m.chat(chatRequest('x')), (error: unknown) => {
-        assert.ok(isPlugboardError(error, 'PLUGIN_FAILED_CLOSED'));
-        assert.ok(isPlugboardError(error.cause, 'REQUEST_REJECTED'));
-        assert.equal(error.cause.message, 'quota exceeded');
-        assert.equal(error.cause.status, 429);
-        assert.equal(error.cause.plugin, 'quota');
-        return true;
-      });
-    } finally {
-      await m.shutdown();
-    }
-  });
+  for (const failurePolicy of ['closed', 'open'] as const) {
+    test(`a plugin's own coded 4xx is a refusal: the request ends with it as it is (fail-${failurePolicy}), and no breaker counts it`, async () => {
+      const own = new PlugboardError('REQUEST_REJECTED', 'quota exceeded', { status: 429 });
+      const m = await startManager(
+        [
+          createScriptedBackend(),
+          [
+            defineMessageProcessor({
+              metadata: { name: 'quota', version: '1.0.0' },
+              direction: 'input',
+              processMessage: () => {
+                throw own;
+              },
+            }),
+            { failurePolicy },
+          ],
+        ],
+        { circuitBreaker: { failureThreshold: 2 } },
+      );
+      try {
+        for (let attempt = 0; attempt < 3; attempt++) {
+          await assert.rejects(m.chat(chatRequest('x')), (error: unknown) => {
+            assert.ok(isPlugboardError(error, 'REQUEST_REJECTED'), `the plugin's own error, not ${String(error)}`);
+            assert.equal(error.message, 'quota exceeded');
+            assert.equal(error.status, 429);
+            assert.equal(error.plugin, 'quota');
+            return true;
+          });
+        }
+        const status = m.getPluginStatus().plugins.quota;
+        assert.equal(status?.breaker.state, 'closed', 'three refusals in a row open no breaker');
+      } finally {
+        await m.shutdown();
+      }
+    });
+  }
 });

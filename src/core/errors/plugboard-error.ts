@@ -129,6 +129,30 @@ export function isPlugboardError(value: unknown, code?: string): value is Plugbo
   return value instanceof PlugboardError && (code === undefined || value.code === code);
 }
 
+/**
+ * True for a refusal: a plugin's own coded error (a `defineErrors` code such as
+ * `content_filter/BLOCKED`, or `REQUEST_REJECTED`) with a 4xx status, thrown from a processor,
+ * a middleware or an extension. It is a decision about this request, not a failure of the
+ * plugin: the request ends with it whatever the plugin's failure policy, and it does not count
+ * towards the plugin's circuit breaker (policy refusals in a row must not take the plugin out).
+ *
+ * @example
+ * ```ts
+ * processMessage(message) {
+ *   if (/forbidden/.test(message.content)) throw policyErrors.BLOCKED('The reply was withheld by policy');
+ *   return message;
+ * }
+ * ```
+ */
+export function isRefusal(error: unknown): boolean {
+  return (
+    error instanceof PlugboardError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    (error.code === 'REQUEST_REJECTED' || error.code.includes('/'))
+  );
+}
+
 /** Turns anything thrown into a readable one-line description. */
 export function describeCause(cause: unknown): string {
   if (cause instanceof Error) return cause.message || cause.name;

@@ -7,7 +7,7 @@ import {
   handleWhen,
   IsolatedCircuitError,
 } from 'cockatiel';
-import { isPlugboardError } from '../errors/plugboard-error.ts';
+import { isPlugboardError, isRefusal } from '../errors/plugboard-error.ts';
 
 /** Circuit breaker settings (FR-6). */
 export interface CircuitBreakerOptions {
@@ -189,16 +189,16 @@ export function isBreakerRejection(error: unknown): boolean {
   return error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError;
 }
 
-/** Aborted requests are the caller's doing, not the plugin's: they do not count. */
 /**
  * Errors that say nothing about the plugin's health: the request was aborted, or it was the
- * caller's to fix (an unknown model, an invalid request). Five mistyped model names in a row
- * must not open a backend's circuit for everyone.
+ * caller's to fix (an unknown model, an invalid request), or the plugin refused it on purpose
+ * (`isRefusal`). Five mistyped model names in a row must not open a backend's circuit for
+ * everyone, nor five blocked replies a content filter's.
  */
 const NOT_THE_PLUGINS_FAULT = new Set(['REQUEST_ABORTED', 'REQUEST_INVALID', 'MODEL_NOT_FOUND']);
 
 function countsAsFailure(error: unknown): boolean {
-  return !(isPlugboardError(error) && NOT_THE_PLUGINS_FAULT.has(error.code));
+  return !((isPlugboardError(error) && NOT_THE_PLUGINS_FAULT.has(error.code)) || isRefusal(error));
 }
 
 function noop(): void {}

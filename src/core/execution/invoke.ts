@@ -1,7 +1,7 @@
 // The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
 import { performance } from 'node:perf_hooks';
 import { circuitOpen, pluginTimeout } from '../errors/core-errors.ts';
-import { type PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import { isRefusal, type PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { Logger } from '../logger.ts';
 import type { PluginCall } from '../plugin/plugin-call.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
@@ -105,6 +105,15 @@ function recordFailure(
     operation,
   );
   if (error.code === 'REQUEST_ABORTED') return error;
+  if (isRefusal(error)) {
+    // The plugin did its job: it refused this request on purpose (content blocked, over budget).
+    record.metrics.record(operation, 'success', durationMs);
+    record.logger.info(
+      { operation, ...requestField(requestId), duration_ms: round(durationMs), refused: error.code },
+      `${operation} refused the request`,
+    );
+    return error;
+  }
   record.metrics.record(operation, error.code === 'PLUGIN_TIMEOUT' ? 'timeout' : 'failure', durationMs);
   record.lastError = error;
   record.logger.error(

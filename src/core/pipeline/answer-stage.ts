@@ -20,6 +20,15 @@ export interface Reply {
   readonly metadata: Record<string, unknown>;
 }
 
+/**
+ * The routed context naming its backend also when routing left it implicit (a model-less
+ * request to the default backend): a cache keys on it, in `answerRequest` and later in
+ * `processResponse`, so the rest of the request runs on this one.
+ */
+export function namingBackend(context: ChatContext, backend: string): ChatContext {
+  return context.backend === backend ? context : deepFreeze({ ...context, backend });
+}
+
 /** A middleware's answer to a request, and the middleware that gave it. */
 export interface Answer {
   readonly decision: RespondDecision;
@@ -30,16 +39,12 @@ export interface Answer {
  * Asks each middleware the request entered, in priority order, whether it answers the
  * prepared request itself (`answerRequest`, e.g. a cache hit); the first answer wins. A
  * failing one is handled by its failure policy like any call (fail-open: the model answers).
- * The context it is asked with always names the backend the request would go to.
  */
 export async function askForAnswer(
   run: RequestRun,
   entered: readonly PluginRecord[],
-  routed: ChatContext,
-  backend: string,
+  context: ChatContext,
 ): Promise<Answer | undefined> {
-  // Named even for a model-less request to the default backend: a cache keys on it.
-  const context = routed.backend === backend ? routed : deepFreeze({ ...routed, backend });
   for (const record of entered) {
     const answerRequest = record.plugin.answerRequest;
     if (answerRequest === undefined) continue;

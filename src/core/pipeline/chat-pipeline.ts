@@ -9,7 +9,7 @@ import type { Message, ToolCall } from '../model/message.ts';
 import type { ChatChunk, ChatResponse, FinishReason, PluginStep, Usage } from '../model/reply.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
-import { type Answer, answeredReply, askForAnswer, type Reply } from './answer-stage.ts';
+import { type Answer, answeredReply, askForAnswer, namingBackend, type Reply } from './answer-stage.ts';
 import { type BackendAttempt, callBackend, handOverAfterFailure } from './backend-call.ts';
 import { readBackendReply } from './backend-stream.ts';
 import { needsPreparation, prepareContext } from './context-stage.ts';
@@ -115,7 +115,10 @@ export async function* runChatPipeline(
       const routing = routeRequest(env.router, snapshot, context);
       route = routing instanceof Promise ? await routing : routing;
       context = route.context;
-      if (snapshot.answering) answer = await askForAnswer(run, admission.entered, context, route.backend.name);
+      if (snapshot.answering) {
+        context = namingBackend(context, route.backend.name);
+        answer = await askForAnswer(run, admission.entered, context);
+      }
     }
     if (answer !== undefined) {
       reply = yield* answeredReply(run, answer, context, streaming);

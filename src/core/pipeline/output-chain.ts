@@ -1,7 +1,7 @@
 // The global `performance` is an accessor (~7 ns a read); the module's export is the same object.
 import { performance } from 'node:perf_hooks';
 import { circuitOpen, failedClosed, pluginTimeout } from '../errors/core-errors.ts';
-import { PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
+import { isRefusal, PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { PluginCircuitBreaker } from '../execution/circuit-breaker.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import { invokeGuarded } from '../execution/invoke.ts';
@@ -13,6 +13,7 @@ import type { PluginStep } from '../model/reply.ts';
 import type { StreamingSupport } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
+import { attributed } from './request-run.ts';
 import { messageValidator } from './validators.ts';
 
 /** What the chain needs from the pipeline. */
@@ -125,7 +126,7 @@ class BufferingStage implements Stage {
     );
     env.steps.push(stepOf(record.name, PROCESS_OUTPUT, result));
     if (result.ok) return { text: result.value.content, message: result.value };
-    failOrBypass(record, result.error, env);
+    failOrBypass(record, result.error, env, PROCESS_OUTPUT);
     return { text: whole.content, message: whole };
   }
 }
@@ -209,6 +210,11 @@ class WindowedStage implements Stage {
       if (breaker.isOpen) void breaker.run(() => Promise.resolve()).catch(() => undefined);
       return output;
     } catch (thrown) {
+      if (isRefusal(thrown)) {
+        // Not a failure: the processor withheld the text on purpose; the reply ends with its error.
+        record.metrics.record(TRANSFORM, 'success', performance.now() - start);
+        throw attributed(thrown as PlugboardError, record.name, TRANSFORM);
+      }
       const error = toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', { plugin: record.name, hook: TRANSFORM });
       const durationMs = performance.now() - start;
       record.metrics.record(TRANSFORM, error.code === 'PLUGIN_TIMEOUT' ? 'timeout' : 'failure', durationMs);
@@ -242,7 +248,7 @@ class WindowedStage implements Stage {
       durationMs: 0,
       errorCode: error.code,
     });
-    failOrBypass(this.record, error, this.env);
+    failOrBypass(this.record, error, this.env, TRANSFORM);
   }
 }
 
@@ -269,7 +275,9 @@ class StageClock {
   }
 }
 
-function failOrBypass(record: PluginRecord, error: PlugboardError, env: OutputChainEnv): void {
+function failOrBypass(record: PluginRecord, error: PlugboardError, env: OutputChainEnv, operation: string): void {
+  // A refusal (content withheld by policy) ends the reply with the plugin's own error.
+  if (isRefusal(error)) throw attributed(error, record.name, operation);
   if (record.config.failurePolicy === 'closed') throw failedClosed(record.name, error);
   env.onBypass(error);
 }

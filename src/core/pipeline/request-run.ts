@@ -1,5 +1,5 @@
 import { failedClosed } from '../errors/core-errors.ts';
-import type { PlugboardError } from '../errors/plugboard-error.ts';
+import { isRefusal, type PlugboardError } from '../errors/plugboard-error.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
 import { type InvokeOptions, invokeGuarded } from '../execution/invoke.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
@@ -111,6 +111,8 @@ export class RequestRun {
     this.steps.push(stepOf(record.name, operation, result));
     if (!result.ok && bypassable) {
       if (this.scope.abortError) throw this.scope.abortError;
+      // A plugin's deliberate 4xx ends the request as it is, whatever its failure policy.
+      if (isRefusal(result.error)) throw attributed(result.error, record.name, operation);
       if (record.config.failurePolicy === 'closed') throw failedClosed(record.name, result.error);
       this.#bypassed.push(result.error);
     }
@@ -198,3 +200,8 @@ export class RequestRun {
 }
 
 function ignore(): void {}
+
+/** The refusal names the plugin and operation that made it (for the log and the client's error). */
+export function attributed(error: PlugboardError, plugin: string, operation: string): PlugboardError {
+  return error.plugin !== undefined ? error : error.withOrigin({ plugin, hook: operation });
+}
