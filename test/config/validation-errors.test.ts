@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { BUILTIN_PLUGINS } from '../../src/config/builtin-plugins.ts';
 import type { ConfigIssue } from '../../src/config/config-issue.ts';
 import { type LoadedConfig, loadConfig, parseConfig } from '../../src/config/load-config.ts';
 
@@ -327,8 +328,7 @@ describe('plugin sources', () => {
         line: 2,
         column: 3,
         path: 'backends.olama',
-        message:
-          'no plugin_file or package, and "olama" is not a built-in plugin (did you mean "ollama"?); built-ins: ollama, openai, anthropic, llamacpp, content_filter, auth, rate_limiter, logging',
+        message: `no plugin_file or package, and "olama" is not a built-in plugin (did you mean "ollama"?); built-ins: ${Object.keys(BUILTIN_PLUGINS).join(', ')}`,
       },
       { line: 7, column: 5, path: 'backends.both', message: 'give either plugin_file or package, not both' },
     ]);
