@@ -180,8 +180,19 @@ export {
   type NewConversation,
   type StoredMessage,
 } from './core/stores/conversation-store.ts';
-export type { JsonArray, JsonObject, JsonScalar, JsonValue } from './core/stores/json.ts';
-export { type KeyValueSetOptions, type KeyValueStore, keyValueStoreRef } from './core/stores/key-value-store.ts';
+export { assertJson, type JsonArray, type JsonObject, type JsonScalar, type JsonValue } from './core/stores/json.ts';
+// The checks every KeyValueStore implementation makes, shared so that all refuse the same calls alike.
+export {
+  assertCounterDelta,
+  assertKeyPrefix,
+  assertStoreKey,
+  type KeyValueSetOptions,
+  type KeyValueStore,
+  keyValueStoreRef,
+  MAX_KEY_LENGTH,
+  nextCounterValue,
+  ttlFromOptions,
+} from './core/stores/key-value-store.ts';
 export { MemoryConversationStore } from './core/stores/memory/memory-conversation-store.ts';
 export { MemoryKeyValueStore, type MemoryKeyValueStoreOptions } from './core/stores/memory/memory-key-value-store.ts';
 export { MemorySearchIndex } from './core/stores/memory/memory-search-index.ts';

@@ -29,6 +29,9 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, BuiltinPlugin>> = {
   logging: { file: 'logging/logging.plugin.ts', section: 'middleware' },
   cache: { file: 'cache/cache.plugin.ts', section: 'middleware' },
   token_counter: { file: 'token-counter/token-counter.plugin.ts', section: 'middleware' },
+  // A service provider, of no plugin kind: the loader takes those under middleware or features,
+  // and middleware is where the configuration guide puts plugins that do not process requests.
+  redis_store: { file: 'redis-store/redis-store.plugin.ts', section: 'middleware' },
 };
 
 /** The absolute path of a built-in plugin's module. */
