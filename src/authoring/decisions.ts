@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../core/errors/catalogue.ts';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { Message } from '../core/model/message.ts';
-import type { Usage } from '../core/model/reply.ts';
+import type { FinishReason, Usage } from '../core/model/reply.ts';
 import type { RejectDecision, RespondDecision } from '../core/plugin/kinds.ts';
 
 /**
@@ -18,7 +18,7 @@ import type { RejectDecision, RespondDecision } from '../core/plugin/kinds.ts';
  */
 export function respond(
   message: Message,
-  extra: { usage?: Usage; metadata?: Readonly<Record<string, unknown>> } = {},
+  extra: { usage?: Usage; finishReason?: FinishReason; metadata?: Readonly<Record<string, unknown>> } = {},
 ): RespondDecision {
   return { decision: 'respond', message, ...extra };
 }

@@ -150,3 +150,27 @@ describe('call.setResponseHeader', () => {
     }
   });
 });
+
+describe('respond() finish reasons', () => {
+  test('an answer says why it ended (a cached cut reply: length); an unknown reason is an invalid result', async () => {
+    const backend = createScriptedBackend({ reply: 'from the model' });
+    let finishReason: unknown = 'length';
+    const cache = defineMiddleware({
+      metadata: { name: 'cache', version: '1.0.0' },
+      answerRequest: () => respond({ role: 'assistant', content: 'cut sho' }, { finishReason } as never),
+    });
+    const manager = await startManager([backend, cache]);
+    try {
+      const cut = await manager.chat(chatRequest('q'));
+      assert.equal(cut.finishReason, 'length');
+      const streamed = await collectStream(manager.stream(chatRequest('q', { stream: true })));
+      assert.equal(streamed.chunks.at(-1)?.finishReason, 'length');
+      finishReason = 'bored';
+      const fallback = await manager.chat(chatRequest('q'));
+      assert.equal(fallback.message.content, 'from the model', 'the invalid answer is bypassed');
+      assert.equal(fallback.steps.find((step) => step.plugin === 'cache')?.errorCode, 'PLUGIN_INVALID_RESULT');
+    } finally {
+      await manager.shutdown();
+    }
+  });
+});

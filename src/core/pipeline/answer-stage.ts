@@ -94,7 +94,7 @@ export async function* answeredReply(
     if (streaming) yield run.emit({ content: finished.text }, context);
   }
   const message = deepFreeze({ ...finished.message, content: run.emittedText });
-  const finishReason: FinishReason = toolCalls?.length ? 'tool_calls' : 'stop';
+  const finishReason: FinishReason = decision.finishReason ?? (toolCalls?.length ? 'tool_calls' : 'stop');
   if (streaming) {
     yield run.emit(
       {

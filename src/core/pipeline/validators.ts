@@ -34,10 +34,7 @@ export function requestValidator(previous: ChatContext): (value: unknown) => Cha
         throw invalid('a reject decision needs a PlugboardError in "error" (use reject())');
       return value as MiddlewareDecision;
     }
-    if (decision === 'respond') {
-      const respond = value as { message?: unknown };
-      return deepFreeze({ ...(value as object), message: parseMessage(respond.message) }) as MiddlewareDecision;
-    }
+    if (decision === 'respond') return respondDecision(value);
     if (decision !== undefined) throw invalid(`unknown decision ${describe(decision)}: use respond() or reject()`);
     return parseContext(value, previous.requestId);
   };
@@ -49,10 +46,18 @@ export function answerValidator(value: unknown): RespondDecision | undefined {
   if ((value as { decision?: unknown }).decision !== 'respond') {
     throw invalid(`answerRequest returns respond(message) or undefined, found ${describe(value)}`);
   }
-  return deepFreeze({
-    ...(value as object),
-    message: parseMessage((value as { message?: unknown }).message),
-  }) as RespondDecision;
+  return respondDecision(value);
+}
+
+const FINISH_REASONS: ReadonlySet<unknown> = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'error']);
+
+/** A `respond()` decision with its message checked and its finish reason, if any, one the APIs know. */
+function respondDecision(value: unknown): RespondDecision {
+  const { message, finishReason } = value as { message?: unknown; finishReason?: unknown };
+  if (finishReason !== undefined && !FINISH_REASONS.has(finishReason)) {
+    throw invalid(`respond(): finishReason ${describe(finishReason)} is not one of ${[...FINISH_REASONS].join(', ')}`);
+  }
+  return deepFreeze({ ...(value as object), message: parseMessage(message) }) as RespondDecision;
 }
 
 /** A validator for `processResponse`: only metadata and usage may change. */

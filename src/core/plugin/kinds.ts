@@ -147,6 +147,8 @@ export interface RespondDecision {
   readonly decision: 'respond';
   readonly message: Message;
   readonly usage?: Usage;
+  /** Why the answer ended (a cached reply cut at the token limit says `length`); default `stop`, or `tool_calls` with tool calls. */
+  readonly finishReason?: FinishReason;
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
