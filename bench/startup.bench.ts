@@ -8,6 +8,9 @@
  * - `plugboard-build`: `node bin/plugboard.mjs serve --config plugins/config.yaml`, the real CLI
  *   as `npm start` runs it, from the precompiled build of src/ (`npm run build`; made here
  *   first if it does not match the sources);
+ * - `plugboard-core-only`: the build with bench/fixtures/startup-core-only.yaml — the shipped
+ *   configuration without its first-party processors and middleware (content_filter,
+ *   token_counter, logging) and example plugins: what those add is the difference;
  * - `plugboard-source`: the same with PLUGBOARD_FROM_SOURCE=1 — the TypeScript sources through
  *   tsx, as when src/ was edited since the last build.
  * Ready: the time from spawning the process to the first 200 from `GET /health/ready` (polled
@@ -62,7 +65,7 @@ interface StartupRow {
   readonly rss_x_bare?: number;
 }
 
-type Target = 'bare-node' | 'plugboard-build' | 'plugboard-source';
+type Target = 'bare-node' | 'plugboard-core-only' | 'plugboard-build' | 'plugboard-source';
 
 // ——— a fake Ollama: /api/chat (JSON or an NDJSON stream), /api/tags, /api/version ———
 
@@ -120,6 +123,13 @@ function answerChat(body: { stream?: boolean; model?: string }, response: Server
 
 // ——— starting a target and waiting for it to be ready ———
 
+/** The configuration each Plugboard target starts with. */
+const CONFIG_OF = {
+  'plugboard-core-only': 'bench/fixtures/startup-core-only.yaml',
+  'plugboard-build': 'plugins/config.yaml',
+  'plugboard-source': 'plugins/config.yaml',
+} as const;
+
 let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
 
 interface Started {
@@ -131,7 +141,7 @@ interface Started {
 const BARE_SERVER = `require('node:http').createServer((request, response) => response.end('ok')).listen(Number(process.env.PORT), '127.0.0.1');`;
 
 async function start(target: Target, ollamaUrl: string, nodeOptions: readonly string[] = []): Promise<Started> {
-  if (target === 'plugboard-build') ensureBuild();
+  if (target === 'plugboard-build' || target === 'plugboard-core-only') ensureBuild();
   const port = nextPort++;
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', OLLAMA_HOST: ollamaUrl };
   delete env.PLUGBOARD_FROM_SOURCE;
@@ -139,7 +149,7 @@ async function start(target: Target, ollamaUrl: string, nodeOptions: readonly st
   const args =
     target === 'bare-node'
       ? ['-e', BARE_SERVER]
-      : [...nodeOptions, join(ROOT, 'bin/plugboard.mjs'), 'serve', '--config', join(ROOT, 'plugins/config.yaml')];
+      : [...nodeOptions, join(ROOT, 'bin/plugboard.mjs'), 'serve', '--config', join(ROOT, CONFIG_OF[target])];
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -281,7 +291,7 @@ function ensureBuild(): void {
 
 const ollama = await startFakeOllama();
 try {
-  const targets: Target[] = ['bare-node', 'plugboard-build', 'plugboard-source'];
+  const targets: Target[] = ['bare-node', 'plugboard-core-only', 'plugboard-build', 'plugboard-source'];
   const samples = new Map<Target, { ready: number[]; rss: number[] }>(
     targets.map((target) => [target, { ready: [], rss: [] }]),
   );
