@@ -208,8 +208,12 @@ const CHALLENGES = {
 /** A refusal; logged at debug level with the key's id when known, never with the credential. */
 function refuse(logger: Logger, code: 'UNAUTHENTICATED' | 'EXPIRED' | 'FORBIDDEN', message: string, id?: string) {
   logger.debug({ operation: 'auth', error: `auth/${code}`, ...(id === undefined ? {} : { key_id: id }) }, message);
+  // A 403's caller is known: the audit record (logging) names it through details.principal,
+  // which no API sends to the client.
   const error =
-    code === 'FORBIDDEN' ? authErrors[code](message) : authErrors[code](message, { headers: CHALLENGES[code] });
+    code === 'FORBIDDEN'
+      ? authErrors[code](message, id === undefined ? {} : { details: { principal: id } })
+      : authErrors[code](message, { headers: CHALLENGES[code] });
   return { decision: 'reject', error } as const satisfies RejectDecision;
 }
 

@@ -108,7 +108,9 @@ export function buildRecord(payload: HookPayload<'requestEnd'>, options: RecordO
           },
         }),
     duration_ms: round(payload.durationMs),
-    principal: context.principal?.id ?? null,
+    // A caller refused after authentication (auth's 403) has no principal in the context yet:
+    // the refusal names it, so the audit trail says who tried.
+    principal: context.principal?.id ?? refusedPrincipal(error) ?? null,
     client_address: context.client?.address ?? null,
     ...(userAgent === undefined ? {} : { user_agent: redactor.text(userAgent) }),
     ...(model === undefined ? {} : { model }),
@@ -167,4 +169,12 @@ export function body(text: string, options: Pick<RecordOptions, 'redactor' | 'ma
 /** Milliseconds to the microsecond: enough, and shorter lines. */
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/** The principal a refusal names (`details.principal`, set by auth on a 403), if any. */
+function refusedPrincipal(
+  error: { readonly details?: Readonly<Record<string, unknown>> } | undefined,
+): string | undefined {
+  const principal = error?.details?.principal;
+  return typeof principal === 'string' ? principal : undefined;
 }
