@@ -130,7 +130,8 @@ const CONFIG_OF = {
   'plugboard-source': 'plugins/config.yaml',
 } as const;
 
-let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
+// Below the ephemeral range (32768+ on Linux): a client socket there would make the port "in use".
+let nextPort = 20_000 + Math.floor(Math.random() * 10_000);
 
 interface Started {
   readonly child: ChildProcess;

@@ -12,6 +12,7 @@ import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { createScriptedBackend, type ScriptedBackend } from '../../src/testing/index.ts';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
+import { readChatStream } from '../../test/support/openai-stream.ts';
 import { createCachePlugin } from './cache.plugin.ts';
 
 const REPLY = 'Plugboard replays this reply from its cache, chunk after chunk, in the protocol it was asked in.';
@@ -40,20 +41,7 @@ async function openAiStream(content: string) {
       stream_options: { include_usage: true },
     })
     .withResponse();
-  let text = '';
-  let deltas = 0;
-  let finish: string | null | undefined;
-  let usage: OpenAI.CompletionUsage | null | undefined;
-  for await (const chunk of stream) {
-    const choice = chunk.choices[0];
-    if (choice?.delta.content) {
-      text += choice.delta.content;
-      deltas++;
-    }
-    if (choice?.finish_reason) finish = choice.finish_reason;
-    if (chunk.usage) usage = chunk.usage;
-  }
-  return { text, deltas, finish, usage, cache: response.headers.get('x-plugboard-cache'), response };
+  return { ...(await readChatStream(stream)), cache: response.headers.get('x-plugboard-cache'), response };
 }
 
 /** A raw POST whose body is read as text. */

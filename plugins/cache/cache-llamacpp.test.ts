@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
+import { readChatStream } from '../../test/support/openai-stream.ts';
 import { tinyGgufFile } from '../../test/support/tiny-gguf.ts';
 import { LlamaCppBackend } from '../llamacpp/llamacpp.plugin.ts';
 import { createCachePlugin } from './cache.plugin.ts';
@@ -97,20 +98,7 @@ describe('llamacpp + cache over the OpenAI API', () => {
           stream_options: { include_usage: true },
         })
         .withResponse();
-      let text = '';
-      let deltas = 0;
-      let finish: string | null | undefined;
-      let usage: OpenAI.CompletionUsage | null | undefined;
-      for await (const chunk of data) {
-        const choice = chunk.choices[0];
-        if (choice?.delta.content) {
-          text += choice.delta.content;
-          deltas++;
-        }
-        if (choice?.finish_reason) finish = choice.finish_reason;
-        if (chunk.usage) usage = chunk.usage;
-      }
-      return { text, deltas, finish, usage, cache: response.headers.get('x-plugboard-cache') };
+      return { ...(await readChatStream(data)), cache: response.headers.get('x-plugboard-cache') };
     };
     const before = await generations();
     const first = await stream();

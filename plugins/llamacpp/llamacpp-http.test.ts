@@ -15,6 +15,7 @@ import OpenAI from 'openai';
 import redactEmails from '../../examples/plugins/redact-emails.plugin.ts';
 import { definePlugin, type RequestOutcome } from '../../src/index.ts';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
+import { readChatStream } from '../../test/support/openai-stream.ts';
 import { tinyGgufFile } from '../../test/support/tiny-gguf.ts';
 import { LlamaCppBackend } from './llamacpp.plugin.ts';
 
@@ -85,19 +86,7 @@ describe('llamacpp over HTTP: OpenAI API', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let deltas = 0;
-    let finish: string | null | undefined;
-    let usage: OpenAI.CompletionUsage | undefined | null;
-    for await (const chunk of stream) {
-      const choice = chunk.choices[0];
-      if (choice?.delta.content) {
-        text += choice.delta.content;
-        deltas++;
-      }
-      if (choice?.finish_reason) finish = choice.finish_reason;
-      if (chunk.usage) usage = chunk.usage;
-    }
+    const { text, deltas, finish, usage } = await readChatStream(stream);
     assert.ok(deltas >= 2, `${deltas} deltas`);
     assert.equal(text, whole.choices[0]?.message.content);
     assert.equal(finish, 'length');

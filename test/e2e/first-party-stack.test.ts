@@ -25,6 +25,7 @@ import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { type RunningPlugboard, serve } from '../../src/server/serve.ts';
 import { captureLogs } from '../server/observability-support.ts';
+import { readChatStream } from '../support/openai-stream.ts';
 import { PLUGBOARD_SRC } from '../support/plugin-sources.ts';
 import { RuntimeFixture } from '../support/runtime-fixture.ts';
 import { tinyGgufFile } from '../support/tiny-gguf.ts';
@@ -316,20 +317,7 @@ async function openaiStream(
       stream_options: { include_usage: true },
     })
     .withResponse();
-  let text = '';
-  let deltas = 0;
-  let finish: string | null | undefined;
-  let usage: OpenAI.CompletionUsage | null | undefined;
-  for await (const chunk of data) {
-    const choice = chunk.choices[0];
-    if (choice?.delta.content) {
-      text += choice.delta.content;
-      deltas++;
-    }
-    if (choice?.finish_reason) finish = choice.finish_reason;
-    if (chunk.usage) usage = chunk.usage;
-  }
-  return { text, deltas, finish, usage, headers: response.headers };
+  return { ...(await readChatStream(data)), headers: response.headers };
 }
 
 test('the server starts from the YAML file with every plugin active', async () => {
