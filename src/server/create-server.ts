@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import Fastify, {
   type FastifyBaseLogger,
@@ -110,13 +111,14 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     tracing,
   };
 
+  const requestIds = new RequestIds();
   const app = Fastify({
     loggerInstance: toFastifyLogger(logger),
     // One line per request, written in onResponse below in the shape of the spec's §11.2.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: settings.bodyLimitBytes,
     requestIdHeader: false,
-    genReqId: requestIdOf,
+    genReqId: requestIds.next,
     // Keep-alive connections with no request in flight close at once on shutdown.
     forceCloseConnections: 'idle',
     return503OnClosing: false,
@@ -142,6 +144,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
   app.addHook('onRequest', (request, reply, done) => {
     tracing?.startRequest(request, reply);
     reply.header('x-request-id', request.id);
+    requestIds.releaseWhenDone(request.id, reply.raw);
     if (shuttingDown) {
       reply.header('connection', 'close');
       done(serverErrors.SERVER_SHUTTING_DOWN('The server is shutting down and takes no new requests'));
@@ -262,9 +265,34 @@ function degradedField(request: FastifyRequest): { degraded?: readonly string[] 
   return degraded === undefined ? {} : { degraded };
 }
 
-/** A client's `x-request-id` when it is a sane token, else a new UUID. */
-function requestIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {
-  const given = request.headers['x-request-id'];
-  if (typeof given === 'string' && /^[\w.:@/+=-]{1,128}$/.test(given)) return given;
-  return randomUUID();
+/**
+ * Request ids: a client's `x-request-id` when it is a sane token and no request in flight has
+ * it, else a new UUID. Plugins key per-request state by `context.requestId` (a cache's pending
+ * entry, a counter's estimate): two concurrent requests sharing one, by accident or on purpose,
+ * must not read each other's. The client learns the id used from the response's `x-request-id`.
+ */
+class RequestIds {
+  readonly #inFlight = new Set<string>();
+
+  readonly next = (request: IncomingMessage): string => {
+    const given = request.headers['x-request-id'];
+    const id =
+      typeof given === 'string' && /^[\w.:@/+=-]{1,128}$/.test(given) && !this.#inFlight.has(given)
+        ? given
+        : randomUUID();
+    // Requests Fastify answers before any hook (a malformed URL) never release theirs: the cap
+    // keeps a flood of them from growing the set. Clearing forgets the ids in flight, so for a
+    // while one of them could be adopted twice: the price of bounded memory, paid only then.
+    if (this.#inFlight.size >= MAX_TRACKED_REQUEST_IDS) this.#inFlight.clear();
+    this.#inFlight.add(id);
+    return id;
+  };
+
+  /** Frees the id once its response is over: ended, or its connection closed. */
+  releaseWhenDone(id: string, response: ServerResponse): void {
+    response.once('close', () => this.#inFlight.delete(id));
+  }
 }
+
+/** Far above the requests one server has in flight (server.limits bound them much lower). */
+const MAX_TRACKED_REQUEST_IDS = 100_000;
