@@ -1,5 +1,15 @@
-import { englishDataset, englishRecommendedTransformers, RegExpMatcher } from 'obscenity';
+import { createRequire } from 'node:module';
+import type * as Obscenity from 'obscenity';
 import { type Detector, type Finding, pushMatches, type Span } from './types.ts';
+
+/**
+ * obscenity, loaded when a profanity detector is built: its dataset costs ~75 ms and ~14 MB at
+ * start, and the category is off by default (and in the logging plugin's redaction), so a
+ * server that never filters profanity never pays for it.
+ */
+function loadObscenity(): typeof Obscenity {
+  return createRequire(import.meta.url)('obscenity') as typeof Obscenity;
+}
 
 /**
  * Single letters joined by one repeated separator (`f.u.c.k`, `f u c k`, `f-u-c-k`, `f*u*c*k`):
@@ -18,6 +28,7 @@ const LETTER = /[\p{L}\p{N}'’]/u;
  * @example profanityDetector().find('what the fuck', out)
  */
 export function profanityDetector(): Detector {
+  const { englishDataset, englishRecommendedTransformers, RegExpMatcher } = loadObscenity();
   const matcher = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
   return {
     category: 'profanity',
