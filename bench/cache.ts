@@ -16,15 +16,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createCachePlugin } from '../plugins/cache/cache.plugin.ts';
 import { createRedisStorePlugin } from '../plugins/redis-store/redis-store.plugin.ts';
-import {
-  type ChatContext,
-  type Connections,
-  connectionsRef,
-  definePlugin,
-  type PluginManager,
-  updateContext,
-} from '../src/index.ts';
-import { chatRequest, createScriptedBackend, startManager } from '../src/testing/index.ts';
+import { type ChatContext, type PluginManager, updateContext } from '../src/index.ts';
+import { chatRequest, createRedisConnections, createScriptedBackend, startManager } from '../src/testing/index.ts';
 import { machine } from './report.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -68,24 +61,6 @@ interface Variant {
   best: number;
 }
 
-/** Provides connectionsRef over one ioredis client, as the runtime does for a `connections.redis` entry. */
-function connectionsOver(client: Redis) {
-  const connections: Connections = {
-    redis: () => client,
-    postgres: () => {
-      throw new Error('no postgres in this bench');
-    },
-    sqlite: () => {
-      throw new Error('no sqlite in this bench');
-    },
-    names: () => [{ name: 'bench', kind: 'redis' }],
-  };
-  return definePlugin({
-    metadata: { name: 'connections', version: '1.0.0', provides: [connectionsRef] },
-    initialize: (_config, call) => call.provide(connectionsRef, connections),
-  });
-}
-
 async function redisClient(): Promise<Redis | undefined> {
   const client = new Redis(REDIS_URL, { keyPrefix: REDIS_PREFIX, lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
@@ -110,7 +85,7 @@ async function variant(
     backend,
     ...(redis === undefined
       ? []
-      : [connectionsOver(redis), [createRedisStorePlugin, { config: { connection: 'bench' } }]]),
+      : [createRedisConnections(redis, 'bench'), [createRedisStorePlugin, { config: { connection: 'bench' } }]]),
     ...(cache === undefined ? [] : [[createCachePlugin, { config: cache }]]),
   ]);
   const status = manager.getPluginStatus().plugins.cache;

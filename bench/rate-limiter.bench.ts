@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import createRateLimiterPlugin from '../plugins/rate-limiter/rate-limiter.plugin.ts';
-import { type Connections, connectionsRef, definePlugin, type PluginManager } from '../src/index.ts';
-import { chatRequest, createScriptedBackend, startManager } from '../src/testing/index.ts';
+import type { PluginManager } from '../src/index.ts';
+import { chatRequest, createRedisConnections, createScriptedBackend, startManager } from '../src/testing/index.ts';
 import { machine, writeResults } from './report.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -18,24 +18,6 @@ const WARMUP = QUICK ? 100 : 1_000;
 const ROUNDS = QUICK ? 1 : 3;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const LIMITS = [{ key: 'principal', requests: 1_000_000_000, per_seconds: 3600 }];
-
-/** Provides connectionsRef over one ioredis client, as the runtime does for a `connections:` entry. */
-function connectionsOver(client: Redis) {
-  const connections: Connections = {
-    redis: () => client,
-    postgres: () => {
-      throw new Error('no postgres in this bench');
-    },
-    sqlite: () => {
-      throw new Error('no sqlite in this bench');
-    },
-    names: () => [{ name: 'bench', kind: 'redis' }],
-  };
-  return definePlugin({
-    metadata: { name: 'connections', version: '1.0.0', provides: [connectionsRef] },
-    initialize: (_config, call) => call.provide(connectionsRef, connections),
-  });
-}
 
 /** µs per request over REQUESTS sequential chats (the best of ROUNDS, after a warm-up). */
 async function measure(manager: PluginManager): Promise<number> {
@@ -90,7 +72,7 @@ if (client === undefined) {
 } else {
   try {
     const redis = await run('redis', [
-      connectionsOver(client),
+      createRedisConnections(client, 'bench'),
       [createRateLimiterPlugin, { config: { limits: LIMITS, store: { type: 'redis', connection: 'bench' } } }],
     ]);
     rows.push({

@@ -12,8 +12,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { type Connections, connectionsRef, definePlugin } from '../../src/index.ts';
-import { createScriptedBackend, type ScriptedBackend } from '../../src/testing/index.ts';
+import { createRedisConnections, createScriptedBackend, type ScriptedBackend } from '../../src/testing/index.ts';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
 import { createRedisStorePlugin } from '../redis-store/redis-store.plugin.ts';
 import { createCachePlugin } from './cache.plugin.ts';
@@ -23,24 +22,6 @@ const REDIS_URL = 'redis://127.0.0.1:6379/0';
 const RUN_PREFIX = `plugboard-test-cache-${randomUUID()}:`;
 /** No key prefix: sees the full keys, to inspect and clean up (KEYS patterns are not prefixed). */
 const raw = new Redis(REDIS_URL);
-
-/** Provides connectionsRef over one ioredis client, as the runtime does for a `connections.redis` entry. */
-function connectionsOver(client: Redis) {
-  const connections: Connections = {
-    redis: () => client,
-    postgres: () => {
-      throw new Error('no postgres here');
-    },
-    sqlite: () => {
-      throw new Error('no sqlite here');
-    },
-    names: () => [{ name: 'cache', kind: 'redis' }],
-  };
-  return definePlugin({
-    metadata: { name: 'connections', version: '1.0.0', provides: [connectionsRef] },
-    initialize: (_config, call) => call.provide(connectionsRef, connections),
-  });
-}
 
 interface Instance {
   readonly server: TestServer;
@@ -54,7 +35,7 @@ async function instance(reply: string): Promise<Instance> {
   const backend = createScriptedBackend({ reply, chunking: 5 });
   const server = await startTestServer([
     backend,
-    connectionsOver(client),
+    createRedisConnections(client, 'cache'),
     [createRedisStorePlugin, { config: { connection: 'cache' } }],
     [createCachePlugin, { config: { store: 'shared', ttl_seconds: 120 } }],
   ]);

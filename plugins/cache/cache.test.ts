@@ -7,10 +7,11 @@
  * sampled and truncated replies, degraded requests, requests a hook changed, two requests
  * under one id); and the metrics it records.
  */
+
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import redactEmails from '../../examples/plugins/redact-emails.plugin.ts';
 import {
-  createPatternRewriter,
   defineFeatureExtension,
   defineMessageProcessor,
   definePlugin,
@@ -55,16 +56,6 @@ async function withCache(
   }
 }
 
-const emails = createPatternRewriter({
-  window: 64,
-  rules: [{ pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g, replace: '[email]' }],
-});
-/** Redacts e-mail addresses both ways, windowed when streaming. */
-const redactEmails = defineMessageProcessor({
-  metadata: { name: 'redact-emails', version: '1.0.0' },
-  processMessage: (message) => withContent(message, emails.rewrite(message.content)),
-  streaming: emails.streaming,
-});
 /** Appends a mark to every reply: not idempotent, so a reply processed twice would show it twice. */
 const stamp = defineMessageProcessor({
   metadata: { name: 'stamp', version: '1.0.0' },

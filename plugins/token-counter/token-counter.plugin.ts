@@ -113,6 +113,65 @@ export function createTokenCounterPlugin(options: TokenCounterPluginOptions = {}
     return { decision: 'reject', error };
   };
 
+  /** The checks of a request under some limit or budget (see processRequest's fast path). */
+  const admit = async (state: Ready, context: ChatContext, call: PluginCall): Promise<ChatContext | RejectDecision> => {
+    const limits = state.config.budgets.per_request;
+    let admitted = context;
+
+    if (limits.max_completion_tokens !== undefined && context.operation !== 'embeddings') {
+      const asked = context.options.maxTokens;
+      if (asked !== undefined && asked > limits.max_completion_tokens) {
+        const error = tokenCounterErrors.COMPLETION_TOO_LARGE(
+          `The request asks for up to ${asked} completion tokens (max_tokens); the limit per request is ${limits.max_completion_tokens}.`,
+        );
+        return refuse(state, error, 'completion_too_large', context);
+      }
+      // Without max_tokens the backend could run to the model's context length: the limit caps it.
+      if (asked === undefined) {
+        admitted = updateContext(context, {
+          options: { ...context.options, maxTokens: limits.max_completion_tokens },
+        });
+      }
+    }
+
+    if (limits.max_prompt_tokens !== undefined) {
+      const tokenizer = await state.tokenizer.get();
+      const estimate = promptEstimate(tokenizer, context);
+      if (estimate > limits.max_prompt_tokens) {
+        const error = tokenCounterErrors.PROMPT_TOO_LARGE(
+          `The prompt is estimated at ${estimate} tokens (${tokenizer.name}); the limit per request is ${limits.max_prompt_tokens}.`,
+          { details: { estimate, limit: limits.max_prompt_tokens, tokenizer: tokenizer.name } },
+        );
+        return refuse(state, error, 'prompt_too_large', context);
+      }
+    }
+
+    const check = await state.book.check(context);
+    const at = now();
+    switch (check.kind) {
+      case 'over':
+        return refuse(state, budgetRefusal(check.state, check.described, at), 'budget', context, check.state.name);
+      case 'store_down':
+        if (check.policy === 'closed') {
+          return {
+            decision: 'reject',
+            error: tokenCounterErrors.STORE_UNAVAILABLE(
+              'The token counter cannot read its budgets, and refuses budgeted requests until it can (on_store_error: closed).',
+            ),
+          };
+        }
+        break;
+      case 'within':
+        for (const [name, value] of Object.entries(budgetHeaders(check.tightest, at))) {
+          call.setResponseHeader(name, value);
+        }
+        break;
+      case 'none':
+        break;
+    }
+    return admitted;
+  };
+
   return defineMiddleware<TokenCounterConfig>({
     metadata: {
       name: 'token_counter',
@@ -161,67 +220,22 @@ export function createTokenCounterPlugin(options: TokenCounterPluginOptions = {}
       if (settings.preload) void tokenizer.get();
     },
 
-    async processRequest(context, call) {
+    processRequest(context, call) {
       const state = started();
       if (!COUNTED.has(context.operation)) return context;
-      const limits = state.config.budgets.per_request;
-      let admitted = context;
-
-      if (limits.max_completion_tokens !== undefined && context.operation !== 'embeddings') {
-        const asked = context.options.maxTokens;
-        if (asked !== undefined && asked > limits.max_completion_tokens) {
-          const error = tokenCounterErrors.COMPLETION_TOO_LARGE(
-            `The request asks for up to ${asked} completion tokens (max_tokens); the limit per request is ${limits.max_completion_tokens}.`,
-          );
-          return refuse(state, error, 'completion_too_large', context);
-        }
-        // Without max_tokens the backend could run to the model's context length: the limit caps it.
-        if (asked === undefined) {
-          admitted = updateContext(context, {
-            options: { ...context.options, maxTokens: limits.max_completion_tokens },
-          });
-        }
+      const { per_request: limits, per_principal: budgets } = state.config.budgets;
+      // Counting only (the shipped configuration): nothing to check, and no promise per request.
+      if (
+        limits.max_completion_tokens === undefined &&
+        limits.max_prompt_tokens === undefined &&
+        budgets.length === 0
+      ) {
+        return context;
       }
-
-      if (limits.max_prompt_tokens !== undefined) {
-        const tokenizer = await state.tokenizer.get();
-        const estimate = promptEstimate(tokenizer, context);
-        if (estimate > limits.max_prompt_tokens) {
-          const error = tokenCounterErrors.PROMPT_TOO_LARGE(
-            `The prompt is estimated at ${estimate} tokens (${tokenizer.name}); the limit per request is ${limits.max_prompt_tokens}.`,
-            { details: { estimate, limit: limits.max_prompt_tokens, tokenizer: tokenizer.name } },
-          );
-          return refuse(state, error, 'prompt_too_large', context);
-        }
-      }
-
-      const check = await state.book.check(context);
-      const at = now();
-      switch (check.kind) {
-        case 'over':
-          return refuse(state, budgetRefusal(check.state, check.described, at), 'budget', context, check.state.name);
-        case 'store_down':
-          if (check.policy === 'closed') {
-            return {
-              decision: 'reject',
-              error: tokenCounterErrors.STORE_UNAVAILABLE(
-                'The token counter cannot read its budgets, and refuses budgeted requests until it can (on_store_error: closed).',
-              ),
-            };
-          }
-          break;
-        case 'within':
-          for (const [name, value] of Object.entries(budgetHeaders(check.tightest, at))) {
-            call.setResponseHeader(name, value);
-          }
-          break;
-        case 'none':
-          break;
-      }
-      return admitted;
+      return admit(state, context, call);
     },
 
-    async processResponse(response, context) {
+    processResponse(response, context) {
       const state = started();
       if (response.usage !== undefined) {
         const tokens: TokenMetadata = {
@@ -231,18 +245,7 @@ export function createTokenCounterPlugin(options: TokenCounterPluginOptions = {}
         };
         return { ...response, metadata: { ...response.metadata, tokens } };
       }
-      const tokenizer = await state.tokenizer.get();
-      const usage: Usage = {
-        promptTokens: promptEstimate(tokenizer, context),
-        completionTokens: completionEstimate(tokenizer, response.message),
-      };
-      const tokens: TokenMetadata = {
-        prompt: usage.promptTokens,
-        completion: usage.completionTokens,
-        source: 'estimate',
-        tokenizer: tokenizer.name,
-      };
-      return { ...response, usage, metadata: { ...response.metadata, tokens } };
+      return withEstimate(state, response, context);
     },
 
     onRequestEnd(payload, call) {
@@ -390,3 +393,19 @@ export function tokensOf(response: ChatResponse): TokenMetadata | undefined {
 }
 
 export default createTokenCounterPlugin;
+
+/** The response with an estimated usage, marked as such (the backend reported none). */
+async function withEstimate(state: Ready, response: ChatResponse, context: ChatContext): Promise<ChatResponse> {
+  const tokenizer = await state.tokenizer.get();
+  const usage: Usage = {
+    promptTokens: promptEstimate(tokenizer, context),
+    completionTokens: completionEstimate(tokenizer, response.message),
+  };
+  const tokens: TokenMetadata = {
+    prompt: usage.promptTokens,
+    completion: usage.completionTokens,
+    source: 'estimate',
+    tokenizer: tokenizer.name,
+  };
+  return { ...response, usage, metadata: { ...response.metadata, tokens } };
+}

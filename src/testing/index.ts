@@ -14,6 +14,7 @@ export {
 export { type KeyValueStoreContractOptions, testKeyValueStoreContract } from './contracts/key-value-store-contract.ts';
 export { type SearchIndexContractOptions, testSearchIndexContract } from './contracts/search-index-contract.ts';
 export { chatRequest, collectStream, startManager } from './helpers.ts';
+export { createRedisConnections } from './redis-connections.ts';
 export {
   createScriptedBackend,
   type ScriptedBackend,

@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import redactEmails from '../../examples/plugins/redact-emails.plugin.ts';
 import {
   type ChatContext,
-  createPatternRewriter,
   defineFeatureExtension,
-  defineMessageProcessor,
   defineMiddleware,
   lastUserMessage,
   type PluginManager,
   respond,
   updateContext,
-  withContent,
 } from '../../src/index.ts';
 import { chatRequest, collectStream, createScriptedBackend, startManager } from '../../src/testing/index.ts';
 
-const emails = createPatternRewriter({
-  window: 64,
-  rules: [{ pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g, replace: '[email]' }],
-});
-/** Redacts e-mail addresses both ways, windowed when streaming. */
-const redactEmails = defineMessageProcessor({
-  metadata: { name: 'redact-emails', version: '1.0.0' },
-  processMessage: (message) => withContent(message, emails.rewrite(message.content)),
-  streaming: emails.streaming,
-});
 /** Adds a system note, as memory or retrieval would. */
 const remember = defineFeatureExtension({
   metadata: { name: 'remember', version: '1.0.0' },

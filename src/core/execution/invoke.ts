@@ -504,7 +504,8 @@ class WaitingCalls {
 const waitingCalls = new WeakMap<RequestScope, WaitingCalls>();
 
 /** Makes sure an error names the plugin and operation it came from. */
-function attribute(error: PlugboardError, plugin: string, operation: string): PlugboardError {
+/** The error named after the plugin and operation it came from, unless it names them already. */
+export function attribute(error: PlugboardError, plugin: string, operation: string): PlugboardError {
   if (error.plugin !== undefined && error.hook !== undefined) return error;
   return error.withOrigin({ plugin: error.plugin ?? plugin, hook: error.hook ?? operation });
 }

@@ -7,7 +7,9 @@ export interface Usage {
 }
 
 /** Why the model stopped. */
-export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error';
+/** Why a reply ended, as both APIs can say it. */
+export const FINISH_REASONS = ['stop', 'length', 'tool_calls', 'content_filter', 'error'] as const;
+export type FinishReason = (typeof FINISH_REASONS)[number];
 
 /**
  * A piece of a streamed reply. Backends yield these; the pipeline yields them to the caller.

@@ -4,7 +4,7 @@ import { circuitOpen, failedClosed, pluginTimeout } from '../errors/core-errors.
 import { isRefusal, PlugboardError, toPlugboardError } from '../errors/plugboard-error.ts';
 import type { PluginCircuitBreaker } from '../execution/circuit-breaker.ts';
 import type { DeadlineScheduler } from '../execution/deadline-scheduler.ts';
-import { invokeGuarded } from '../execution/invoke.ts';
+import { attribute, invokeGuarded } from '../execution/invoke.ts';
 import type { RequestScope } from '../execution/request-scope.ts';
 import { stepOf } from '../hooks/hook-manager.ts';
 import type { ChatContext } from '../model/context.ts';
@@ -13,7 +13,6 @@ import type { PluginStep } from '../model/reply.ts';
 import type { StreamingSupport } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
-import { attributed } from './request-run.ts';
 import { messageValidator } from './validators.ts';
 
 /** What the chain needs from the pipeline. */
@@ -126,7 +125,7 @@ class BufferingStage implements Stage {
     );
     env.steps.push(stepOf(record.name, PROCESS_OUTPUT, result));
     if (result.ok) return { text: result.value.content, message: result.value };
-    failOrBypass(record, result.error, env, PROCESS_OUTPUT);
+    failOrBypass(record, result.error, env);
     return { text: whole.content, message: whole };
   }
 }
@@ -213,7 +212,7 @@ class WindowedStage implements Stage {
       if (isRefusal(thrown)) {
         // Not a failure: the processor withheld the text on purpose; the reply ends with its error.
         record.metrics.record(TRANSFORM, 'success', performance.now() - start);
-        throw attributed(thrown as PlugboardError, record.name, TRANSFORM);
+        throw attribute(thrown as PlugboardError, record.name, TRANSFORM);
       }
       const error = toPlugboardError(thrown, 'PLUGIN_CALL_FAILED', { plugin: record.name, hook: TRANSFORM });
       const durationMs = performance.now() - start;
@@ -248,7 +247,7 @@ class WindowedStage implements Stage {
       durationMs: 0,
       errorCode: error.code,
     });
-    failOrBypass(this.record, error, this.env, TRANSFORM);
+    failOrBypass(this.record, error, this.env);
   }
 }
 
@@ -275,9 +274,9 @@ class StageClock {
   }
 }
 
-function failOrBypass(record: PluginRecord, error: PlugboardError, env: OutputChainEnv, operation: string): void {
+function failOrBypass(record: PluginRecord, error: PlugboardError, env: OutputChainEnv): void {
   // A refusal (content withheld by policy) ends the reply with the plugin's own error.
-  if (isRefusal(error)) throw attributed(error, record.name, operation);
+  if (isRefusal(error)) throw error;
   if (record.config.failurePolicy === 'closed') throw failedClosed(record.name, error);
   env.onBypass(error);
 }

@@ -111,8 +111,8 @@ export class RequestRun {
     this.steps.push(stepOf(record.name, operation, result));
     if (!result.ok && bypassable) {
       if (this.scope.abortError) throw this.scope.abortError;
-      // A plugin's deliberate 4xx ends the request as it is, whatever its failure policy.
-      if (isRefusal(result.error)) throw attributed(result.error, record.name, operation);
+      // A plugin's deliberate 4xx ends the request as it is (named by the guard), whatever its failure policy.
+      if (isRefusal(result.error)) throw result.error;
       if (record.config.failurePolicy === 'closed') throw failedClosed(record.name, result.error);
       this.#bypassed.push(result.error);
     }
@@ -200,8 +200,3 @@ export class RequestRun {
 }
 
 function ignore(): void {}
-
-/** The refusal names the plugin and operation that made it (for the log and the client's error). */
-export function attributed(error: PlugboardError, plugin: string, operation: string): PlugboardError {
-  return error.plugin !== undefined ? error : error.withOrigin({ plugin, hook: operation });
-}

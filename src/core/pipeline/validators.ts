@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PlugboardError } from '../errors/plugboard-error.ts';
 import { type ChatContext, chatContextSchema } from '../model/context.ts';
 import { formatIssues, type Message, messageSchema, toolCallSchema } from '../model/message.ts';
-import type { BackendReply, ChatChunk, ChatResponse } from '../model/reply.ts';
+import { type BackendReply, type ChatChunk, type ChatResponse, FINISH_REASONS } from '../model/reply.ts';
 import type { MiddlewareDecision, RespondDecision } from '../plugin/kinds.ts';
 import { describe } from '../plugin/structure-check.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
@@ -49,13 +49,13 @@ export function answerValidator(value: unknown): RespondDecision | undefined {
   return respondDecision(value);
 }
 
-const FINISH_REASONS: ReadonlySet<unknown> = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'error']);
+const FINISH_REASON_SET: ReadonlySet<unknown> = new Set(FINISH_REASONS);
 
 /** A `respond()` decision with its message checked and its finish reason, if any, one the APIs know. */
 function respondDecision(value: unknown): RespondDecision {
   const { message, finishReason } = value as { message?: unknown; finishReason?: unknown };
-  if (finishReason !== undefined && !FINISH_REASONS.has(finishReason)) {
-    throw invalid(`respond(): finishReason ${describe(finishReason)} is not one of ${[...FINISH_REASONS].join(', ')}`);
+  if (finishReason !== undefined && !FINISH_REASON_SET.has(finishReason)) {
+    throw invalid(`respond(): finishReason ${describe(finishReason)} is not one of ${FINISH_REASONS.join(', ')}`);
   }
   return deepFreeze({ ...(value as object), message: parseMessage(message) }) as RespondDecision;
 }
