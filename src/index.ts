@@ -17,6 +17,7 @@ export {
   defineMiddleware,
   definePlugin,
 } from './authoring/define.ts';
+export { defineTool, type ToolDefinitionInput, toolParameters } from './authoring/define-tool.ts';
 export { createPatternRewriter, type PatternRewriter, type RewriteRule } from './authoring/pattern-rewriter.ts';
 export { releaseStreamResponse } from './authoring/stream-response.ts';
 // Shared connections (Redis, PostgreSQL, SQLite), named in the configuration
@@ -119,10 +120,26 @@ export type {
   StepOutcome,
   Usage,
 } from './core/model/reply.ts';
+// The models, for plugins that need one themselves (summaries, titles, embeddings)
+export {
+  type Completion,
+  type CompletionRequest,
+  type Embeddings,
+  type EmbedRequest,
+  type ModelAccess,
+  modelAccessRef,
+} from './core/models/model-access.ts';
 export type { ChatOptions } from './core/pipeline/chat-pipeline.ts';
 export type { ChatStream } from './core/pipeline/chat-stream.ts';
 export type { OperationCall, OperationOutcome } from './core/pipeline/operation-pipeline.ts';
 export { discoverPluginFiles, PLUGIN_FILE_PATTERN } from './core/plugin/discovery.ts';
+export {
+  ENDPOINT_METHODS,
+  type EndpointMethod,
+  type EndpointReply,
+  type EndpointRequest,
+  type PluginEndpoint,
+} from './core/plugin/endpoints.ts';
 // Plugin kinds
 export type {
   AnyPlugin,
@@ -204,5 +221,15 @@ export {
   type SearchQuery,
   searchIndexRef,
 } from './core/stores/search-index.ts';
+// Tools the model may call (the tool loop runs them)
+export {
+  MemoryToolRegistry,
+  type RegisteredTool,
+  type ToolInvocation,
+  type ToolOutput,
+  type ToolRegistry,
+  type ToolSpec,
+  toolRegistryRef,
+} from './core/tools/tool-registry.ts';
 // Secrets in what a plugin logs or reports (the rules the logger and `config print` use)
 export { redactSecrets, redactText, redactUrl, splitUrlCredentials } from './core/util/redact.ts';

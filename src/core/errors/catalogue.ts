@@ -92,6 +92,16 @@ export const errorCatalogue = {
     hint: 'Check the connection the store uses (GET /health lists each connection and its state).',
     status: 503,
   },
+  TOOL_INVALID: {
+    summary: 'A plugin registered a malformed tool, or one whose name another plugin holds',
+    hint: 'Tool names are 1–64 letters, digits, "_" or "-", unique across plugins; parameters is a JSON Schema object; build tools with defineTool.',
+    status: 500,
+  },
+  TOOL_ARGUMENTS_INVALID: {
+    summary: 'The model called a tool with arguments its schema refuses',
+    hint: 'The message names each bad field; the model is told and may call the tool again.',
+    status: 400,
+  },
   PLUGIN_INIT_FAILED: {
     summary: 'The plugin failed to initialize',
     hint: 'See the cause; the plugin stays in ERROR state and the rest of the system runs without it.',

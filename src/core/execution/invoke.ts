@@ -7,6 +7,7 @@ import type { PluginCall } from '../plugin/plugin-call.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { isPluginResult, type PluginResult } from '../result.ts';
 import type { ServiceAccess } from '../services/service-ref.ts';
+import type { JsonValue } from '../stores/json.ts';
 import { endObserved, type ObservedCall, type ObservedOutcome, observeCall } from './call-observer.ts';
 import { type DirectTicket, isBreakerRejection, type PluginCircuitBreaker } from './circuit-breaker.ts';
 import type { Deadline, DeadlineScheduler } from './deadline-scheduler.ts';
@@ -232,6 +233,10 @@ class GuardedCall<T> implements PluginCall {
     const sink = this.#scope?.responseHeaders;
     if (sink === undefined || typeof name !== 'string' || typeof value !== 'string') return false;
     return sink(name.toLowerCase(), value);
+  }
+
+  setResponseData(key: string, value: JsonValue): boolean {
+    return this.#scope?.requestId !== undefined && this.#scope.setResponseData(key, value);
   }
 
   /**

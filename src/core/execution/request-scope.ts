@@ -1,4 +1,5 @@
 import { PlugboardError } from '../errors/plugboard-error.ts';
+import { frozenJsonCopy, type JsonValue } from '../stores/json.ts';
 
 /**
  * The cancellation scope of one request. One abort listener per request (not per plugin
@@ -9,6 +10,8 @@ export class RequestScope {
   readonly requestId: string | undefined;
   /** Where plugins' response headers go (see `ChatOptions.responseHeaders`); absent: nowhere. */
   readonly responseHeaders: ResponseHeaderSink | undefined;
+  /** What plugins set for the client with `call.setResponseData` (created on first use). */
+  responseData: Map<string, JsonValue> | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #listeners = new Set<(error: PlugboardError) => void>();
   #abortError: PlugboardError | undefined;
@@ -32,6 +35,19 @@ export class RequestScope {
     if (signal?.aborted) this.abort(signal.reason);
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
     cancellation?.((reason) => this.abort(reason));
+  }
+
+  /** Keeps a copy of `value` for the response's `data`; false when it is not JSON. */
+  setResponseData(key: string, value: unknown): boolean {
+    if (typeof key !== 'string' || key === '') return false;
+    let copy: JsonValue;
+    try {
+      copy = frozenJsonCopy(value, key);
+    } catch {
+      return false;
+    }
+    (this.responseData ??= new Map()).set(key, copy);
+    return true;
   }
 
   /** Set once the request is aborted. */

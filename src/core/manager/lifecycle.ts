@@ -9,6 +9,7 @@ import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { fail, ok } from '../result.ts';
 import type { ServiceAccess, ServiceRef } from '../services/service-ref.ts';
 import type { ServiceRegistry } from '../services/service-registry.ts';
+import type { JsonValue } from '../stores/json.ts';
 import type { PluginRegistry } from './plugin-registry.ts';
 
 /** What starting and stopping plugins needs from the manager. */
@@ -184,6 +185,10 @@ class ProvidingCall implements InitializeCall {
 
   setResponseHeader(name: string, value: string): boolean {
     return this.call.setResponseHeader(name, value);
+  }
+
+  setResponseData(key: string, value: JsonValue): boolean {
+    return this.call.setResponseData(key, value);
   }
 
   provide<T>(ref: ServiceRef<T>, value: T): void {

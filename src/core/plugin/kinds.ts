@@ -4,6 +4,7 @@ import type { ChatContext } from '../model/context.ts';
 import type { Message } from '../model/message.ts';
 import type { BackendReply, ChatResponse, FinishReason, ModelInfo, Usage } from '../model/reply.ts';
 import type { PluginResult } from '../result.ts';
+import type { PluginEndpoint } from './endpoints.ts';
 import type { PluginConfig, PluginMetadata } from './metadata.ts';
 import type { InitializeCall, PluginCall } from './plugin-call.ts';
 
@@ -37,6 +38,8 @@ export interface Pluggable<Config = unknown> extends HookMethods {
   initialize?(config: PluginConfig<Config>, call: InitializeCall): PluginReturn<void>;
   shutdown?(call: PluginCall): PluginReturn<void>;
   healthCheck?(call: PluginCall): PluginReturn<HealthReport>;
+  /** HTTP endpoints the plugin adds to the server while it is ACTIVE (see {@link PluginEndpoint}). */
+  readonly endpoints?: readonly PluginEndpoint[];
 }
 
 /**

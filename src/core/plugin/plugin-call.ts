@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { ServiceAccess, ServiceRef } from '../services/service-ref.ts';
+import type { JsonValue } from '../stores/json.ts';
 
 /**
  * What the runtime passes to every plugin method besides its payload.
@@ -42,6 +43,25 @@ export interface PluginCall {
    * ```
    */
   setResponseHeader(name: string, value: string): boolean;
+  /**
+   * Adds data for the client to the response of the request being served: the server sends
+   * what plugins set as the `plugboard` object of the reply — on the OpenAI API in the
+   * completion (and in the last chunk of a stream), on the Ollama API in the reply (the `done`
+   * line of a stream). RAG puts its citations there, the tool loop the tools it ran. Keys are
+   * the plugin's to choose (say its name); setting a key again replaces its value. Set it
+   * before the reply ends (a stream's last chunk carries it).
+   *
+   * @returns false when there is no request, or the value is not JSON (`undefined`,
+   *   functions, non-finite numbers, cycles).
+   * @example
+   * ```ts
+   * extend(context, call) {
+   *   call.setResponseData('citations', hits.map((hit, n) => ({ source: n + 1, document: hit.metadata.document })));
+   *   return withSources(context, hits);
+   * }
+   * ```
+   */
+  setResponseData(key: string, value: JsonValue): boolean;
 }
 
 /**
