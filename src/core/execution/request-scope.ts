@@ -46,7 +46,8 @@ export class RequestScope {
     } catch {
       return false;
     }
-    (this.responseData ??= new Map()).set(key, copy);
+    this.responseData ??= new Map();
+    this.responseData.set(key, copy);
     return true;
   }
 
