@@ -32,6 +32,12 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, BuiltinPlugin>> = {
   // A service provider, of no plugin kind: the loader takes those under middleware or features,
   // and middleware is where the configuration guide puts plugins that do not process requests.
   redis_store: { file: 'redis-store/redis-store.plugin.ts', section: 'middleware' },
+  sql_store: { file: 'sql-store/sql-store.plugin.ts', section: 'middleware' },
+  memory: { file: 'memory/memory.plugin.ts', section: 'features' },
+  rag: { file: 'rag/rag.plugin.ts', section: 'features' },
+  tools: { file: 'tools/tools.plugin.ts', section: 'features' },
+  db_query: { file: 'db-query/db-query.plugin.ts', section: 'features' },
+  web_search: { file: 'web-search/web-search.plugin.ts', section: 'features' },
 };
 
 /** The absolute path of a built-in plugin's module. */
