@@ -9,6 +9,7 @@ import { createDefaultLogger, type Logger } from '../logger.ts';
 import type { ChatContext } from '../model/context.ts';
 import type { Message } from '../model/message.ts';
 import type { ChatResponse, PluginStep } from '../model/reply.ts';
+import { modelAccessRef } from '../models/model-access.ts';
 import { type ChatOptions, runChatPipeline } from '../pipeline/chat-pipeline.ts';
 import { type ChatStream, collectResponse, toChatStream } from '../pipeline/chat-stream.ts';
 import { runInputProcessors } from '../pipeline/context-stage.ts';
@@ -29,6 +30,7 @@ import { type EmbeddingReply, embedOperation } from './embed-operation.ts';
 import { buildHealthReport, checkHealth, type SystemHealth } from './health.ts';
 import { boundedWait, dependentsOf, type LifecycleEnv, startPending, stopOrder, stopPlugin } from './lifecycle.ts';
 import { type PluginManagerOptions, type ResolvedManagerOptions, resolveManagerOptions } from './manager-options.ts';
+import { createModelAccess } from './model-access.ts';
 import type { ApplyReport, PluginChange } from './plugin-change.ts';
 import { type LoadProblem, PluginRegistry } from './plugin-registry.ts';
 import { applyChanges, type ReloadEnv } from './reload-transaction.ts';
@@ -86,6 +88,7 @@ export class PluginManager {
     );
     this.#registry = new PluginRegistry(this.#options, this.logger, () => this.#callObserver);
     this.#services = new ServiceRegistry(this.logger);
+    const manager = this;
     this.#snapshots = new SnapshotKeeper(() => ({
       records: this.#registry.values(),
       leaving: this.#leaving,
@@ -95,6 +98,19 @@ export class PluginManager {
     this.models = new ModelRouter(
       backendDirectory(this.#registry, () => this.#snapshots.current, this.#deadlines),
       options.modelListTtlMs === undefined ? {} : { ttlMs: options.modelListTtlMs },
+    );
+    this.#services.install(
+      modelAccessRef,
+      createModelAccess({
+        router: this.models,
+        get defaultBackend() {
+          return manager.defaultBackend;
+        },
+        get backendNames() {
+          return manager.backendNames;
+        },
+        getBackendProvider: (name) => this.getBackendProvider(name),
+      }),
     );
     this.#pipelineEnv = {
       deadlines: this.#deadlines,

@@ -18,6 +18,14 @@ export class ServiceRegistry {
     this.#logger = logger;
   }
 
+  /**
+   * Installs the runtime's own instance of a service (the manager's model access): consumers
+   * bound to no plugin get it, as they would a ref's default.
+   */
+  install<T>(ref: ServiceRef<T>, value: T): void {
+    this.#defaults.set(ref.id, value);
+  }
+
   /** The default instance of a service, once created by {@link resolve}. */
   readonly defaultOf = (id: string): unknown => this.#defaults.get(id);
 
@@ -57,7 +65,7 @@ export class ServiceRegistry {
       const provider = providers[0];
       if (provider !== undefined) {
         bindings.set(ref.id, { kind: 'plugin', provider: provider.name, record: provider });
-      } else if (ref.defaultFactory !== undefined) {
+      } else if (this.#defaults.has(ref.id) || ref.defaultFactory !== undefined) {
         this.#ensureDefault(ref);
         bindings.set(ref.id, { kind: 'default' });
       } else if (optional) {
