@@ -39,7 +39,8 @@ export class RequestScope {
 
   /** Keeps a copy of `value` for the response's `data`; false when it is not JSON. */
   setResponseData(key: string, value: unknown): boolean {
-    if (typeof key !== 'string' || key === '') return false;
+    // `degraded` is the server's own key of the reply's `plugboard` object.
+    if (typeof key !== 'string' || key === '' || key === 'degraded') return false;
     let copy: JsonValue;
     try {
       copy = frozenJsonCopy(value, key);

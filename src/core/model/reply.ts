@@ -1,3 +1,4 @@
+import type { JsonValue } from '../stores/json.ts';
 import type { Message, ToolCall } from './message.ts';
 
 /** Token counts of one model call or of a whole request. */
@@ -72,4 +73,9 @@ export interface ChatResponse {
   readonly snapshotVersion: number;
   readonly steps: readonly PluginStep[];
   readonly metadata: Readonly<Record<string, unknown>>;
+  /**
+   * What plugins set for the client with `call.setResponseData` (citations, the tools that
+   * ran …), by key; absent when none did. The server sends it as the reply's `plugboard` object.
+   */
+  readonly data?: Readonly<Record<string, JsonValue>>;
 }

@@ -277,6 +277,8 @@ export async function* runChatPipeline(
     if (admission.entered.length > 0) response = await leaveMiddleware(run, admission.entered, response, context);
     // The response was built before processResponse ran: record those steps too (a bypassed one included).
     if (run.steps.length !== response.steps.length) response = deepFreeze({ ...response, steps: run.steps.slice() });
+    if (scope.responseData !== undefined)
+      response = deepFreeze({ ...response, data: Object.fromEntries(scope.responseData) });
     await run.flushBypassed(context);
 
     // 10. Request end.

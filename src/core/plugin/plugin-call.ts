@@ -51,8 +51,8 @@ export interface PluginCall {
    * the plugin's to choose (say its name); setting a key again replaces its value. Set it
    * before the reply ends (a stream's last chunk carries it).
    *
-   * @returns false when there is no request, or the value is not JSON (`undefined`,
-   *   functions, non-finite numbers, cycles).
+   * @returns false when there is no request, the key is empty or `degraded` (the server's
+   *   own), or the value is not JSON (`undefined`, functions, non-finite numbers, cycles).
    * @example
    * ```ts
    * extend(context, call) {

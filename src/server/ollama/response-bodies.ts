@@ -87,6 +87,7 @@ export function chatShape(model: string, onInvalidArguments?: (call: ToolCall) =
         done: true,
         done_reason: doneReason(response.finishReason),
         ...stats,
+        ...plugboardData(response),
       };
     },
     complete(response, stats) {
@@ -103,6 +104,7 @@ export function chatShape(model: string, onInvalidArguments?: (call: ToolCall) =
         done: true,
         done_reason: doneReason(response.finishReason),
         ...stats,
+        ...plugboardData(response),
       };
     },
   };
@@ -133,6 +135,7 @@ export function generateShape(model: string): ResponseShape {
         done_reason: doneReason(response.finishReason),
         context: [],
         ...stats,
+        ...plugboardData(response),
       };
     },
     complete(response, stats) {
@@ -145,7 +148,13 @@ export function generateShape(model: string): ResponseShape {
         done_reason: doneReason(response.finishReason),
         context: [],
         ...stats,
+        ...plugboardData(response),
       };
     },
   };
+}
+
+/** What plugins set for the client (`call.setResponseData`), as a `plugboard` field of the last line. */
+function plugboardData(response: ChatResponse): { plugboard?: ChatResponse['data'] } {
+  return response.data === undefined ? {} : { plugboard: response.data };
 }

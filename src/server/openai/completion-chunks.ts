@@ -102,11 +102,13 @@ export class CompletionChunkEncoder implements StreamEncoder {
     // A stream with no chunk at all still names the role once, as every OpenAI stream does.
     // Plugins the reply went without (fail-open failures): the header went out with the first
     // chunk, so the last one names all of them.
+    // With what plugins set for the client (`call.setResponseData`); `degraded` is the server's.
     const degraded = degradedPlugins(response.steps);
+    const plugboard = degraded.length === 0 ? response.data : { ...response.data, degraded };
     let text = this.#event(
       this.#first ? { role: 'assistant', content: '' } : {},
       toFinishReason(finishReason, this.#toolIndex > 0),
-      degraded.length === 0 ? '' : `,"plugboard":${JSON.stringify({ degraded })}`,
+      plugboard === undefined ? '' : `,"plugboard":${JSON.stringify(plugboard)}`,
     );
     if (this.#includeUsage) {
       text += sseEvent({ ...this.#base(), choices: [], usage: toUsage(response.usage ?? this.#lastUsage) });

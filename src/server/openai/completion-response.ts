@@ -1,4 +1,5 @@
 import type { ChatResponse } from '../../core/model/reply.ts';
+import type { JsonValue } from '../../core/stores/json.ts';
 import {
   type OpenAiFinishReason,
   type OpenAiToolCall,
@@ -40,6 +41,8 @@ export interface ChatCompletionBody {
     },
   ];
   readonly usage: OpenAiUsage;
+  /** What plugins set for the client (`call.setResponseData`): RAG's citations, the tools that ran … */
+  readonly plugboard?: Readonly<Record<string, JsonValue>>;
 }
 
 /**
@@ -76,5 +79,6 @@ export function toCompletionBody(response: ChatResponse, identity: CompletionIde
       },
     ],
     usage: toUsage(response.usage),
+    ...(response.data === undefined ? {} : { plugboard: response.data }),
   };
 }
