@@ -16,16 +16,28 @@ test('operation → scope: chat and generate need chat, embeddings embeddings, l
     'models.list': 'models',
     'models.show': 'models',
     admin: 'admin',
+    endpoint: 'chat',
   };
-  for (const operation of OPERATIONS)
-    assert.equal(requiredScope(request({ operation })), expected[operation], operation);
+  for (const operation of OPERATIONS) {
+    const metadata = operation === 'endpoint' ? { endpoint: { scope: 'chat' } } : {};
+    assert.equal(requiredScope(request({ operation, metadata })), expected[operation], operation);
+  }
   // An Ollama load request is a chat or generate without messages: it only loads the model.
   assert.equal(requiredScope(request({ operation: 'chat', messages: [] })), 'models');
   assert.equal(requiredScope(request({ operation: 'generate', messages: [] })), 'models');
 });
 
-test('the scopes are chat, embeddings, models and admin', () => {
-  assert.deepEqual([...SCOPES], ['chat', 'embeddings', 'models', 'admin']);
+test("a plugin's endpoint needs the scope it declares; one auth does not know is for admins only", () => {
+  const endpoint = (scope: unknown) => request({ operation: 'endpoint', metadata: { endpoint: { scope } } });
+  assert.equal(requiredScope(endpoint('documents')), 'documents');
+  assert.equal(requiredScope(endpoint('models')), 'models');
+  assert.equal(requiredScope(endpoint('billing')), 'admin');
+  assert.equal(requiredScope(endpoint(undefined)), 'admin');
+  assert.equal(requiredScope(request({ operation: 'endpoint' })), 'admin');
+});
+
+test('the scopes are chat, embeddings, models, documents and admin', () => {
+  assert.deepEqual([...SCOPES], ['chat', 'embeddings', 'models', 'documents', 'admin']);
   assert.equal(isScope('admin'), true);
   assert.equal(isScope('Chat'), false);
 });

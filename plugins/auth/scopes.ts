@@ -1,10 +1,10 @@
 import type { ChatContext } from '../../src/index.ts';
 
 /**
- * What a credential may do. `admin` guards no client route today: it is there for the admin API
- * (see README.md, "The admin scope"), so keys can carry it before that is wired.
+ * What a credential may do. `documents` is writing to what plugins keep for everyone (RAG's
+ * document uploads); `admin` guards the admin API (see README.md, "The admin scope").
  */
-export const SCOPES = ['chat', 'embeddings', 'models', 'admin'] as const;
+export const SCOPES = ['chat', 'embeddings', 'models', 'documents', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /**
@@ -23,14 +23,17 @@ export function isScope(value: string): value is Scope {
 /**
  * The scope a request needs, from its operation: chat and generate need `chat`; embeddings
  * `embeddings`; the model list, one model's facts, and Ollama's load requests (a chat or
- * generate without messages, which only loads the model) need `models`.
+ * generate without messages, which only loads the model) need `models`; a plugin's endpoint
+ * the scope it declares (`admin` when it is none of {@link SCOPES}).
  *
  * @example
  * ```ts
  * requiredScope(context); // 'chat' for POST /v1/chat/completions
  * ```
  */
-export function requiredScope(context: Pick<ChatContext, 'operation' | 'messages'>): Scope {
+export function requiredScope(
+  context: Pick<ChatContext, 'operation' | 'messages'> & Partial<Pick<ChatContext, 'metadata'>>,
+): Scope {
   switch (context.operation) {
     case 'chat':
     case 'generate':
@@ -43,6 +46,12 @@ export function requiredScope(context: Pick<ChatContext, 'operation' | 'messages
       return 'models';
     case 'admin':
       return 'admin';
+    case 'endpoint': {
+      // A plugin's endpoint names the access it needs; one this plugin does not know is for
+      // admins only, so a new endpoint is never open to every key by mistake.
+      const scope = (context.metadata?.endpoint as { scope?: unknown } | undefined)?.scope;
+      return typeof scope === 'string' && isScope(scope) ? scope : 'admin';
+    }
   }
 }
 

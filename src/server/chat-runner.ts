@@ -1,9 +1,12 @@
 import type { FastifyReply } from 'fastify';
+import type { EndpointInput } from '../core/manager/endpoint-operation.ts';
 import type { EmbeddingReply, PluginManager } from '../core/manager/plugin-manager.ts';
 import type { ChatContext } from '../core/model/context.ts';
 import type { ChatChunk, ChatResponse } from '../core/model/reply.ts';
 import type { ChatOptions } from '../core/pipeline/chat-pipeline.ts';
 import type { OperationCall, OperationOutcome } from '../core/pipeline/operation-pipeline.ts';
+import type { EndpointMatch } from '../core/plugin/endpoint-table.ts';
+import type { EndpointReply } from '../core/plugin/endpoints.ts';
 import { markDegraded } from './degraded.ts';
 import { toHttpError } from './http-errors.ts';
 import type { InFlightRequests } from './in-flight-requests.ts';
@@ -38,6 +41,16 @@ export class ChatRunner {
     perform: (context: ChatContext, call: OperationCall) => Promise<OperationOutcome<T>>,
   ): Promise<T> {
     return this.#tied(reply, (options) => this.#manager.runOperation(context, perform, options));
+  }
+
+  /** A request to a plugin's endpoint (the operation `endpoint`), tied to the request like a chat. */
+  endpoint(
+    reply: FastifyReply,
+    match: EndpointMatch,
+    context: ChatContext,
+    input: EndpointInput,
+  ): Promise<EndpointReply> {
+    return this.#tied(reply, (options) => this.#manager.callEndpoint(match, context, input, options));
   }
 
   /**

@@ -26,6 +26,7 @@ import { createServerMetrics } from './observability/server-metrics.ts';
 import { createTracing, type TracingOptions } from './observability/tracing.ts';
 import { ollamaApi } from './ollama/ollama-routes.ts';
 import { openAiApi } from './openai/openai-routes.ts';
+import { ENDPOINT_DISPATCHER } from './plugin-endpoints.ts';
 import { installRequestLimits } from './request-limits.ts';
 import { RouteTable } from './route-table.ts';
 import type { ServerContext } from './server-context.ts';
@@ -131,7 +132,9 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
   });
   const connections = new ConnectionTracker(app.server);
   app.addHook('onRoute', (route) => {
-    routes.add(route.method, route.url);
+    // The plugins' endpoint dispatcher takes every method: its own lookup says which apply.
+    if (!(route.config as Record<symbol, unknown> | undefined)?.[ENDPOINT_DISPATCHER])
+      routes.add(route.method, route.url);
     // Handlers run with their request's span active (spans plugins make join the trace).
     if (tracing !== undefined) route.handler = tracing.bindHandler(route.handler);
   });

@@ -135,8 +135,39 @@ describe('checkPluginStructure: values that are not plugins', () => {
     const error = structureError({ metadata: meta, helper: noop });
     assert.match(
       error.message,
-      /implements no kind, no hook and provides no service: add processMessage, chat \+ listModels/,
+      /implements no kind, no hook, no endpoint, provides no service and registers into none: add processMessage, chat \+ listModels/,
     );
+  });
+
+  test('endpoints are checked: method, a path under /v1/ with valid segments, a handler, no duplicates', () => {
+    const handle = () => ({ body: {} });
+    const error = structureError({
+      metadata: meta,
+      endpoints: [
+        { method: 'GET', path: '/v1/notes/:id', handle },
+        { method: 'GET', path: '/v1/notes/:other', handle },
+        { method: 'FETCH', path: '/notes', handle },
+        { method: 'POST', path: '/v1/notes/../etc', handle },
+        { method: 'POST', path: '/v1/notes/:id/:id', handle },
+        { method: 'DELETE', path: '/v1/notes/:id' },
+      ],
+    });
+    assert.match(error.message, /another endpoint of this plugin already answers GET \/v1\/notes\/:/);
+    assert.match(error.message, /endpoints\[2\]\.method: must be one of GET, POST, PUT, PATCH, DELETE/);
+    assert.match(error.message, /endpoints\[2\]\.path: must start with \/v1\//);
+    assert.match(error.message, /endpoints\[3\]\.path/);
+    assert.match(error.message, /endpoints\[4\]\.path: a parameter name appears twice/);
+    assert.match(error.message, /endpoints\[5\]\.handle: must be a function/);
+  });
+
+  test('a plugin with only endpoints, or one that registers into a consumed service at initialize, is valid', () => {
+    const handle = () => ({ body: {} });
+    assert.doesNotThrow(() =>
+      checkPluginStructure({ metadata: meta, endpoints: [{ method: 'GET', path: '/v1/notes', handle }] }),
+    );
+    const ref = { id: 'test.registry', members: [], description: undefined, defaultFactory: undefined };
+    assert.doesNotThrow(() => checkPluginStructure({ metadata: { ...meta, consumes: [ref] }, initialize: noop }));
+    assert.throws(() => checkPluginStructure({ metadata: { ...meta, consumes: [ref] } }), /registers into none/);
   });
 });
 

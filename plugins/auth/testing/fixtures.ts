@@ -41,6 +41,7 @@ export function request(
     model?: string;
     headers?: Record<string, string>;
     messages?: readonly string[];
+    metadata?: Record<string, unknown>;
   } = {},
 ): ChatContext {
   const operation = options.operation ?? 'chat';
@@ -50,6 +51,7 @@ export function request(
     ...(options.model === undefined ? {} : { model: options.model }),
     messages: texts.map((content) => ({ role: 'user', content })),
     client: { address: '127.0.0.1', headers: { 'content-type': 'application/json', ...options.headers } },
+    ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
   });
 }
 

@@ -15,6 +15,8 @@ import { type ChatStream, collectResponse, toChatStream } from '../pipeline/chat
 import { runInputProcessors } from '../pipeline/context-stage.ts';
 import { type OperationCall, type OperationOutcome, runOperation } from '../pipeline/operation-pipeline.ts';
 import { type PipelineEnv, RequestRun } from '../pipeline/request-run.ts';
+import type { EndpointMatch, EndpointTable } from '../plugin/endpoint-table.ts';
+import type { EndpointReply } from '../plugin/endpoints.ts';
 import type { HookHandler } from '../plugin/kinds.ts';
 import type { PluginSettings } from '../plugin/metadata.ts';
 import { instantiate, loadPluginModule } from '../plugin/module-loader.ts';
@@ -27,6 +29,7 @@ import { ServiceRegistry } from '../services/service-registry.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { type BackendHandle, backendDirectory, backendHandle } from './backend-handles.ts';
 import { type EmbeddingReply, embedOperation } from './embed-operation.ts';
+import { type EndpointInput, endpointOperation } from './endpoint-operation.ts';
 import { buildHealthReport, checkHealth, type SystemHealth } from './health.ts';
 import { boundedWait, dependentsOf, type LifecycleEnv, startPending, stopOrder, stopPlugin } from './lifecycle.ts';
 import { type PluginManagerOptions, type ResolvedManagerOptions, resolveManagerOptions } from './manager-options.ts';
@@ -316,6 +319,31 @@ export class PluginManager {
     const removed = this.hooks.unregisterHook(hook, pluginName);
     void this.#snapshots.rebuild();
     return removed;
+  }
+
+  /** The HTTP endpoints the ACTIVE plugins add (the current snapshot's). */
+  get endpoints(): EndpointTable {
+    return this.#snapshots.current.endpoints;
+  }
+
+  /**
+   * Serves a request to a plugin's endpoint matched in {@link endpoints}: the operation
+   * `endpoint`, through request middleware and hooks, then the endpoint's handler.
+   *
+   * @example
+   * ```ts
+   * const match = manager.endpoints.match('GET', '/v1/conversations');
+   * if ('endpoint' in match) reply = await manager.callEndpoint(match, context, { query: {}, headers: {}, body: undefined, contentType: undefined });
+   * ```
+   */
+  callEndpoint(
+    match: EndpointMatch,
+    context: ChatContext,
+    input: EndpointInput,
+    options: ChatOptions = {},
+  ): Promise<EndpointReply> {
+    this.#assertRunning('callEndpoint');
+    return endpointOperation(this.#pipelineEnv, this.#deadlines, match, context, input, options);
   }
 
   /** A guarded handle on an ACTIVE backend provider, by name (FR-8.5). */

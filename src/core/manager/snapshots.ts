@@ -1,5 +1,6 @@
 import type { HookTable } from '../hooks/hook-manager.ts';
 import { type PipelineSnapshot, SnapshotLease } from '../pipeline/snapshot.ts';
+import { EndpointTable } from '../plugin/endpoint-table.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { priorityRank } from '../plugin/priority.ts';
 
@@ -91,5 +92,6 @@ export function buildSnapshot(source: SnapshotSource, version: number): Pipeline
     closedGaps: [...source.records].filter(
       (record) => record.state === 'ERROR' && record.config.failurePolicy === 'closed' && !source.leaving.has(record),
     ),
+    endpoints: new EndpointTable(active),
   });
 }

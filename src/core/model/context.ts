@@ -64,9 +64,20 @@ export interface ClientInfo {
  *   is embedded is their content after middleware (a redacting middleware redacts it);
  * - `models.list`, `models.show`: the model catalogue (`model` names the model shown);
  * - `admin`: a request to the admin API that did not carry the admin token — an authentication
- *   middleware may admit it by giving it a principal with the `admin` role (no messages).
+ *   middleware may admit it by giving it a principal with the `admin` role (no messages);
+ * - `endpoint`: a request to an HTTP endpoint a plugin adds (conversation memory's API, RAG's
+ *   uploads): `metadata.endpoint` says `{ plugin, method, route, scope }` — the scope is the
+ *   access it needs, for an authentication middleware to check (no messages).
  */
-export const OPERATIONS = ['chat', 'generate', 'embeddings', 'models.list', 'models.show', 'admin'] as const;
+export const OPERATIONS = [
+  'chat',
+  'generate',
+  'embeddings',
+  'models.list',
+  'models.show',
+  'admin',
+  'endpoint',
+] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /**

@@ -58,7 +58,12 @@ export async function runOperation<T>(
     }
     context = (await run.waterfall('requestStart', { context }, contextValidator(context))).context;
     await run.flushBypassed(context);
-    const done = await perform(context, { options: { cancellation: (abort) => scope.onAbort(abort) } });
+    const done = await perform(context, {
+      options: {
+        cancellation: (abort) => scope.onAbort(abort),
+        ...(scope.responseHeaders === undefined ? {} : { responseHeaders: scope.responseHeaders }),
+      },
+    });
     if (scope.abortError) throw scope.abortError;
     outcome = 'completed';
     await run.dispatch('requestEnd', {

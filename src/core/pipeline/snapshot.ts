@@ -1,4 +1,5 @@
 import type { HookTable } from '../hooks/hook-manager.ts';
+import type { EndpointTable } from '../plugin/endpoint-table.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 
 /**
@@ -28,6 +29,8 @@ export interface PipelineSnapshot {
    * plugin that is not running must not let requests through unchecked.
    */
   readonly closedGaps: readonly PluginRecord[];
+  /** The HTTP endpoints the active plugins add (see `PluginEndpoint`). */
+  readonly endpoints: EndpointTable;
 }
 
 /** A snapshot plus the count of requests still running on it (for draining). */

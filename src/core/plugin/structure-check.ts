@@ -4,6 +4,7 @@ import validRange from 'semver/ranges/valid.js';
 import { PlugboardError } from '../errors/plugboard-error.ts';
 import { HOOK_BY_METHOD, type HookName } from '../hooks/hook-map.ts';
 import { closestMatch } from '../util/closest-match.ts';
+import { endpointProblems } from './endpoint-table.ts';
 import type { AnyPlugin } from './kinds.ts';
 import { PLUGIN_KINDS, type PluginKind } from './metadata.ts';
 import { PRIORITIES } from './priority.ts';
@@ -30,6 +31,7 @@ const KNOWN_MEMBERS: readonly string[] = [
   'metadata',
   'direction',
   'streaming',
+  'endpoints',
   ...LIFECYCLE_METHODS,
   ...Object.values(KIND_MEMBERS).flatMap(({ required, optional }) => [...required, ...optional]),
 ];
@@ -88,6 +90,8 @@ export function checkPluginStructure(value: unknown, source?: string): PluginSha
     for (const member of [...required, ...optional]) checkOptionalFunction(member, method(member), problems);
   }
   checkProcessorOptions(candidate, kinds, problems);
+  const endpoints = memberOf(candidate, 'endpoints');
+  if (endpoints !== undefined) problems.push(...endpointProblems(endpoints));
 
   const declared = Array.isArray(metadata?.kinds) ? (metadata.kinds as unknown[]) : [];
   for (const kind of declared) {
@@ -113,9 +117,13 @@ export function checkPluginStructure(value: unknown, source?: string): PluginSha
     }
   }
   const providesServices = Array.isArray(metadata?.provides) && metadata.provides.length > 0;
-  if (kinds.size === 0 && hookMethods.length === 0 && !providesServices) {
+  // A plugin may also do its work by registering into a service it consumes (a tool in the
+  // tool registry): it needs an initialize to do so.
+  const registers =
+    Array.isArray(metadata?.consumes) && metadata.consumes.length > 0 && typeof method('initialize') === 'function';
+  if (kinds.size === 0 && hookMethods.length === 0 && !providesServices && endpoints === undefined && !registers) {
     problems.push(
-      'plugin implements no kind, no hook and provides no service: add processMessage, chat + listModels, extend, processRequest/answerRequest/processResponse, an on<Hook> method, or metadata.provides',
+      'plugin implements no kind, no hook, no endpoint, provides no service and registers into none: add processMessage, chat + listModels, extend, processRequest/answerRequest/processResponse, an on<Hook> method, endpoints, metadata.provides, or metadata.consumes with an initialize',
     );
   }
 

@@ -118,6 +118,8 @@ const generationFields = {
   stream: z.boolean().nullish(),
   keep_alive: keepAliveSchema.nullish(),
   think: thinkSchema.nullish(),
+  /** Plugboard's own: the conversation this request continues (conversation memory); the `x-conversation-id` header wins. */
+  conversation_id: z.string().nullish(),
   ...logprobsFields,
   ...contextHints,
 };

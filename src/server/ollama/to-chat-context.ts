@@ -6,6 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 import { type ChatContext, createChatContext } from '../../core/model/context.ts';
 import type { MessageInput } from '../../core/model/message.ts';
+import { conversationIdOf } from '../conversation-id.ts';
 import { clientInfo } from '../request-context.ts';
 import type { MappedGeneration } from './generation-options.ts';
 import type { OllamaGenerateRequest, OllamaMessage } from './request-schemas.ts';
@@ -26,8 +27,13 @@ export function toChatContext(
   generation: MappedGeneration,
   stream: boolean,
 ): ChatContext {
+  const conversationId = conversationIdOf(
+    request,
+    (request.body as { conversation_id?: string | null }).conversation_id,
+  );
   return createChatContext({
     requestId: request.id,
+    ...(conversationId === undefined ? {} : { conversationId }),
     operation,
     model,
     messages,

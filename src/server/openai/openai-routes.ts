@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { installErrorFormat } from '../error-format.ts';
+import { registerPluginEndpoints } from '../plugin-endpoints.ts';
 import type { ApiOptions } from '../server-context.ts';
 import { registerChatCompletionsRoute } from './chat-completions-route.ts';
 import { registerEmbeddingsRoute } from './embeddings-route.ts';
@@ -22,4 +23,5 @@ export const openAiApi: FastifyPluginAsync<ApiOptions> = async (app, { context }
   registerChatCompletionsRoute(app, context);
   registerModelsRoutes(app, context);
   registerEmbeddingsRoute(app, context);
+  await registerPluginEndpoints(app, context);
 };

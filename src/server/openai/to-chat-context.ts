@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { type ChatContext, type ChatContextInput, createPrevalidatedChatContext } from '../../core/model/context.ts';
+import { conversationIdOf } from '../conversation-id.ts';
 import { clientInfo } from '../request-context.ts';
 import type { ChatCompletionRequest } from './request-schema.ts';
 import { toCoreMessages } from './to-core-messages.ts';
@@ -22,6 +23,7 @@ const PASSED_AS_METADATA = [
  * it: the pipeline routes it to a backend after middleware.
  *
  * The request id is the server's (`x-request-id`), so logs, hooks and the response id agree.
+ * The conversation is the `x-conversation-id` header's, else `metadata.conversation_id`.
  * `metadata.api` is `openai`, `metadata.user` the caller's `user` field, and
  * `metadata.openai` holds the OpenAI-only parameters a plugin may care about
  * (`parallel_tool_calls`, `store`, `metadata` …).
@@ -41,8 +43,10 @@ export function chatContextInput(
 ): ChatContextInput {
   const passed: Record<string, unknown> = {};
   for (const key of PASSED_AS_METADATA) if (body[key] != null) passed[key] = body[key];
+  const conversationId = conversationIdOf(request, body.metadata?.conversation_id);
   return {
     requestId: request.id,
+    ...(conversationId === undefined ? {} : { conversationId }),
     model: body.model,
     messages: toCoreMessages(body.messages),
     options: toGenerationOptions(body),
