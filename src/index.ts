@@ -186,16 +186,31 @@ export {
   type ServiceRefOptions,
 } from './core/services/service-ref.ts';
 // Stores: the ports plugins share, with their in-memory defaults
+// The checks every ConversationStore and SearchIndex implementation makes, shared so that all refuse the same calls alike.
 export {
+  assertConversationRef,
+  assertPrincipal,
+  assertSummaryInRange,
+  assertTitle,
   type Conversation,
   type ConversationListOptions,
   type ConversationPage,
   type ConversationStore,
   type ConversationSummary,
+  conversationNotFound,
   conversationStoreRef,
+  DEFAULT_LIST_LIMIT,
+  invalidCursor,
+  MAX_LIST_LIMIT,
+  MAX_TITLE_LENGTH,
   type MessageRange,
   type NewConversation,
   type StoredMessage,
+  validateListOptions,
+  validateMessageRange,
+  validateMessages,
+  validateNewConversation,
+  validateSummary,
 } from './core/stores/conversation-store.ts';
 export { assertJson, type JsonArray, type JsonObject, type JsonScalar, type JsonValue } from './core/stores/json.ts';
 // The checks every KeyValueStore implementation makes, shared so that all refuse the same calls alike.
@@ -214,12 +229,23 @@ export { MemoryConversationStore } from './core/stores/memory/memory-conversatio
 export { MemoryKeyValueStore, type MemoryKeyValueStoreOptions } from './core/stores/memory/memory-key-value-store.ts';
 export { MemorySearchIndex } from './core/stores/memory/memory-search-index.ts';
 export {
+  assertCollectionName,
+  assertQueryDimension,
+  type CheckedDocument,
+  DEFAULT_TOP_K,
   type IndexedDocument,
+  MAX_TOP_K,
+  MAX_VECTOR_DIMENSION,
   type MetadataFilter,
+  matchesFilter,
   type SearchHit,
   type SearchIndex,
   type SearchQuery,
   searchIndexRef,
+  validateDocumentIds,
+  validateDocuments,
+  validateFilter,
+  validateSearchQuery,
 } from './core/stores/search-index.ts';
 // Tools the model may call (the tool loop runs them)
 export {
