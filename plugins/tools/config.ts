@@ -67,6 +67,14 @@ export const toolsConfigSchema = z.strictObject({
       max_delay_ms: whole(10, 3_600_000).default(60_000),
     })
     .default({ initial_delay_ms: 1000, max_delay_ms: 60_000 }),
+  expose_mcp: z
+    .strictObject({
+      /** Serve the allowed tools as an MCP server at POST /v1/mcp. */
+      enabled: z.boolean().default(false),
+      /** Also the tools of the MCP servers above (Plugboard as their proxy). */
+      include_mcp_tools: z.boolean().default(false),
+    })
+    .default({ enabled: false, include_mcp_tools: false }),
   mcp_servers: z
     .record(z.string().regex(SERVER_NAME, { error: 'expected 1–32 letters, digits, _ or -' }), mcpServerSchema)
     .default({}),
@@ -80,6 +88,7 @@ export const CONFIG_KEYS: readonly string[] = [
   ...Object.keys(toolsConfigSchema.shape),
   ...Object.keys(toolsConfigSchema.shape.breaker.unwrap().shape).map((key) => `breaker.${key}`),
   ...Object.keys(toolsConfigSchema.shape.reconnect.unwrap().shape).map((key) => `reconnect.${key}`),
+  ...Object.keys(toolsConfigSchema.shape.expose_mcp.unwrap().shape).map((key) => `expose_mcp.${key}`),
   ...new Set([
     ...Object.keys(stdioServerSchema.shape).map((key) => `mcp_servers.${key}`),
     ...Object.keys(httpServerSchema.shape).map((key) => `mcp_servers.${key}`),

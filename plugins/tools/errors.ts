@@ -6,6 +6,11 @@ import { defineErrors } from '../../src/index.ts';
  * another tool or answer without. Their messages name the tool, never a tool's exception text.
  */
 export const toolsErrors = defineErrors('tools', {
+  MCP_ENDPOINT_OFF: {
+    summary: 'A client asked for Plugboard’s tools over MCP (POST /v1/mcp), but the tools plugin does not expose them',
+    hint: 'Set expose_mcp.enabled: true in the tools plugin’s config to serve them.',
+    status: 404,
+  },
   TOOL_TIMEOUT: {
     summary: 'A tool did not answer within its timeout',
     hint: 'Raise timeout_ms (or the tool’s own timeout, or the MCP server’s timeout), or make the tool faster.',

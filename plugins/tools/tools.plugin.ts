@@ -18,6 +18,7 @@ import {
 } from '../../src/index.ts';
 import { type ToolsConfig, toolsConfigSchema } from './config.ts';
 import { toolsErrors } from './errors.ts';
+import { type McpExposure, mcpEndpoint } from './mcp/mcp-endpoint.ts';
 import { McpHub } from './mcp/mcp-hub.ts';
 import { runToolRound, type ToolLoopDeps } from './tool-loop.ts';
 import { defineToolMetrics } from './tool-metrics.ts';
@@ -40,6 +41,7 @@ export function createToolsPlugin(): FeatureExtension<ToolsConfig> {
   let filter: ToolFilter | undefined;
   let loop: ToolLoopDeps | undefined;
   let hub: McpHub | undefined;
+  let exposure: McpExposure | undefined;
   return defineFeatureExtension<ToolsConfig>({
     metadata: {
       name: 'tools',
@@ -80,7 +82,17 @@ export function createToolsPlugin(): FeatureExtension<ToolsConfig> {
         metrics,
       });
       await hub.start();
+      exposure = settings.expose_mcp.enabled
+        ? {
+            registry,
+            runner: loop.runner,
+            filter,
+            includeMcpTools: settings.expose_mcp.include_mcp_tools,
+            version: '1.0.0',
+          }
+        : undefined;
     },
+    endpoints: [mcpEndpoint(() => exposure)],
     extend(context, call) {
       return extendWithTools(context, call, registry, filter);
     },

@@ -87,7 +87,7 @@ function validateEndpointReply(value: unknown): EndpointReply {
   if (typeof value !== 'object' || value === null) {
     throw new PlugboardError(
       'PLUGIN_INVALID_RESULT',
-      'An endpoint must return { body }, { text, contentType } or { status: 204 }',
+      'An endpoint must return { body }, { text, contentType } or { status: 204 } (or 202)',
     );
   }
   const reply = value as Record<string, unknown>;
@@ -114,10 +114,10 @@ function validateEndpointReply(value: unknown): EndpointReply {
     }
   } else if ('body' in reply) {
     assertJson(reply.body, 'endpoint body');
-  } else if (status !== 204) {
+  } else if (status !== 204 && status !== 202) {
     throw new PlugboardError(
       'PLUGIN_INVALID_RESULT',
-      'An endpoint must return { body }, { text, contentType } or { status: 204 }',
+      'An endpoint must return { body }, { text, contentType } or { status: 204 } (or 202)',
     );
   }
   if (reply.headers !== undefined) {

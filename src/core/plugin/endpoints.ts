@@ -63,7 +63,11 @@ export type EndpointReply =
       readonly filename?: string;
       readonly headers?: Readonly<Record<string, string>>;
     }
-  | { readonly status: 204 };
+  | {
+      /** No body: 204 No Content, or 202 Accepted (taken, nothing to say yet). */
+      readonly status: 202 | 204;
+      readonly headers?: Readonly<Record<string, string>>;
+    };
 
 /**
  * An HTTP endpoint a plugin adds to the server (the conversation API of conversation memory,
