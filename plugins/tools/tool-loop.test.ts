@@ -323,3 +323,22 @@ describe('the tool loop', () => {
     }
   });
 });
+
+describe('models that cannot call tools', () => {
+  test('a model whose backend lists capabilities without tools is offered none, and the chat is answered', async () => {
+    // As the llama.cpp backend lists its models: `capabilities: ['completion']`.
+    const scripted = createScriptedBackend({ models: ['plain'], reply: 'no tools here' });
+    const backend = { ...scripted, listModels: () => [{ id: 'plain', details: { capabilities: ['completion'] } }] };
+    const toolful = createScriptedBackend({ name: 'toolful', models: ['smart'], reply: 'fine' });
+    const manager = await startManager([backend, toolful, calculatorPlugin().plugin, createToolsPlugin]);
+    try {
+      const plain = await manager.chat(chatRequest('hi', { model: 'plain' }));
+      assert.equal(plain.message.content, 'no tools here');
+      assert.equal(scripted.calls.at(-1)?.options.tools, undefined, 'no tools sent to a model that cannot call them');
+      await manager.chat(chatRequest('hi', { model: 'smart' }));
+      assert.ok((toolful.calls.at(-1)?.options.tools?.length ?? 0) > 0, 'a model that says nothing is offered tools');
+    } finally {
+      await manager.shutdown();
+    }
+  });
+});

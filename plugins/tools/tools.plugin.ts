@@ -10,7 +10,9 @@ import {
   type ChatContext,
   defineFeatureExtension,
   type FeatureExtension,
+  type ModelAccess,
   metricsRef,
+  modelAccessRef,
   type PluginCall,
   type ToolRegistry,
   toolRegistryRef,
@@ -42,13 +44,14 @@ export function createToolsPlugin(): FeatureExtension<ToolsConfig> {
   let loop: ToolLoopDeps | undefined;
   let hub: McpHub | undefined;
   let exposure: McpExposure | undefined;
+  let models: ModelAccess | undefined;
   return defineFeatureExtension<ToolsConfig>({
     metadata: {
       name: 'tools',
       version: '1.0.0',
       description: 'Runs the tools the model calls (plugins’ tools and MCP servers’), then asks the model again',
       configSchema: toolsConfigSchema,
-      consumes: [toolRegistryRef, metricsRef],
+      consumes: [toolRegistryRef, metricsRef, modelAccessRef],
       errors: toolsErrors,
       // One call of continueConversation runs a whole round of tools: it needs longer than
       // the default 30 s (each tool has its own timeout_ms within it).
@@ -57,6 +60,7 @@ export function createToolsPlugin(): FeatureExtension<ToolsConfig> {
     async initialize(config, call) {
       const settings = config.config;
       registry = call.services.get(toolRegistryRef);
+      models = call.services.get(modelAccessRef);
       const metrics = defineToolMetrics(call.services.get(metricsRef));
       filter = new ToolFilter(settings.allow, settings.deny);
       loop = {
@@ -93,7 +97,14 @@ export function createToolsPlugin(): FeatureExtension<ToolsConfig> {
         : undefined;
     },
     endpoints: [mcpEndpoint(() => exposure)],
-    extend(context, call) {
+    async extend(context, call) {
+      if (registry === undefined || registry.list().length === 0) return context;
+      // A model its backend says cannot call tools (llama.cpp here, an Ollama model without
+      // `tools`) would refuse the whole request if offered them: answer without tools instead.
+      if (!(await takesTools(models, context.model))) {
+        call.logger.debug({ model: context.model }, 'the model cannot call tools: none offered');
+        return context;
+      }
       return extendWithTools(context, call, registry, filter);
     },
     continueConversation(turn, context, call) {
@@ -108,6 +119,20 @@ export function createToolsPlugin(): FeatureExtension<ToolsConfig> {
       await hub?.close();
     },
   });
+}
+
+/**
+ * False when the model's backend lists its capabilities and `tools` is not among them; true
+ * when it says nothing (OpenAI-compatible services, Ollama's model list) or cannot be asked.
+ */
+async function takesTools(models: ModelAccess | undefined, model: string | undefined): Promise<boolean> {
+  if (models === undefined) return true;
+  try {
+    const capabilities = (await models.describe(model))?.details?.capabilities;
+    return !Array.isArray(capabilities) || capabilities.includes('tools');
+  } catch {
+    return true;
+  }
 }
 
 /** Adds the allowed registered tools to the request's, after the client's own. */

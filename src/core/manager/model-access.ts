@@ -5,7 +5,7 @@ import { type ChatContextInput, createChatContext } from '../model/context.ts';
 import { createMessage, type Message, type ToolCall } from '../model/message.ts';
 import type { ChatChunk, FinishReason, Usage } from '../model/reply.ts';
 import type { ModelAccess } from '../models/model-access.ts';
-import type { ModelRouter } from '../routing/model-router.ts';
+import type { ListedModel, ModelRouter } from '../routing/model-router.ts';
 import type { BackendHandle } from './backend-handles.ts';
 
 /** What model access needs of the manager. */
@@ -30,6 +30,12 @@ export function createModelAccess(backends: ModelAccessBackends): ModelAccess {
     const handle = routed.backend === undefined ? undefined : backends.getBackendProvider(routed.backend);
     if (handle === undefined) throw backendNotFound(routed.backend, backends.backendNames);
     return { handle, model: routed.model };
+  }
+
+  async function describe(model: string | undefined): Promise<ListedModel | undefined> {
+    return model === undefined
+      ? (await backends.router.list()).models.find((entry) => entry.backend === backends.defaultBackend)
+      : await backends.router.find(model);
   }
 
   return {
@@ -83,12 +89,10 @@ export function createModelAccess(backends: ModelAccessBackends): ModelAccess {
       };
     },
 
+    describe,
+
     async contextLength(model) {
-      const listed =
-        model === undefined
-          ? (await backends.router.list()).models.find((entry) => entry.backend === backends.defaultBackend)
-          : await backends.router.find(model);
-      const details = listed?.details ?? {};
+      const details = (await describe(model))?.details ?? {};
       const length = details.context_length ?? details.contextLength;
       return typeof length === 'number' && Number.isInteger(length) && length > 0 ? length : undefined;
     },

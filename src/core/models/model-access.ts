@@ -1,6 +1,7 @@
 import type { GenerationOptions } from '../model/context.ts';
 import type { Message } from '../model/message.ts';
 import type { FinishReason, Usage } from '../model/reply.ts';
+import type { ListedModel } from '../routing/model-router.ts';
 import { createServiceRef } from '../services/service-ref.ts';
 
 /**
@@ -81,6 +82,19 @@ export interface ModelAccess {
   embed(request: EmbedRequest): Promise<Embeddings>;
   /** The model's context window in tokens, where its backend reports one (`details.context_length` or `details.contextLength` of its model list). */
   contextLength(model: string | undefined): Promise<number | undefined>;
+  /**
+   * What the backends' model lists say of a model (the default backend's first when
+   * `undefined`): its backend, id and details — among them `capabilities`, where the backend
+   * says what the model can do (Ollama's words: `completion`, `tools`, `vision`, `embedding`,
+   * `thinking`). `undefined` when no backend lists it.
+   *
+   * @example
+   * ```ts
+   * const info = await models.describe(context.model);
+   * const canCallTools = !Array.isArray(info?.details?.capabilities) || info.details.capabilities.includes('tools');
+   * ```
+   */
+  describe(model: string | undefined): Promise<ListedModel | undefined>;
 }
 
 /**
@@ -94,5 +108,5 @@ export interface ModelAccess {
 export const modelAccessRef = createServiceRef<ModelAccess>({
   id: 'plugboard.models',
   description: 'Completions and embeddings for plugins, straight to the backend the model routes to',
-  members: ['complete', 'embed', 'contextLength'],
+  members: ['complete', 'embed', 'contextLength', 'describe'],
 });
