@@ -188,6 +188,11 @@ export {
 // Stores: the ports plugins share, with their in-memory defaults
 // The checks every ConversationStore and SearchIndex implementation makes, shared so that all refuse the same calls alike.
 export {
+  type ConversationCursor,
+  decodeConversationCursor,
+  encodeConversationCursor,
+} from './core/stores/conversation-cursor.ts';
+export {
   assertConversationRef,
   assertPrincipal,
   assertSummaryInRange,

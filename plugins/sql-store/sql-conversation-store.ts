@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { deepFreeze } from '../../src/core/util/deep-freeze.ts';
 import {
   assertConversationRef,
   assertPrincipal,
@@ -15,7 +16,10 @@ import {
   type ConversationPage,
   type ConversationStore,
   conversationNotFound,
-  invalidCursor,
+  decodeConversationCursor,
+  encodeConversationCursor,
+  type JsonValue,
+  type Message,
   type MessageRange,
   type NewConversation,
   type StoredMessage,
@@ -24,9 +28,7 @@ import {
   validateMessages,
   validateNewConversation,
   validateSummary,
-} from '../../src/core/stores/conversation-store.ts';
-import { deepFreeze } from '../../src/core/util/deep-freeze.ts';
-import type { JsonValue, Message } from '../../src/index.ts';
+} from '../../src/index.ts';
 import {
   containsIgnoringCase,
   forUpdate,
@@ -123,7 +125,7 @@ export class SqlConversationStore implements ConversationStore {
   async list(principal: string, options?: ConversationListOptions): Promise<ConversationPage> {
     assertPrincipal(principal);
     const { search, limit, cursor: cursorText } = validateListOptions(options);
-    const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText);
+    const cursor = cursorText === undefined ? undefined : decodeConversationCursor(cursorText);
     const conditions = [sql`c.principal = ${principal}`];
     if (cursor !== undefined) {
       const at = timestamp(this.#database, cursor.updatedAtMs);
@@ -144,7 +146,7 @@ export class SqlConversationStore implements ConversationStore {
     const last = items.at(-1);
     const nextCursor =
       rows.length > limit && last !== undefined
-        ? encodeCursor({ updatedAtMs: last.updatedAt.getTime(), id: last.id })
+        ? encodeConversationCursor({ updatedAtMs: last.updatedAt.getTime(), id: last.id })
         : undefined;
     return Object.freeze({ items: Object.freeze(items), nextCursor });
   }
@@ -286,30 +288,4 @@ function toConversation(row: ConversationRow): Conversation {
     metadata: deepFreeze(JSON.parse(row.metadata) as Record<string, JsonValue>),
     summary,
   });
-}
-
-/**
- * Where a page ends: the sort key of its last item (keyset paging: a conversation created or
- * bumped meanwhile neither repeats nor hides another). The same format as the in-memory store's.
- */
-interface Cursor {
-  readonly updatedAtMs: number;
-  readonly id: string;
-}
-
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.updatedAtMs, cursor.id])).toString('base64url');
-}
-
-function decodeCursor(text: string): Cursor {
-  let position: unknown;
-  try {
-    position = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor(text);
-  }
-  if (!Array.isArray(position) || position.length !== 2) throw invalidCursor(text);
-  const [updatedAtMs, id] = position as [unknown, unknown];
-  if (!Number.isSafeInteger(updatedAtMs) || typeof id !== 'string' || id === '') throw invalidCursor(text);
-  return { updatedAtMs: updatedAtMs as number, id };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Message } from '../../model/message.ts';
+import { type ConversationCursor, decodeConversationCursor, encodeConversationCursor } from '../conversation-cursor.ts';
 import {
   assertConversationRef,
   assertPrincipal,
@@ -10,7 +11,6 @@ import {
   type ConversationPage,
   type ConversationStore,
   conversationNotFound,
-  invalidCursor,
   type MessageRange,
   type NewConversation,
   type StoredMessage,
@@ -89,7 +89,7 @@ export class MemoryConversationStore implements ConversationStore {
   async list(principal: string, options?: ConversationListOptions): Promise<ConversationPage> {
     assertPrincipal(principal);
     const { search, limit, cursor: cursorText } = validateListOptions(options);
-    const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText);
+    const cursor = cursorText === undefined ? undefined : decodeConversationCursor(cursorText);
     const needle = search?.toLowerCase();
     const matching: ConversationRecord[] = [];
     for (const id of this.#idsByPrincipal.get(principal) ?? []) {
@@ -103,7 +103,7 @@ export class MemoryConversationStore implements ConversationStore {
     const last = items.at(-1);
     const nextCursor =
       matching.length > limit && last !== undefined
-        ? encodeCursor({ updatedAtMs: last.updatedAtMs, id: last.id })
+        ? encodeConversationCursor({ updatedAtMs: last.updatedAtMs, id: last.id })
         : undefined;
     return Object.freeze({ items: Object.freeze(items.map(toConversation)), nextCursor });
   }
@@ -194,34 +194,8 @@ function mostRecentFirst(a: ConversationRecord, b: ConversationRecord): number {
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
-/**
- * Where a page ends: the sort key of its last item. Paging by key rather than by offset
- * means a conversation created or bumped meanwhile neither repeats nor hides another.
- */
-interface Cursor {
-  readonly updatedAtMs: number;
-  readonly id: string;
-}
-
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.updatedAtMs, cursor.id])).toString('base64url');
-}
-
-function decodeCursor(text: string): Cursor {
-  let position: unknown;
-  try {
-    position = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor(text);
-  }
-  if (!Array.isArray(position) || position.length !== 2) throw invalidCursor(text);
-  const [updatedAtMs, id] = position as [unknown, unknown];
-  if (!Number.isSafeInteger(updatedAtMs) || typeof id !== 'string' || id === '') throw invalidCursor(text);
-  return { updatedAtMs: updatedAtMs as number, id };
-}
-
 /** True when `record` sorts after the cursor's position, i.e. belongs to a later page. */
-function isAfterCursor(record: ConversationRecord, cursor: Cursor): boolean {
+function isAfterCursor(record: ConversationRecord, cursor: ConversationCursor): boolean {
   return (
     record.updatedAtMs < cursor.updatedAtMs || (record.updatedAtMs === cursor.updatedAtMs && record.id < cursor.id)
   );
