@@ -18,7 +18,7 @@ export const authErrors = defineErrors('auth', {
   },
   FORBIDDEN: {
     summary: 'The credential is valid but does not allow this request',
-    hint: 'Use a key with the scope the message names (chat, embeddings, models, admin) and, for a key limited to some models, one of its models; `plugboard keys list` shows each key’s scopes.',
+    hint: 'Use a key with the scope the message names (chat, embeddings, models, documents, admin) and, for a key limited to some models, one of its models; `plugboard keys list` shows each key’s scopes.',
     status: 403,
   },
   KEYS_INVALID: {

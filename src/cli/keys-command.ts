@@ -16,7 +16,7 @@ export const KEYS_USAGE = `Usage: plugboard keys <create|list|revoke> --file <ke
   keys list --file f [--json]      ids, scopes, models, created, expiry, status — no hashes
   keys revoke --file f --id name   disable a key (kept in the file, its id stays taken)
 
-Scopes: chat, embeddings, models, admin. The file is YAML, or JSON when it ends in .json.`;
+Scopes: chat, embeddings, models, documents, admin. The file is YAML, or JSON when it ends in .json.`;
 
 /**
  * The keys file's logic lives with the auth plugin (plugins/auth/key-file.ts: the one import of

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { type CommandIo, configCheck, configPrint } from './config-commands.ts';
 import { errorsCommand } from './errors-command.ts';
 import { keysCommand } from './keys-command.ts';
+import { ragCommand } from './rag-command.ts';
 import { serveCommand } from './serve-command.ts';
 
 const USAGE = `Usage: plugboard <command>
@@ -17,6 +18,9 @@ Commands:
                                    status, summary, hint — a Markdown table, or JSON
   keys create|list|revoke --file f create, list or revoke API keys of the auth plugin's
                                    keys file (plugboard keys --help for the options)
+  rag add PATH… [--collection C] [--url U] [--api-key K]
+                                   upload documents (files or folders) to a running server's
+                                   rag API, with a progress bar (plugboard rag --help)
 
 The file defaults to $PLUGBOARD_CONFIG, then plugins/config.yaml.
 Exit codes: 0 success, 1 invalid configuration (or the server could not start),
@@ -26,6 +30,8 @@ Exit codes: 0 success, 1 invalid configuration (or the server could not start),
 export async function main(argv: readonly string[], io: CommandIo = consoleIo): Promise<number> {
   // `keys` has options of its own (--file, --id, --scopes …): it parses its arguments itself.
   if (argv[0] === 'keys') return keysCommand(argv.slice(1), io);
+  // `rag` too (--collection, --url, --api-key).
+  if (argv[0] === 'rag') return ragCommand(argv.slice(1), io);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
