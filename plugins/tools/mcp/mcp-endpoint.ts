@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createMcpHandler, fromJsonSchema, type JsonSchemaType, McpServer } from '@modelcontextprotocol/server';
+import type { JsonSchemaType, McpServer } from '@modelcontextprotocol/server';
 import type {
   EndpointReply,
   EndpointRequest,
@@ -48,7 +48,9 @@ export function mcpEndpoint(exposure: () => McpExposure | undefined): PluginEndp
           'This server does not expose its tools over MCP (the tools plugin’s expose_mcp is off)',
         );
       }
-      const handler = createMcpHandler(() => serverOf(exposed, request, call), {
+      // Loaded on the first MCP request: a server that never gets one does not pay for the SDK.
+      const sdk = await import('@modelcontextprotocol/server');
+      const handler = sdk.createMcpHandler(() => serverOf(sdk, exposed, request, call), {
         responseMode: 'json',
         legacy: 'stateless',
       });
@@ -62,12 +64,17 @@ export function mcpEndpoint(exposure: () => McpExposure | undefined): PluginEndp
   };
 }
 
-function serverOf(exposed: McpExposure, request: EndpointRequest, call: PluginCall): McpServer {
-  const server = new McpServer({ name: 'plugboard', version: exposed.version });
+function serverOf(
+  sdk: typeof import('@modelcontextprotocol/server'),
+  exposed: McpExposure,
+  request: EndpointRequest,
+  call: PluginCall,
+): McpServer {
+  const server = new sdk.McpServer({ name: 'plugboard', version: exposed.version });
   for (const tool of exposedTools(exposed)) {
     server.registerTool(
       tool.name,
-      { description: tool.description, inputSchema: fromJsonSchema(tool.parameters as JsonSchemaType) },
+      { description: tool.description, inputSchema: sdk.fromJsonSchema(tool.parameters as JsonSchemaType) },
       async (args: unknown) => {
         const result = await exposed.runner.run(
           tool,

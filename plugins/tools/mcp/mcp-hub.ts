@@ -6,7 +6,7 @@
 import type { HealthReport, Logger, ToolRegistry } from '../../../src/index.ts';
 import type { McpServerConfig } from '../config.ts';
 import type { ToolMetrics } from '../tool-metrics.ts';
-import { type ConnectionStatus, McpConnection } from './mcp-connection.ts';
+import type { ConnectionStatus, McpConnection } from './mcp-connection.ts';
 
 /** What the hub needs from the plugin. */
 export interface McpHubOptions {
@@ -25,27 +25,32 @@ export interface McpHubOptions {
  * ```
  */
 export class McpHub {
-  readonly #connections: McpConnection[];
+  readonly #options: McpHubOptions;
+  #connections: McpConnection[] = [];
 
   constructor(options: McpHubOptions) {
-    this.#connections = Object.entries(options.servers)
-      .filter(([, config]) => config.enabled)
-      .map(
-        ([name, config]) =>
-          new McpConnection(name, config, {
-            registry: options.registry,
-            logger: options.logger,
-            reconnect: options.reconnect,
-            onStatus: (status) => {
-              options.metrics?.serverUp.set({ server: name }, status.state === 'connected' ? 1 : 0);
-              options.metrics?.serverTools.set({ server: name }, status.tools);
-            },
-          }),
-      );
+    this.#options = options;
   }
 
   /** Connects every enabled server (each bounded by its `timeout`); resolves when each has tried once. */
   async start(): Promise<void> {
+    const options = this.#options;
+    const enabled = Object.entries(options.servers).filter(([, config]) => config.enabled);
+    if (enabled.length === 0) return;
+    // The MCP SDK is loaded only when there is a server to talk to (~100 ms and MBs at start otherwise).
+    const { McpConnection } = await import('./mcp-connection.ts');
+    this.#connections = enabled.map(
+      ([name, config]) =>
+        new McpConnection(name, config, {
+          registry: options.registry,
+          logger: options.logger,
+          reconnect: options.reconnect,
+          onStatus: (status) => {
+            options.metrics?.serverUp.set({ server: name }, status.state === 'connected' ? 1 : 0);
+            options.metrics?.serverTools.set({ server: name }, status.tools);
+          },
+        }),
+    );
     await Promise.all(this.#connections.map((connection) => connection.start()));
   }
 
