@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 
 /** How chunk sizes are counted: a GPT tokenizer (a close stand-in for most embedding models) or length / 4. */
-export const TOKENIZERS = ['cl100k_base', 'o200k_base', 'estimate'] as const;
+export const TOKENIZERS = ['cl100k_base', 'o200k_base', 'estimate', 'chars'] as const;
 export type TokenizerName = (typeof TOKENIZERS)[number];
 
 /** The names of collections: what the search index accepts, minus room for `collection_prefix`. */

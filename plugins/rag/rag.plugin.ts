@@ -58,6 +58,13 @@ const DEFAULT_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024;
 export function createRagPlugin(options: RagPluginOptions = {}): FeatureExtension<RagConfig> {
   let services: (RagServices & { embedder: Embedder }) | undefined;
   let access: ModelAccess | undefined;
+  /** The configured tokenizer, loaded on first use: chunk sizes and the sources' budget are counted with it. */
+  let counter: Promise<TokenCounter> | undefined;
+  let tokenizer: RagConfig['tokenizer'] = 'cl100k_base';
+  function tokenCounter(): Promise<TokenCounter> {
+    counter ??= loadTokenCounter(tokenizer);
+    return counter;
+  }
   let endpoints: PluginEndpoint[] = ragEndpoints(current, DEFAULT_MAX_DOCUMENT_BYTES);
 
   function current(): RagServices {
@@ -92,15 +99,13 @@ export function createRagPlugin(options: RagPluginOptions = {}): FeatureExtensio
         logger: call.logger,
         ...(options.now === undefined ? {} : { now: options.now }),
       });
-      let counter: Promise<TokenCounter> | undefined;
+      counter = undefined;
+      tokenizer = settings.tokenizer;
       const ingestor = new DocumentIngestor({
         index,
         embedder,
         config: settings,
-        tokenCounter: () => {
-          counter ??= loadTokenCounter(settings.tokenizer);
-          return counter;
-        },
+        tokenCounter,
       });
       const retriever = new Retriever({
         index,
@@ -130,7 +135,8 @@ export function createRagPlugin(options: RagPluginOptions = {}): FeatureExtensio
       );
       const budget =
         rag.config.max_source_tokens ?? (await shareOfContext(access, context.model, rag.config.source_share));
-      const fitted = fitSources(found, budget);
+      const fitted =
+        budget === undefined ? [...found] : fitSources(found, budget, rag.config.instructions, await tokenCounter());
       if (fitted.length < found.length) {
         call.logger.debug({ found: found.length, kept: fitted.length, budget }, 'sources cut to fit the token budget');
       }

@@ -37,25 +37,26 @@ export function sourcesMessage(chunks: readonly RetrievedChunk[], instructions: 
 }
 
 /**
- * The best chunks whose sources fit `budgetTokens` (estimated at 4 characters a token), in
- * rank order; all of them without a budget. A long chunk that does not fit ends the list:
- * a lower-ranked one is not taken in its place, so the sources stay the best ones.
+ * The best chunks whose sources message — instructions included — fits `budgetTokens`
+ * counted with `count`, in rank order; all of them without a budget. A chunk that does not
+ * fit ends the list: a lower-ranked one is not taken in its place, so the sources stay the
+ * best ones.
  *
  * @example
  * ```ts
- * fitSources(chunks, 128); // the first chunks whose `[n] name: text` lines make at most ~128 tokens
+ * fitSources(chunks, 128, instructions, countTokens); // the first chunks whose message has at most 128 tokens
  * ```
  */
-export function fitSources(chunks: readonly RetrievedChunk[], budgetTokens: number | undefined): RetrievedChunk[] {
+export function fitSources(
+  chunks: readonly RetrievedChunk[],
+  budgetTokens: number | undefined,
+  instructions: string,
+  count: (text: string) => number,
+): RetrievedChunk[] {
   if (budgetTokens === undefined) return [...chunks];
-  const fitted: RetrievedChunk[] = [];
-  let used = 0;
-  for (const [index, chunk] of chunks.entries()) {
-    used += Math.ceil(`[${index + 1}] ${chunk.name}${where(chunk)}: ${chunk.text.trim()}\n\n`.length / 4);
-    if (used > budgetTokens) break;
-    fitted.push(chunk);
-  }
-  return fitted;
+  let fitted = chunks.length;
+  while (fitted > 0 && count(sourcesMessage(chunks.slice(0, fitted), instructions)) > budgetTokens) fitted--;
+  return chunks.slice(0, fitted);
 }
 
 /**

@@ -31,6 +31,9 @@ export async function loadTokenCounter(name: TokenizerName): Promise<TokenCounte
   switch (name) {
     case 'estimate':
       return estimateTokens;
+    case 'chars':
+      // A token per character: byte-level models (and the tests' tiny one) count about that.
+      return (text) => text.length;
     case 'cl100k_base': {
       const { countTokens } = await import('gpt-tokenizer/encoding/cl100k_base');
       return (text) => (text === '' ? 0 : countTokens(text, AS_TEXT));
