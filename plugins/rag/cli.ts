@@ -63,8 +63,8 @@ interface Added {
  *
  * @example
  * ```ts
- * // src/cli/main.ts
- * if (argv[0] === 'rag') return (await import('../../plugins/rag/cli.ts')).runRagCommand(argv.slice(1), io);
+ * // what `plugboard rag add docs/ --collection handbook` runs (src/cli/rag-command.ts loads this module through jiti)
+ * const code = await runRagCommand(['add', 'docs/', '--collection', 'handbook'], { out: console.log, err: console.error });
  * ```
  */
 export async function runRagCommand(argv: readonly string[], io: RagCommandIo): Promise<number> {
