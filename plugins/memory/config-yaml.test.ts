@@ -74,11 +74,15 @@ test('`memory` under features loads the first-party plugin by name, with its con
   assert.equal(second.message.content, 'saw 3', 'the history came along');
 });
 
-test('a misspelt key keeps memory out and names the key; being fail-closed, it refuses chats', async () => {
+test('a misspelt key keeps memory out and names the key; fail-closed for conversations, it refuses those and serves stateless chats', async () => {
   const runtime = await start(['    config:', '      summarise: true']);
   const status = runtime.manager.getPluginStatus().plugins.memory;
   assert.notEqual(status?.state, 'ACTIVE');
   assert.match(JSON.stringify(status), /summarise/);
-  const error = await runtime.manager.chat(chatRequest('hi', { model: 'counting' })).catch((thrown: unknown) => thrown);
+  const error = await runtime.manager
+    .chat(chatRequest('hi', { model: 'counting', conversationId: 'new' }))
+    .catch((thrown: unknown) => thrown);
   assert.ok(isPlugboardError(error, 'PLUGIN_FAILED_CLOSED'), String(error));
+  const stateless = await runtime.manager.chat(chatRequest('hi', { model: 'counting' }));
+  assert.equal(stateless.message.content, 'saw 1');
 });

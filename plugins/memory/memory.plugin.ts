@@ -61,6 +61,9 @@ export function createMemoryPlugin(): MemoryPlugin {
       // Before other extensions: retrieval and tools then work on the whole conversation.
       priority: 'HIGH',
     },
+    // Fail-closed for conversations only: while memory is down, a request with a conversation
+    // id is refused (its messages would not be kept), a stateless one goes on without it.
+    concerns: (context) => context.conversationId !== undefined,
     initialize(config, call) {
       const settings = config.config;
       const store = call.services.get(conversationStoreRef);

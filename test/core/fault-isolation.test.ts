@@ -804,6 +804,39 @@ describe('failure policy: fail-closed plugins reject the request', () => {
     }
   });
 
+  test('a fail-closed plugin that concerns only some requests refuses those while it is down, and serves the rest', async () => {
+    const backend = createScriptedBackend();
+    const memory = defineFeatureExtension({
+      metadata: { name: 'memory', version: '1.0.0', failurePolicy: 'closed' },
+      initialize: () => {
+        throw new Error('database file is read-only');
+      },
+      concerns: (context) => context.conversationId !== undefined,
+      extend: (context) => context,
+    });
+    const m = await startManager([backend, memory]);
+    try {
+      assert.equal(m.getPluginStatus().plugins.memory!.state, 'ERROR');
+      assert.deepEqual(m.failedClosedPlugins, [], 'it does not make the whole server refuse');
+      const stateless = await m.chat(chatRequest('hi'));
+      assert.equal(stateless.message.content, 'You said: hi');
+      for (const request of [
+        chatRequest('remember me', { conversationId: 'c-1' }),
+        chatRequest('remember me', { conversationId: 'c-1', stream: true }),
+      ]) {
+        const error = await (request.stream
+          ? collectStream(m.stream(request)).then(() => undefined)
+          : m.chat(request).then(() => undefined)
+        ).catch((thrown: unknown) => thrown);
+        assert.ok(isPlugboardError(error, 'PLUGIN_FAILED_CLOSED'), String(error));
+        assert.equal(error.plugin, 'memory');
+      }
+      assert.equal(backend.calls.length, 1, 'only the stateless request reached the backend');
+    } finally {
+      await m.shutdown();
+    }
+  });
+
   test('a fail-closed plugin that succeeds changes nothing', async () => {
     const m = await startManager([
       createScriptedBackend(),

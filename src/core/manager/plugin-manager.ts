@@ -363,11 +363,15 @@ export class PluginManager {
   }
 
   /**
-   * Fail-closed plugins in ERROR: while there is any, every request is refused with
-   * `PLUGIN_FAILED_CLOSED` (and the server is not ready).
+   * Fail-closed plugins in ERROR that concern every request: while there is any, every request
+   * is refused with `PLUGIN_FAILED_CLOSED` (and the server is not ready). One that concerns
+   * only some requests (`concerns`) refuses those; `GET /health` shows it unhealthy.
    */
   get failedClosedPlugins(): readonly string[] {
-    return this.#snapshots.current.closedGaps.map((record) => record.name);
+    // Those that concern every request: one that concerns only some (`concerns`) refuses those, not the rest.
+    return this.#snapshots.current.closedGaps
+      .filter((record) => record.plugin.concerns === undefined)
+      .map((record) => record.name);
   }
 
   /**

@@ -12,6 +12,7 @@ import { deepFreeze } from '../util/deep-freeze.ts';
 import { type Answer, answeredReply, askForAnswer, namingBackend, type Reply } from './answer-stage.ts';
 import { type BackendAttempt, callBackend, handOverAfterFailure } from './backend-call.ts';
 import { readBackendReply } from './backend-stream.ts';
+import { closedGapFor } from './closed-gaps.ts';
 import { needsPreparation, prepareContext } from './context-stage.ts';
 import { enterMiddleware, leaveMiddleware } from './middleware-stage.ts';
 import { OutputChain } from './output-chain.ts';
@@ -92,7 +93,10 @@ export async function* runChatPipeline(
   let outcome: RequestOutcome = 'failed';
   let ended = false;
   try {
-    if (snapshot.closedGaps.length > 0) throw closedPluginDown(snapshot.closedGaps[0]!.name);
+    if (snapshot.closedGaps.length > 0) {
+      const gap = closedGapFor(snapshot, context);
+      if (gap !== undefined) throw closedPluginDown(gap.name);
+    }
     // 1. Middleware on the way in.
     const admission =
       snapshot.middleware.length === 0

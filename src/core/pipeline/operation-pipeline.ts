@@ -7,6 +7,7 @@ import type { RequestOutcome } from '../hooks/hook-map.ts';
 import type { ChatContext } from '../model/context.ts';
 import type { Usage } from '../model/reply.ts';
 import type { ChatOptions } from './chat-pipeline.ts';
+import { closedGapFor } from './closed-gaps.ts';
 import { enterMiddleware } from './middleware-stage.ts';
 import { type PipelineEnv, RequestRun } from './request-run.ts';
 import { contextValidator } from './validators.ts';
@@ -49,7 +50,10 @@ export async function runOperation<T>(
   let context = initial;
   let outcome: RequestOutcome = 'failed';
   try {
-    if (lease.snapshot.closedGaps.length > 0) throw closedPluginDown(lease.snapshot.closedGaps[0]!.name);
+    if (lease.snapshot.closedGaps.length > 0) {
+      const gap = closedGapFor(lease.snapshot, context);
+      if (gap !== undefined) throw closedPluginDown(gap.name);
+    }
     const admission = await enterMiddleware(run, lease.snapshot.middleware, context, false);
     context = admission.context;
     if (admission.rejection !== undefined) {

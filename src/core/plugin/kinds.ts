@@ -38,6 +38,19 @@ export interface Pluggable<Config = unknown> extends HookMethods {
   initialize?(config: PluginConfig<Config>, call: InitializeCall): PluginReturn<void>;
   shutdown?(call: PluginCall): PluginReturn<void>;
   healthCheck?(call: PluginCall): PluginReturn<HealthReport>;
+  /**
+   * For a fail-closed plugin: which requests it must see. While the plugin is down (ERROR),
+   * only those are refused (`PLUGIN_FAILED_CLOSED`); the others go on without it. Without it,
+   * every request concerns the plugin (an auth plugin down refuses everything). Must be cheap
+   * and must not throw (a throw counts as "concerns it").
+   *
+   * @example
+   * ```ts
+   * // conversation memory: a request without a conversation is none of its business
+   * concerns: (context) => context.conversationId !== undefined,
+   * ```
+   */
+  concerns?(context: ChatContext): boolean;
   /** HTTP endpoints the plugin adds to the server while it is ACTIVE (see {@link PluginEndpoint}). */
   readonly endpoints?: readonly PluginEndpoint[];
 }

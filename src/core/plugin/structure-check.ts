@@ -24,7 +24,7 @@ const KIND_MEMBERS: Readonly<Record<PluginKind, { required: readonly string[]; o
   middleware: { required: [], optional: ['processRequest', 'answerRequest', 'processResponse'] },
 };
 
-const LIFECYCLE_METHODS = ['initialize', 'shutdown', 'healthCheck'] as const;
+const LIFECYCLE_METHODS = ['initialize', 'shutdown', 'healthCheck', 'concerns'] as const;
 
 /** Every member the runtime reads from a plugin. */
 const KNOWN_MEMBERS: readonly string[] = [
