@@ -236,3 +236,27 @@ describe('conversation ids', () => {
     assert.equal(await chat('/api/chat', { messages, conversation_id: 'x'.repeat(300) }), 400);
   });
 });
+
+describe('two plugins, one endpoint', () => {
+  const declaring = (name: string, answer: string) =>
+    definePlugin({
+      metadata: { name, version: '1.0.0' },
+      endpoints: [{ method: 'GET', path: '/v1/whoami', handle: () => ({ body: { answer } }) }],
+    });
+  let local: TestServer;
+  before(async () => {
+    local = await startTestServer([createScriptedBackend(), declaring('first', 'one'), declaring('second', 'two')]);
+  });
+  after(() => local.close());
+
+  test('the first in priority order serves it; the other is named in GET /plugins, never silently dropped', async () => {
+    const response = await fetch(`${local.url}/v1/whoami`);
+    assert.deepEqual(await response.json(), { answer: 'one' });
+    const status = (await (await fetch(`${local.url}/plugins`)).json()) as {
+      endpointConflicts?: string[];
+      plugins: Record<string, { endpoints?: string[] }>;
+    };
+    assert.deepEqual(status.endpointConflicts, ['second: GET /v1/whoami (answered by "first")']);
+    assert.deepEqual(status.plugins.second?.endpoints, ['GET /v1/whoami']);
+  });
+});

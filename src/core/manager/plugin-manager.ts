@@ -97,6 +97,7 @@ export class PluginManager {
       leaving: this.#leaving,
       defaultBackend: this.#options.defaultBackend,
       hooks: this.hooks.table,
+      logger: this.logger,
     }));
     this.models = new ModelRouter(
       backendDirectory(this.#registry, () => this.#snapshots.current, this.#deadlines),
@@ -455,7 +456,8 @@ export class PluginManager {
 
   /** Status of every plugin: state, transitions, kinds, priority, breakers, services, last error. */
   getPluginStatus(): StatusReport {
-    return buildStatusReport(this.#registry.values(), this.#registry.loadProblems, this.#snapshots.current.version);
+    const { version, endpoints } = this.#snapshots.current;
+    return buildStatusReport(this.#registry.values(), this.#registry.loadProblems, version, endpoints.conflicts);
   }
 
   /** Performance metrics: per plugin, per operation and hook, and system-wide. */

@@ -34,6 +34,8 @@ export interface PluginStatus {
   readonly inFlight: number;
   readonly lastError?: ErrorSummary;
   readonly transitions: readonly StateTransition[];
+  /** The HTTP endpoints it declares (`GET /v1/conversations` …), served while it is ACTIVE. */
+  readonly endpoints?: readonly string[];
 }
 
 /** `getPluginStatus()`. */
@@ -42,6 +44,8 @@ export interface StatusReport {
   readonly plugins: Readonly<Record<string, PluginStatus>>;
   /** Files that could not be loaded at all (no plugin name to file them under). */
   readonly loadErrors: readonly { readonly path: string; readonly plugin?: string; readonly error: ErrorSummary }[];
+  /** Endpoints not served because an ACTIVE plugin before it (in priority order) declares the same method and path. */
+  readonly endpointConflicts?: readonly string[];
 }
 
 /** `getMetrics()`. */
@@ -72,9 +76,11 @@ export function buildStatusReport(
     error: { code: string; message: string; hook?: string | undefined };
   }[],
   snapshotVersion: number,
+  endpointConflicts: readonly string[] = [],
 ): StatusReport {
   return {
     snapshotVersion,
+    ...(endpointConflicts.length === 0 ? {} : { endpointConflicts: [...endpointConflicts] }),
     plugins: Object.fromEntries(records.map((record) => [record.name, pluginStatus(record)])),
     loadErrors: loadProblems.map((problem) => ({
       path: problem.path,
@@ -104,6 +110,9 @@ function pluginStatus(record: PluginRecord): PluginStatus {
     inFlight: record.inFlight,
     ...(lastError === undefined ? {} : { lastError }),
     transitions: [...record.states.history],
+    ...(record.plugin.endpoints?.length
+      ? { endpoints: record.plugin.endpoints.map((endpoint) => `${endpoint.method} ${endpoint.path}`) }
+      : {}),
   };
 }
 

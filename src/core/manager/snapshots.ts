@@ -1,4 +1,5 @@
 import type { HookTable } from '../hooks/hook-manager.ts';
+import type { Logger } from '../logger.ts';
 import { type PipelineSnapshot, SnapshotLease } from '../pipeline/snapshot.ts';
 import { EndpointTable } from '../plugin/endpoint-table.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
@@ -12,6 +13,8 @@ export interface SnapshotSource {
   readonly leaving: ReadonlySet<PluginRecord>;
   readonly defaultBackend: string | undefined;
   readonly hooks: HookTable;
+  /** Told once of each endpoint that another plugin's hides (see `EndpointTable.conflicts`). */
+  readonly logger?: Logger;
 }
 
 /**
@@ -23,6 +26,7 @@ export class SnapshotKeeper {
   #version = 0;
   #lease: SnapshotLease;
   readonly #retired = new Set<SnapshotLease>();
+  readonly #reportedConflicts = new Set<string>();
 
   constructor(private readonly source: () => SnapshotSource) {
     this.#lease = new SnapshotLease(this.#build());
@@ -61,7 +65,17 @@ export class SnapshotKeeper {
   }
 
   #build(): PipelineSnapshot {
-    return buildSnapshot(this.source(), ++this.#version);
+    const source = this.source();
+    const snapshot = buildSnapshot(source, ++this.#version);
+    for (const conflict of snapshot.endpoints.conflicts) {
+      if (this.#reportedConflicts.has(conflict)) continue;
+      this.#reportedConflicts.add(conflict);
+      source.logger?.warn(
+        { operation: 'endpoints', conflict },
+        `endpoint not served: ${conflict} — give one of the two plugins another path, or disable one`,
+      );
+    }
+    return snapshot;
   }
 }
 
