@@ -70,6 +70,20 @@ function notMatched(
   endpointMethods: readonly string[],
   context: ServerContext,
 ): never {
+  const dormant = context.manager.dormantEndpoint(request.method, path);
+  if (dormant !== undefined && endpointMethods.length === 0) {
+    // Served by a plugin that is not running: say which, and what to do, rather than "no such endpoint".
+    if (!dormant.enabled) {
+      throw serverErrors.ROUTE_NOT_FOUND(
+        `${request.method} ${path} is served by the plugin "${dormant.plugin}", which is disabled (enabled: false in the configuration)`,
+      );
+    }
+    throw new PlugboardError(
+      'PLUGIN_NOT_ACTIVE',
+      `${request.method} ${path} is served by the plugin "${dormant.plugin}", which is not running (${dormant.state}); see GET /plugins for why`,
+      { plugin: dormant.plugin },
+    );
+  }
   const allowed = [...new Set([...endpointMethods, ...context.routes.methodsFor(path)])].sort();
   if (allowed.length > 0) {
     reply.header('allow', allowed.join(', '));

@@ -186,10 +186,15 @@ describe('plugin endpoints', () => {
     assert.notEqual(saved.headers.get('content-length'), '1', 'a plugin cannot set content-length');
   });
 
-  test('a paused plugin takes its endpoints with it', async () => {
+  test('a paused plugin takes its endpoints with it: 503 naming it, not a 404', async () => {
     server.manager.pausePlugin('notebook');
     try {
-      assert.equal((await call('GET', '/v1/notes')).status, 404);
+      const response = await call('GET', '/v1/notes');
+      assert.equal(response.status, 503);
+      assert.match(
+        ((await response.json()) as OpenAiError).error.message,
+        /plugin "notebook", which is not running \(PAUSED\)/,
+      );
     } finally {
       server.manager.resumePlugin('notebook');
     }
@@ -234,6 +239,24 @@ describe('conversation ids', () => {
     assert.deepEqual(heard, ['c-1', 'c-2', 'c-3', 'c-4', 'c-5', 'new', undefined]);
     assert.equal(await chat('/v1/chat/completions', { messages }, 'bad id with spaces'), 400);
     assert.equal(await chat('/api/chat', { messages, conversation_id: 'x'.repeat(300) }), 400);
+  });
+});
+
+describe('the endpoints of a disabled plugin', () => {
+  let local: TestServer;
+  before(async () => {
+    const shelf = definePlugin({
+      metadata: { name: 'shelf', version: '1.0.0' },
+      endpoints: [{ method: 'GET', path: '/v1/shelf', handle: () => ({ body: {} }) }],
+    });
+    local = await startTestServer([createScriptedBackend(), [shelf, { enabled: false }]]);
+  });
+  after(() => local.close());
+
+  test('answer 404 saying which plugin serves them and that it is disabled', async () => {
+    const response = await fetch(`${local.url}/v1/shelf`);
+    assert.equal(response.status, 404);
+    assert.match(((await response.json()) as OpenAiError).error.message, /plugin "shelf", which is disabled/);
   });
 });
 

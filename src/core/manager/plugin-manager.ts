@@ -328,6 +328,16 @@ export class PluginManager {
   }
 
   /**
+   * Why a path no ACTIVE plugin serves would be served by a loaded one: its plugin and state
+   * (ERROR, PAUSED …) and whether it is disabled. Undefined when no loaded plugin declares it.
+   */
+  dormantEndpoint(method: string, path: string): { plugin: string; state: string; enabled: boolean } | undefined {
+    const match = this.#snapshots.current.dormantEndpoints.match(method, path);
+    if (!('record' in match)) return undefined;
+    return { plugin: match.record.name, state: match.record.state, enabled: match.record.config.enabled };
+  }
+
+  /**
    * Serves a request to a plugin's endpoint matched in {@link endpoints}: the operation
    * `endpoint`, through request middleware and hooks, then the endpoint's handler.
    *

@@ -107,5 +107,8 @@ export function buildSnapshot(source: SnapshotSource, version: number): Pipeline
       (record) => record.state === 'ERROR' && record.config.failurePolicy === 'closed' && !source.leaving.has(record),
     ),
     endpoints: new EndpointTable(active),
+    dormantEndpoints: new EndpointTable(
+      [...source.records].filter((record) => record.plugin.endpoints?.length && !active.includes(record)),
+    ),
   });
 }

@@ -31,6 +31,11 @@ export interface PipelineSnapshot {
   readonly closedGaps: readonly PluginRecord[];
   /** The HTTP endpoints the active plugins add (see `PluginEndpoint`). */
   readonly endpoints: EndpointTable;
+  /**
+   * The endpoints of loaded plugins that are not ACTIVE (in ERROR, paused, disabled): not
+   * served, but a request to one is told which plugin would serve it and why it does not.
+   */
+  readonly dormantEndpoints: EndpointTable;
 }
 
 /** A snapshot plus the count of requests still running on it (for draining). */
