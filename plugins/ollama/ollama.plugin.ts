@@ -15,6 +15,7 @@ import {
 import { ChatWire } from './chat-wire.ts';
 import { createClient, wireHeaders } from './client.ts';
 import { BACKEND, type ErrorSubject, toBackendError, UNAVAILABLE_ADVICE } from './errors.ts';
+import { ModelCapabilities } from './model-capabilities.ts';
 import { toChunks, toCompletion, toModelInfo, type WireChatResponse } from './reply-mapping.ts';
 import { toChatRequest } from './request-mapping.ts';
 import { type OllamaConfig, type OllamaSettings, ollamaConfigSchema, resolveSettings } from './settings.ts';
@@ -32,6 +33,7 @@ export function createOllamaBackend(): BackendProvider<OllamaConfig> {
   let configured: OllamaSettings | undefined;
   /** Chats, the hot path (see chat-wire.ts); the official client serves the rest. */
   let wire: ChatWire | undefined;
+  const capabilities = new ModelCapabilities();
   const settings = (): OllamaSettings => {
     if (configured === undefined) throw new PlugboardError('PLUGIN_NOT_ACTIVE', `${BACKEND}: not initialized`);
     return configured;
@@ -87,8 +89,14 @@ export function createOllamaBackend(): BackendProvider<OllamaConfig> {
     async listModels(call) {
       const current = settings();
       try {
-        const { models } = await createClient(current, call.signal).list();
-        return models.map(toModelInfo);
+        const client = createClient(current, call.signal);
+        const { models } = await client.list();
+        const known = await capabilities.of(client, models);
+        return models.map((model) => {
+          const info = toModelInfo(model);
+          const can = known.get(info.id);
+          return can === undefined ? info : { ...info, details: { ...info.details, capabilities: [...can] } };
+        });
       } catch (error) {
         throw toBackendError(error, { address: current.address, signal: call.signal });
       }

@@ -482,6 +482,8 @@ describe('ollama backend: models, embeddings, health', () => {
     assert.equal(llama.details?.size, 2_019_393_189);
     assert.equal(llama.details?.modified_at, '2025-01-02T03:04:05.000Z');
     assert.match(String(llama.details?.digest), /^[0-9a-f]{64}$/);
+    // From /api/show (the upstream Plugboard says completion and tools), so the tools plugin knows.
+    assert.deepEqual(llama.details?.capabilities, ['completion', 'tools']);
   });
 
   test('the downstream Plugboard serves those models as ollama/<name>', async () => {
