@@ -257,3 +257,17 @@ test("the sources fit a token budget: max_source_tokens, else a share of the mod
     `a small window keeps fewer sources (${kept} vs ${citations(roomy).length})`,
   );
 });
+
+test('before any document is added, a chat costs no embedding call: empty collections are not searched', async () => {
+  const calls: unknown[] = [];
+  const rag = await startRag({ collections: ['default'] }, { access: hashedModelAccess({ calls: calls as never[] }) });
+  const context = await rag.extend(createChatContext({ messages: [{ role: 'user', content: 'anything there?' }] }));
+  assert.equal(context.messages.length, 1, 'nothing injected');
+  assert.deepEqual(citations(rag), []);
+  assert.equal(calls.length, 0, 'the question was not embedded');
+  await upload(rag, 'default', 'refunds.md', REFUNDS, 'text/markdown');
+  const embeddedForDocument = calls.length;
+  await rag.extend(createChatContext({ messages: [{ role: 'user', content: 'refunds?' }] }));
+  assert.equal(calls.length, embeddedForDocument + 1, 'with a document, the question is embedded');
+  assert.ok(citations(rag).length >= 1, 'and found');
+});

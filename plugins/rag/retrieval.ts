@@ -70,11 +70,18 @@ export class Retriever {
     query: RetrievalQuery,
     signal: AbortSignal,
   ): Promise<{ chunks: RetrievedChunk[]; mode: 'hybrid' | 'keyword' }> {
+    // Only collections that hold something are searched — and with none, the question is not
+    // even embedded (an embedding call per chat for nothing, before any document is added).
+    const existing = new Set(await this.#options.index.collections());
+    const collections = query.collections.filter((collection) =>
+      existing.has(this.#options.indexCollection(collection)),
+    );
+    if (collections.length === 0) return { chunks: [], mode: 'keyword' };
     const embedded = await this.#options.embedder.embed([query.text], signal);
     const vector = embedded?.vectors[0];
     const filter: MetadataFilter = { ...query.filter, kind: 'chunk' };
     const found = await Promise.all(
-      query.collections.map(async (collection) =>
+      collections.map(async (collection) =>
         (await this.#search(collection, query.text, vector, query.topK, filter)).map((hit) => toChunk(collection, hit)),
       ),
     );
