@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import {
   type ConversationStore,
+  decodeConversationCursor,
   type EndpointReply,
   type EndpointRequest,
   isPlugboardError,
@@ -79,18 +80,20 @@ export function conversationEndpoints(deps: () => ConversationApiDeps | undefine
       description: 'The caller’s conversations, most recently updated first (?search=&limit=&cursor=)',
       handle: async (request) => {
         const query = parse(listQuery, request.query, 'query');
-        const page = await ready()
-          .store.list(principalOf(request.principal), {
-            ...(query.search === undefined ? {} : { search: query.search }),
-            ...(query.limit === undefined ? {} : { limit: query.limit }),
-            ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-          })
-          .catch((error: unknown) => {
-            if (isPlugboardError(error, 'STORE_INVALID_ARGUMENT')) {
-              throw memoryErrors.INVALID_REQUEST('query.cursor: expected the next_cursor of a previous page');
-            }
-            throw error;
-          });
+        // Every store uses the one cursor format: a bad cursor is the client's to fix (400);
+        // another invalid argument (a principal id too long for the store) stays a store error.
+        if (query.cursor !== undefined) {
+          try {
+            decodeConversationCursor(query.cursor);
+          } catch {
+            throw memoryErrors.INVALID_REQUEST('query.cursor: expected the next_cursor of a previous page');
+          }
+        }
+        const page = await ready().store.list(principalOf(request.principal), {
+          ...(query.search === undefined ? {} : { search: query.search }),
+          ...(query.limit === undefined ? {} : { limit: query.limit }),
+          ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+        });
         return {
           body: { object: 'list', data: page.items.map(conversationJson), next_cursor: page.nextCursor ?? null },
         };

@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { RuntimeFixture } from '../../test/support/runtime-fixture.ts';
-import { tinyGgufFile } from '../../test/support/tiny-gguf.ts';
+import { tinyGgufFile, tinyLlamacppBackendsYaml } from '../../test/support/tiny-gguf.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/plugboard.mjs', import.meta.url));
 const MODEL = 'llamacpp/tiny';
@@ -169,14 +169,7 @@ function configYaml(store: string, connections = ''): string {
 plugin_manager:
   default_backend: llamacpp
 ${connections}
-backends:
-  llamacpp:
-    timeout: 60
-    config:
-      model_path: ${JSON.stringify(modelPath)}
-      model_id: tiny
-      threads: 1
-middleware:
+${tinyLlamacppBackendsYaml(modelPath)}middleware:
   sql_store:
     config:
 ${store}

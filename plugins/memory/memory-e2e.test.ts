@@ -15,11 +15,10 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
-import { createSilentLogger } from '../../src/index.ts';
-import { type RunningPlugboard, serve } from '../../src/server/serve.ts';
+import type { RunningPlugboard } from '../../src/server/serve.ts';
 import { PLUGBOARD_SRC } from '../../test/support/plugin-sources.ts';
 import { RuntimeFixture } from '../../test/support/runtime-fixture.ts';
-import { tinyGgufFile } from '../../test/support/tiny-gguf.ts';
+import { tinyGgufFile, tinyLlamacppBackendsYaml } from '../../test/support/tiny-gguf.ts';
 
 const MODEL = 'llamacpp/tiny';
 const OBSERVED = 'plugboardMemoryE2eObserver';
@@ -45,14 +44,7 @@ let fixture: RuntimeFixture;
 let running: RunningPlugboard;
 
 async function start(): Promise<void> {
-  running = await serve({
-    configFile: fixture.file,
-    env: {},
-    host: '127.0.0.1',
-    port: 0,
-    handleSignals: false,
-    logger: createSilentLogger(),
-  });
+  running = await fixture.serve();
 }
 
 before(async () => {
@@ -63,14 +55,7 @@ before(async () => {
     `mode: production
 plugin_manager:
   default_backend: llamacpp
-backends:
-  llamacpp:
-    timeout: 60
-    config:
-      model_path: ${JSON.stringify(await tinyGgufFile())}
-      model_id: tiny
-      threads: 1
-middleware:
+${tinyLlamacppBackendsYaml(await tinyGgufFile())}middleware:
   sql_store:
     config:
       file: ${JSON.stringify(join(fixture.dir, 'data', 'plugboard.db'))}

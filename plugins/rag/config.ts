@@ -38,7 +38,7 @@ export const ragConfigSchema = z
     max_source_tokens: whole(16, 1_000_000).optional(),
     source_share: z.number().gt(0).max(0.9).default(0.5),
     min_score: z.number().finite().optional(),
-    max_document_bytes: whole(1024, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
+    max_document_bytes: whole(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
     html_readability: z.boolean().default(true),
     instructions: z.string().min(1).max(4000).default(DEFAULT_INSTRUCTIONS),
   })

@@ -188,6 +188,14 @@ test('without embeddings a document is indexed for keyword search, and embedded 
   const second = bodyOf(await upload(rag, 'default', 'notes.txt', 'Keyword only for now.'));
   assert.equal(second.status, 'replaced', 'embedded now that embeddings work');
   assert.equal(second.embedding_model, HASHED_EMBEDDER_MODEL);
+  const chunks = await rag.index.search('rag:default', { text: 'keyword', filter: { kind: 'chunk' } });
+  assert.equal(chunks.length, 1, 'the re-embedded chunks are still there');
+  assert.deepEqual(chunks[0]?.matchedBy, ['keyword']);
+  const byVector = await rag.index.search('rag:default', {
+    vector: (await hashed.embed({ input: ['Keyword only for now.'] })).embeddings[0]!,
+    filter: { kind: 'chunk' },
+  });
+  assert.equal(byVector.length, 1, 'and now found by vector too');
 });
 
 test('an embedding model of another size than the collection’s is refused with what to do', async () => {

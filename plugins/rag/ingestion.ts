@@ -107,9 +107,10 @@ export class DocumentIngestor {
     const document = documentIdFor(collection, upload.name);
     const target = this.indexCollection(collection);
     return this.#exclusive(`${target}\0${document}`, async () => {
+      const contentHash = sha256(upload.content);
       const fingerprint = sha256(
         PIPELINE_VERSION,
-        upload.content,
+        contentHash,
         format,
         JSON.stringify(metadata),
         `${config.chunk_tokens}/${config.chunk_overlap}/${config.tokenizer}/${config.html_readability}`,
@@ -134,7 +135,7 @@ export class DocumentIngestor {
         format,
         contentType: upload.contentType,
         bytes: upload.content.byteLength,
-        sha256: sha256(upload.content),
+        sha256: contentHash,
         fingerprint,
         chunks: chunks.length,
         pages: parsed.pages,
@@ -158,12 +159,12 @@ export class DocumentIngestor {
       } catch (error) {
         throw mismatch(error, collection, embedded?.model) ?? error;
       }
-      if (previous !== undefined) {
-        await this.#options.index.deleteWhere(target, {
-          document,
-          kind: 'chunk',
-          revision: previous.fingerprint.slice(0, 16),
-        });
+      // The old version's chunks that the new one did not overwrite. Same revision (the same
+      // content, embedded now that embeddings work): the upsert replaced every chunk by id, and
+      // deleting by that revision would delete the new ones.
+      const previousRevision = previous?.fingerprint.slice(0, 16);
+      if (previousRevision !== undefined && previousRevision !== revision) {
+        await this.#options.index.deleteWhere(target, { document, kind: 'chunk', revision: previousRevision });
       }
       return result(collection, record, previous === undefined ? 'added' : 'replaced');
     });

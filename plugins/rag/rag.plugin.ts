@@ -38,7 +38,7 @@ export interface RagPluginOptions {
 }
 
 /** The default of `max_document_bytes`: what the upload endpoint's body limit is before initialize. */
-const DEFAULT_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024;
+const DEFAULT_MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
 /**
  * A fresh rag plugin (each instance — a config reload makes a new one — has its own state;
@@ -133,6 +133,10 @@ export function createRagPlugin(options: RagPluginOptions = {}): FeatureExtensio
         },
         call.signal,
       );
+      if (found.length === 0) {
+        call.setResponseData('citations', []);
+        return context;
+      }
       const budget =
         rag.config.max_source_tokens ?? (await shareOfContext(access, context.model, rag.config.source_share));
       const fitted =

@@ -39,6 +39,9 @@ export interface RetrievalQuery {
   readonly minScore?: number;
 }
 
+/** How long a collection whose vectors do not fit is searched by keyword only before vectors are tried again. */
+const MISMATCH_RECHECK_MS = 60_000;
+
 /** What the retriever works with. */
 export interface RetrieverOptions {
   readonly index: SearchIndex;
@@ -58,8 +61,14 @@ export interface RetrieverOptions {
  */
 export class Retriever {
   readonly #options: RetrieverOptions;
-  /** Collections whose vectors do not fit the query's: logged once each, then searched by keyword. */
-  readonly #mismatched = new Set<string>();
+  /**
+   * Collections whose vectors do not fit the query's, and until when they are searched by
+   * keyword only: tried again after {@link MISMATCH_RECHECK_MS}, so a collection whose
+   * documents were re-added with the right model gets vector search back without a restart.
+   */
+  readonly #mismatched = new Map<string, number>();
+  /** Logged once each. */
+  readonly #warned = new Set<string>();
 
   constructor(options: RetrieverOptions) {
     this.#options = options;
@@ -101,19 +110,24 @@ export class Retriever {
     filter: MetadataFilter,
   ): Promise<readonly SearchHit[]> {
     const target = this.#options.indexCollection(collection);
-    if (vector === undefined || this.#mismatched.has(target)) {
+    if (vector === undefined || (this.#mismatched.get(target) ?? 0) > Date.now()) {
       return this.#options.index.search(target, { text, topK, filter });
     }
     try {
-      return await this.#options.index.search(target, { text, vector, topK, filter });
+      const hits = await this.#options.index.search(target, { text, vector, topK, filter });
+      this.#mismatched.delete(target);
+      return hits;
     } catch (error) {
       if (!isPlugboardError(error, 'STORE_INVALID_ARGUMENT') || !/dimensions/.test(error.message)) throw error;
       // The collection was embedded with another model: keyword search still finds its chunks.
-      this.#mismatched.add(target);
-      this.#options.logger.warn(
-        { collection, reason: error.message },
-        'rag: the embedding model gives vectors of another size than this collection holds; it is searched by keyword only (re-add its documents to fix)',
-      );
+      this.#mismatched.set(target, Date.now() + MISMATCH_RECHECK_MS);
+      if (!this.#warned.has(target)) {
+        this.#warned.add(target);
+        this.#options.logger.warn(
+          { collection, reason: error.message },
+          'rag: the embedding model gives vectors of another size than this collection holds; it is searched by keyword only (re-add its documents to fix)',
+        );
+      }
       return this.#options.index.search(target, { text, topK, filter });
     }
   }

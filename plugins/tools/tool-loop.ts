@@ -155,7 +155,7 @@ function recordOf(result: ToolCallResult, round: number, deps: ToolLoopDeps): To
     ok: result.outcome === 'ok',
     outcome: result.outcome,
     duration_ms: Math.round(result.durationMs * 10) / 10,
-    output: truncate(result.content, deps.responseOutputChars),
+    output: deps.responseOutputChars === 0 ? '' : truncate(result.content, deps.responseOutputChars),
   };
 }
 

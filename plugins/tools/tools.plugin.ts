@@ -7,13 +7,11 @@
  * to the client as before. See README.md.
  */
 import {
-  type ChatContext,
   defineFeatureExtension,
   type FeatureExtension,
   type ModelAccess,
   metricsRef,
   modelAccessRef,
-  type PluginCall,
   type ToolRegistry,
   toolRegistryRef,
   updateContext,
@@ -98,14 +96,23 @@ export function createToolsPlugin(): FeatureExtension<ToolsConfig> {
     },
     endpoints: [mcpEndpoint(() => exposure)],
     async extend(context, call) {
-      if (registry === undefined || registry.list().length === 0) return context;
+      if (registry === undefined || filter === undefined) return context;
+      const offer = offerTools(context, registry.list(), filter);
+      if (offer === undefined || offer.offered.length === 0) return context;
+      if (offer.shadowed.length > 0) {
+        call.logger.debug({ tools: offer.shadowed }, 'client tools of the same name win over these server tools');
+      }
       // A model its backend says cannot call tools (llama.cpp here, an Ollama model without
       // `tools`) would refuse the whole request if offered them: answer without tools instead.
+      // Asked only when there is something to offer.
       if (!(await takesTools(models, context.model))) {
         call.logger.debug({ model: context.model }, 'the model cannot call tools: none offered');
         return context;
       }
-      return extendWithTools(context, call, registry, filter);
+      return updateContext(context, {
+        options: { ...context.options, tools: [...offer.tools] },
+        metadata: { ...context.metadata, [OFFERED_KEY]: [...offer.offered] },
+      });
     },
     continueConversation(turn, context, call) {
       return loop === undefined ? undefined : runToolRound(turn, context, call, loop);
@@ -133,26 +140,6 @@ async function takesTools(models: ModelAccess | undefined, model: string | undef
   } catch {
     return true;
   }
-}
-
-/** Adds the allowed registered tools to the request's, after the client's own. */
-function extendWithTools(
-  context: ChatContext,
-  call: PluginCall,
-  registry: ToolRegistry | undefined,
-  filter: ToolFilter | undefined,
-): ChatContext {
-  if (registry === undefined || filter === undefined) return context;
-  const offer = offerTools(context, registry.list(), filter);
-  if (offer === undefined) return context;
-  if (offer.shadowed.length > 0) {
-    call.logger.debug({ tools: offer.shadowed }, 'client tools of the same name win over these server tools');
-  }
-  if (offer.offered.length === 0) return context;
-  return updateContext(context, {
-    options: { ...context.options, tools: [...offer.tools] },
-    metadata: { ...context.metadata, [OFFERED_KEY]: [...offer.offered] },
-  });
 }
 
 export default createToolsPlugin;

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 
 /**
@@ -15,21 +15,34 @@ export function acceptJsonOfAnyContentType(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    parseJson(request, text, (error, value) => {
-      if (error === null) return done(null, value);
-      // Fastify's message blames the content type; say what is wrong with the JSON instead.
-      try {
-        JSON.parse(text);
-        done(
-          new PlugboardError(
-            'REQUEST_INVALID',
-            'The request body may not contain "__proto__" or "constructor.prototype" keys',
-          ),
-          undefined,
-        );
-      } catch (syntax) {
-        done(new PlugboardError('REQUEST_INVALID', `The request body is not valid JSON: ${(syntax as Error).message}`));
-      }
-    });
+    parseJsonText(parseJson, request, text, done);
+  });
+}
+
+/**
+ * Parses a request body's text with Fastify's JSON parser (prototype-poisoning protection),
+ * naming what is wrong: the JSON's syntax, or the forbidden keys.
+ */
+export function parseJsonText(
+  parseJson: ReturnType<FastifyInstance['getDefaultJsonParser']>,
+  request: FastifyRequest,
+  text: string,
+  done: (error: Error | null, value?: unknown) => void,
+): void {
+  parseJson(request, text, (error: Error | null, value?: unknown) => {
+    if (error === null) return done(null, value);
+    // Fastify's message blames the content type; say what is wrong with the JSON instead.
+    try {
+      JSON.parse(text);
+      done(
+        new PlugboardError(
+          'REQUEST_INVALID',
+          'The request body may not contain "__proto__" or "constructor.prototype" keys',
+        ),
+        undefined,
+      );
+    } catch (syntax) {
+      done(new PlugboardError('REQUEST_INVALID', `The request body is not valid JSON: ${(syntax as Error).message}`));
+    }
   });
 }

@@ -3,8 +3,9 @@ import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { EndpointInput } from '../core/manager/endpoint-operation.ts';
 import { ENDPOINT_METHODS, type EndpointReply } from '../core/plugin/endpoints.ts';
 import type { JsonValue } from '../core/stores/json.ts';
+import { parseJsonText } from './json-body.ts';
 import { setPluginHeader } from './plugin-headers.ts';
-import { clientInfo, operationContext } from './request-context.ts';
+import { operationContext } from './request-context.ts';
 import type { ServerContext } from './server-context.ts';
 import { serverErrors } from './server-errors.ts';
 
@@ -33,9 +34,11 @@ export async function registerPluginEndpoints(app: FastifyInstance, context: Ser
       url: '/*',
       config: { [ENDPOINT_DISPATCHER]: true },
       handler: async (request, reply) => {
-        const path = `/v1${(request.url.split('?')[0] ?? '').slice('/v1'.length)}`;
-        const match = context.manager.endpoints.match(request.method, path);
-        if (!('endpoint' in match)) return notMatched(request, reply, path, match.allowed, context);
+        const path = request.url.split('?')[0] ?? request.url;
+        // HEAD is a GET without its body, as on the server's own routes (Fastify drops the body).
+        const method = request.method === 'HEAD' ? 'GET' : request.method;
+        const match = context.manager.endpoints.match(method, path);
+        if (!('endpoint' in match)) return notMatched(request, method, reply, path, match.allowed, context);
         const { endpoint } = match;
         const bytes = request.body as Buffer | undefined;
         if (endpoint.bodyLimit !== undefined && bytes !== undefined && bytes.length > endpoint.bodyLimit) {
@@ -44,9 +47,10 @@ export async function registerPluginEndpoints(app: FastifyInstance, context: Ser
           );
         }
         const contentType = mediaType(request.headers['content-type']);
+        const operation = operationContext(request, 'openai', 'endpoint');
         const input: EndpointInput = {
           query: lastValues(request.query as Record<string, unknown>),
-          headers: clientInfo(request).headers ?? {},
+          headers: operation.client?.headers ?? {},
           body: await decodeBody(bytes, contentType, (text) => parseWith(parseJson, request, text)),
           contentType:
             bytes === undefined || bytes.length === 0 ? undefined : (contentType ?? 'application/octet-stream'),
@@ -65,12 +69,13 @@ export async function registerPluginEndpoints(app: FastifyInstance, context: Ser
 
 function notMatched(
   request: FastifyRequest,
+  method: string,
   reply: FastifyReply,
   path: string,
   endpointMethods: readonly string[],
   context: ServerContext,
 ): never {
-  const dormant = context.manager.dormantEndpoint(request.method, path);
+  const dormant = context.manager.dormantEndpoint(method, path);
   if (dormant !== undefined && endpointMethods.length === 0) {
     // Served by a plugin that is not running: say which, and what to do, rather than "no such endpoint".
     if (!dormant.enabled) {
@@ -131,10 +136,7 @@ function parseWith(
   text: string,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    parseJson(request, text, (error: Error | null, value?: unknown) => {
-      if (error === null) resolve(value);
-      else reject(new PlugboardError('REQUEST_INVALID', `The request body is not valid JSON: ${error.message}`));
-    });
+    parseJsonText(parseJson, request, text, (error, value) => (error === null ? resolve(value) : reject(error)));
   });
 }
 

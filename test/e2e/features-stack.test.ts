@@ -23,10 +23,9 @@ import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { createScratchDatabase } from '../../plugins/sql-store/test-databases.ts';
 import { ragCommand } from '../../src/cli/rag-command.ts';
-import { createSilentLogger } from '../../src/index.ts';
-import { type RunningPlugboard, serve } from '../../src/server/serve.ts';
+import type { RunningPlugboard } from '../../src/server/serve.ts';
 import { RuntimeFixture } from '../support/runtime-fixture.ts';
-import { tinyGgufFile } from '../support/tiny-gguf.ts';
+import { tinyGgufFile, tinyLlamacppBackendsYaml } from '../support/tiny-gguf.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MODEL = 'llamacpp/tiny';
@@ -72,14 +71,7 @@ connections:
     shop:
       file: shop.db
 ${store.driver === 'postgres' ? `  postgres:\n    shared:\n      url: ${JSON.stringify(store.url)}\n` : ''}
-backends:
-  llamacpp:
-    timeout: 60
-    config:
-      model_path: ${JSON.stringify(await tinyGgufFile())}
-      model_id: tiny
-      threads: 1
-middleware:
+${tinyLlamacppBackendsYaml(await tinyGgufFile())}middleware:
   auth:
     config:
       keys:
@@ -120,15 +112,7 @@ features:
           tables: [orders]
 `,
   );
-  const running = await serve({
-    configFile: fixture.file,
-    env: {},
-    host: '127.0.0.1',
-    port: 0,
-    handleSignals: false,
-    logger: createSilentLogger(),
-  });
-  return { running, fixture };
+  return { running: await fixture.serve(), fixture };
 }
 
 /** Runs `plugboard rag add` against the server; its exit code and what it printed. */

@@ -23,12 +23,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
-import { type RunningPlugboard, serve } from '../../src/server/serve.ts';
+import type { RunningPlugboard } from '../../src/server/serve.ts';
 import { captureLogs } from '../server/observability-support.ts';
 import { readChatStream } from '../support/openai-stream.ts';
 import { PLUGBOARD_SRC } from '../support/plugin-sources.ts';
 import { RuntimeFixture } from '../support/runtime-fixture.ts';
-import { tinyGgufFile } from '../support/tiny-gguf.ts';
+import { tinyGgufFile, tinyLlamacppBackendsYaml } from '../support/tiny-gguf.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/0';
 /** The connection's key_prefix of this run: every Redis key the server writes starts with it. */
@@ -86,14 +86,7 @@ connections:
       key_prefix: ${JSON.stringify(RUN_PREFIX)}
       connect_timeout: 2
 
-backends:
-  llamacpp:
-    timeout: 60
-    config:
-      model_path: ${JSON.stringify(modelPath)}
-      model_id: tiny
-      threads: 1
-
+${tinyLlamacppBackendsYaml(modelPath)}
 message_processors:
   content_filter: {}
 
@@ -204,14 +197,7 @@ before(async () => {
   process.env[MODELS_KEY_ENV] = MODELS_KEY;
   await raw.connect();
   logs = captureLogs();
-  running = await serve({
-    configFile: fixture.file,
-    env: {},
-    host: '127.0.0.1',
-    port: 0,
-    handleSignals: false,
-    logger: logs.logger,
-  });
+  running = await fixture.serve({ logger: logs.logger });
 });
 
 after(async () => {

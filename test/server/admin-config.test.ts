@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { createSilentLogger, type PluginStatus } from '../../src/index.ts';
-import { type RunningPlugboard, serve } from '../../src/server/serve.ts';
+import type { PluginStatus } from '../../src/index.ts';
+import type { RunningPlugboard } from '../../src/server/serve.ts';
 import { chatRequest } from '../../src/testing/index.ts';
 import { ECHO_BACKEND_SOURCE } from '../support/plugin-sources.ts';
 import { RuntimeFixture } from '../support/runtime-fixture.ts';
@@ -63,15 +63,9 @@ class Fixture extends RuntimeFixture {
     );
   }
 
-  async serve(env: Record<string, string> = {}): Promise<RunningPlugboard> {
-    this.running = await serve({
-      configFile: this.file,
-      env,
-      port: 0,
-      host: '127.0.0.1',
-      handleSignals: false,
-      logger: createSilentLogger(),
-    });
+  /** Serves with `env` as the environment, and keeps the server for `call`. */
+  override async serve(options: { env?: Record<string, string> } = {}): Promise<RunningPlugboard> {
+    this.running = await super.serve(options);
     return this.running;
   }
 
@@ -115,7 +109,7 @@ describe('admin API: configuration', () => {
     const f = await setUp();
     await f.processor('a');
     await f.config({ a: { config: { api_key: '${A_KEY}', region: 'eu', nested: { password: 'hunter2hunter2' } } } });
-    await f.serve({ A_KEY: SECRET });
+    await f.serve({ env: { A_KEY: SECRET } });
 
     const { status, body } = await f.call('GET', '/admin/config');
     assert.equal(status, 200, JSON.stringify(body));
@@ -143,7 +137,7 @@ describe('admin API: configuration', () => {
     await f.processor('a');
     await f.config({ a: {} }, {});
     const envToken = 'token-from-the-environment';
-    await f.serve({ PLUGBOARD_ADMIN_TOKEN: envToken });
+    await f.serve({ env: { PLUGBOARD_ADMIN_TOKEN: envToken } });
     assert.equal((await f.call('GET', '/admin/config', envToken)).status, 200);
     assert.equal((await f.call('GET', '/admin/config', TOKEN)).status, 401);
     await f.running!.stop();

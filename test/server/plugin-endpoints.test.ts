@@ -136,6 +136,9 @@ describe('plugin endpoints', () => {
 
     response = await call('GET', '/v1/notes');
     assert.deepEqual(await response.json(), { data: ['groceries', 'todo list'] });
+    response = await call('HEAD', '/v1/notes');
+    assert.equal(response.status, 200, 'HEAD is answered like GET, as on the server’s own routes');
+    assert.equal(await response.text(), '');
     response = await call('GET', '/v1/notes/todo%20list/export');
     assert.equal(response.headers.get('content-type'), 'text/markdown; charset=utf-8');
     assert.match(response.headers.get('content-disposition') ?? '', /attachment; filename="todo_list.md"/);
@@ -167,6 +170,9 @@ describe('plugin endpoints', () => {
     response = await call('POST', '/v1/notes-crash');
     const text = await response.text();
     assert.equal(response.status, 502, 'a failed plugin call, as for any plugin');
+    const poisoned = await call('PUT', '/v1/notes/p', { body: '{"__proto__":{"x":1}}', type: 'application/json' });
+    assert.equal(poisoned.status, 400);
+    assert.match(((await poisoned.json()) as OpenAiError).error.message, /may not contain "__proto__"/);
     assert.doesNotMatch(text, /hunter2/);
   });
 

@@ -2,7 +2,8 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigRuntime, type ConfigRuntimeOptions } from '../../src/config/config-runtime.ts';
-import { createSilentLogger } from '../../src/index.ts';
+import { createSilentLogger, type Logger } from '../../src/index.ts';
+import { type RunningPlugboard, serve } from '../../src/server/serve.ts';
 
 /**
  * A temporary folder holding a config.yaml and plugin files, and the ConfigRuntime started
@@ -37,6 +38,21 @@ export class RuntimeFixture {
   async start(options: Partial<ConfigRuntimeOptions> = {}): Promise<ConfigRuntime> {
     this.runtime = await ConfigRuntime.start({ file: this.file, env: {}, logger: createSilentLogger(), ...options });
     return this.runtime;
+  }
+
+  /**
+   * `serve()` on config.yaml, as `plugboard serve` runs it: on 127.0.0.1 at a free port, silent
+   * (unless a logger is given), an empty environment (unless given), no signal handlers. Stop it yourself.
+   */
+  serve(options: { readonly logger?: Logger; readonly env?: Record<string, string> } = {}): Promise<RunningPlugboard> {
+    return serve({
+      configFile: this.file,
+      env: options.env ?? {},
+      host: '127.0.0.1',
+      port: 0,
+      handleSignals: false,
+      logger: options.logger ?? createSilentLogger(),
+    });
   }
 
   async dispose(): Promise<void> {

@@ -291,3 +291,23 @@ export async function tinyGgufFile(options: TinyGgufOptions = {}, directory = TI
   await rename(temporary, file);
   return file;
 }
+
+/**
+ * The `backends:` section of a config that serves the tiny model through the llamacpp backend
+ * as `llamacpp/tiny` (one thread, a generous timeout for a loaded machine).
+ *
+ * @example
+ * ```ts
+ * await fixture.write('config.yaml', `mode: production\n${tinyLlamacppBackendsYaml(await tinyGgufFile())}`);
+ * ```
+ */
+export function tinyLlamacppBackendsYaml(modelPath: string): string {
+  return `backends:
+  llamacpp:
+    timeout: 60
+    config:
+      model_path: ${JSON.stringify(modelPath)}
+      model_id: tiny
+      threads: 1
+`;
+}

@@ -95,8 +95,9 @@ export interface PluginEndpoint {
   readonly method: EndpointMethod;
   /**
    * Under `/v1/`, in segments of letters, digits, `-`, `_` or `.`, or `:name` parameters
-   * (`/v1/conversations/:id/export`). Two ACTIVE plugins may not declare the same method and
-   * path, nor shadow a route of the server's own.
+   * (`/v1/conversations/:id/export`). Of two ACTIVE plugins declaring the same method and
+   * path, the first in priority order answers (the other is listed in `GET /plugins`); a path
+   * the server serves itself (`/v1/models`) always gets the server's route.
    */
   readonly path: string;
   /**
@@ -107,7 +108,7 @@ export interface PluginEndpoint {
   readonly scope?: string;
   /** One line, listed in `GET /plugins`. */
   readonly description?: string;
-  /** Largest body accepted, in bytes (default: the server's `max_body_bytes`). */
+  /** Largest body accepted, in bytes: it can only lower the server's `server.body_limit_mb` (default 16 MiB), which applies first. */
   readonly bodyLimit?: number;
   handle(request: EndpointRequest, call: PluginCall): PluginReturn<EndpointReply>;
 }

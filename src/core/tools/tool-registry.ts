@@ -124,7 +124,15 @@ export class MemoryToolRegistry implements ToolRegistry {
       if (tool.timeoutMs !== undefined && !(Number.isFinite(tool.timeoutMs) && tool.timeoutMs > 0)) {
         throw invalidTool(`${what}.timeoutMs must be a positive number of milliseconds`);
       }
-      return Object.freeze({ ...tool, owner }) as RegisteredTool;
+      // Its fields by name, `run` bound: a tool made by a class keeps its methods (a spread copies own fields only).
+      return Object.freeze({
+        name: tool.name,
+        description: tool.description,
+        parameters: tool.parameters,
+        run: tool.run.bind(tool),
+        ...(tool.timeoutMs === undefined ? {} : { timeoutMs: tool.timeoutMs }),
+        owner,
+      });
     });
     this.#remove(owner);
     this.#byOwner.set(owner, registered);
