@@ -92,9 +92,6 @@ export function createModelAccess(backends: ModelAccessBackends): ModelAccess {
     describe,
 
     async contextLength(model) {
-      // Without a model name, the default backend's first listed model need not be the one
-      // complete() would run: better no length (callers use their default) than a wrong one.
-      if (model === undefined) return undefined;
       const details = (await describe(model))?.details ?? {};
       const length = details.context_length ?? details.contextLength;
       return typeof length === 'number' && Number.isInteger(length) && length > 0 ? length : undefined;

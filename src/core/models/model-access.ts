@@ -80,7 +80,7 @@ export interface ModelAccess {
    * @throws PlugboardError `BACKEND_FAILED` (status 400) when the backend has no embeddings, or the backend's error.
    */
   embed(request: EmbedRequest): Promise<Embeddings>;
-  /** The model's context window in tokens, where its backend reports one (`details.context_length` or `details.contextLength` of its model list); `undefined` for no model name. */
+  /** The model's context window in tokens, where its backend reports one (`details.context_length` or `details.contextLength` of its model list); for no model name, the default backend's first listed model's. */
   contextLength(model: string | undefined): Promise<number | undefined>;
   /**
    * What the backends' model lists say of a model (the default backend's first when
