@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/, plugins/ and test/ with Node's own test runner.
+// Runs every *.test.ts under src/, plugins/, test/ and ui/ with Node's own test runner.
 // Node 20's `--test` does not expand globs, so we find the files here.
 // Usage: node scripts/run-tests.mjs [substring ...]  (only files whose path contains one of them)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const roots = ['src', 'plugins', 'test'];
+const roots = ['src', 'plugins', 'test', 'ui'];
 const filters = process.argv.slice(2);
 const files = roots
   .filter((root) => existsSync(root))

@@ -12,9 +12,18 @@ export interface Route {
 }
 
 export function parseRoute(hash: string): Route {
-  const segments = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const segments = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeSegment);
   if (segments[0] === 'dashboard') return { page: 'dashboard', rest: segments.slice(1) };
   return { page: 'chat', rest: segments };
+}
+
+// A hand-typed `%` that is not an escape must not break the page: the segment stays as typed.
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** Navigates to a fragment route, e.g. `navigate('/dashboard')`. */
