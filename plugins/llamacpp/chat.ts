@@ -3,10 +3,12 @@
  *
  *   npx tsx plugins/llamacpp/chat.ts ./models/model.gguf              # a conversation
  *   npx tsx plugins/llamacpp/chat.ts ./models/model.gguf "Hello!"     # one reply, then exit
+ *   npx tsx plugins/llamacpp/chat.ts ./models                         # a folder: its first model by name
  *
  * Options: --system <text>, --max-tokens <n>, --temperature <t>, --threads <n>,
  * --context-size <n>, --gpu <auto|cuda|vulkan|metal>. Type /exit (or Ctrl-D) to leave.
  */
+import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { createChatContext, createSilentLogger, type MessageInput, PluginManager } from '../../src/index.ts';
@@ -16,7 +18,7 @@ import { createLlamaCppBackend } from './llamacpp.plugin.ts';
 process.env.NODE_LLAMA_CPP_SKIP_DOWNLOAD ??= 'true';
 
 const USAGE =
-  'Usage: npx tsx plugins/llamacpp/chat.ts <model.gguf> [prompt] [--system text] [--max-tokens n] [--temperature t] [--threads n] [--context-size n] [--gpu auto|cuda|vulkan|metal]';
+  'Usage: npx tsx plugins/llamacpp/chat.ts <model.gguf | models folder> [prompt] [--system text] [--max-tokens n] [--temperature t] [--threads n] [--context-size n] [--gpu auto|cuda|vulkan|metal]';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -37,7 +39,9 @@ if (values.help || modelPath === undefined) {
 }
 
 const config: LlamaCppConfigInput = {
-  model_path: modelPath,
+  ...(statSync(modelPath, { throwIfNoEntry: false })?.isDirectory()
+    ? { models_dir: modelPath }
+    : { model_path: modelPath }),
   preload: true,
   ...(values.threads === undefined ? {} : { threads: Number(values.threads) }),
   ...(values['context-size'] === undefined ? {} : { context_size: Number(values['context-size']) }),

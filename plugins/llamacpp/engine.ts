@@ -1,7 +1,8 @@
 /**
  * One loaded model and what serves it: node-llama-cpp's Llama (the llama.cpp binding), the
  * model, a context with one sequence per concurrent request (each with its LlamaChat), and,
- * on first use, an embedding context. The plugin creates it on the first request.
+ * on first use, an embedding context. The plugin creates one per model when a request first
+ * needs it, and disposes of it when the model is unloaded (model-residency.ts) or at shutdown.
  */
 import {
   type ChatHistoryItem,
@@ -13,7 +14,6 @@ import {
   type LlamaContext,
   type LlamaEmbeddingContext,
   type LlamaGrammar,
-  LlamaLogLevel,
   type LlamaModel,
   resolveChatWrapper,
 } from 'node-llama-cpp';
@@ -25,7 +25,9 @@ import {
   PlugboardError,
   type ResponseFormat,
 } from '../../src/index.ts';
-import type { ResolvedSettings } from './config.ts';
+import type { ModelSettings } from './config.ts';
+import { fitToContext } from './context-fit.ts';
+import { LlamaLog } from './llama-log.ts';
 import type { ModelFileFacts } from './model-file.ts';
 import { acquireLlama, type LlamaLease } from './shared-llama.ts';
 import { SlotPool } from './slot-pool.ts';
@@ -59,12 +61,10 @@ export interface GenerationResult {
 
 /** Context sizes never exceed this by default: the KV cache grows with it, per sequence. */
 const DEFAULT_MAX_CONTEXT = 4096;
-/** llama.cpp log lines kept to explain a failed load. */
-const KEPT_LOG_LINES = 40;
 
 export class LlamaCppEngine {
   readonly #backend: string;
-  readonly #settings: ResolvedSettings;
+  readonly #settings: ModelSettings;
   readonly #lease: LlamaLease;
   readonly #llama: Llama;
   readonly #model: LlamaModel;
@@ -82,7 +82,7 @@ export class LlamaCppEngine {
 
   private constructor(
     backend: string,
-    settings: ResolvedSettings,
+    settings: ModelSettings,
     lease: LlamaLease,
     model: LlamaModel,
     context: LlamaContext,
@@ -109,7 +109,7 @@ export class LlamaCppEngine {
    */
   static async load(
     backend: string,
-    settings: ResolvedSettings,
+    settings: ModelSettings,
     facts: ModelFileFacts,
     logger: Logger,
   ): Promise<LlamaCppEngine> {
@@ -223,7 +223,7 @@ export class LlamaCppEngine {
     try {
       if (signal.aborted) throw signal.reason;
       const settings = this.#settings;
-      const fitted = this.#fit(history);
+      const fitted = fitToContext(history, this.contextSize, (items) => this.#promptTokens(items), this.#backend);
       // Never more than the context holds: LlamaChat would otherwise shift the context mid-reply.
       const room = this.contextSize - fitted.promptTokens - 1;
       let content = '';
@@ -337,38 +337,6 @@ export class LlamaCppEngine {
     }
   }
 
-  /**
-   * The conversation as it fits the context, with its length in tokens. When it is too long,
-   * the oldest turns go (whole, from a user message on, so roles still alternate), keeping
-   * the system messages at the start and everything from the last user message on. LlamaChat's
-   * own context shift would instead cut into, or drop, the last user message itself, and the
-   * model would answer a question it never saw.
-   *
-   * @throws PlugboardError `BACKEND_FAILED` (400) when even the system messages and the last
-   * user message leave no room for a reply.
-   */
-  #fit(history: readonly ChatHistoryItem[]): { history: ChatHistoryItem[]; promptTokens: number } {
-    const limit = this.contextSize - 1;
-    const whole = [...history];
-    const promptTokens = this.#promptTokens(whole);
-    if (promptTokens < limit) return { history: whole, promptTokens };
-    let start = 0;
-    while (start < whole.length && whole[start]!.type === 'system') start++;
-    let lastUser = whole.length - 1;
-    while (lastUser > start && whole[lastUser]!.type !== 'user') lastUser--;
-    for (let cut = start + 1; cut <= lastUser; cut++) {
-      if (whole[cut]!.type !== 'user') continue;
-      const shortened = [...whole.slice(0, start), ...whole.slice(cut)];
-      const tokens = this.#promptTokens(shortened);
-      if (tokens < limit) return { history: shortened, promptTokens: tokens };
-    }
-    throw new PlugboardError(
-      'REQUEST_INVALID',
-      `${this.#backend}: the prompt (${promptTokens} tokens) does not fit the context of ${this.contextSize} tokens, even without the earlier turns — shorten the last message or the system prompt, or raise context_size`,
-      { plugin: this.#backend, details: { param: 'messages', promptTokens, contextSize: this.contextSize } },
-    );
-  }
-
   /** The prompt's length in tokens: the history as the chat wrapper renders it for a reply. */
   #promptTokens(history: readonly ChatHistoryItem[]): number {
     // A conversation ending with the assistant's words asks to continue them: those are prompt.
@@ -410,67 +378,6 @@ export class LlamaCppEngine {
       cause: error,
     });
   }
-}
-
-/**
- * llama.cpp's log: warnings and errors go to the plugin's logger, and the latest lines are
- * kept so that a failed load can say why (node-llama-cpp's error says only "Failed to load
- * model"; the reason, e.g. "tensor 'blk.0.attn_q.weight' not found", is in the log).
- */
-class LlamaLog {
-  readonly #lines: string[] = [];
-  /** Lines written since the start, kept or not. */
-  #written = 0;
-  readonly #logger: Logger;
-
-  constructor(logger: Logger) {
-    this.#logger = logger;
-  }
-
-  readonly write = (level: LlamaLogLevel, message: string): void => {
-    const text = message.trim();
-    if (text === '') return;
-    if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) {
-      this.#lines.push(text);
-      this.#written++;
-      if (this.#lines.length > KEPT_LOG_LINES) this.#lines.shift();
-      this.#logger.error({ llamaCpp: text }, 'llama.cpp error');
-    } else if (level === LlamaLogLevel.warn) {
-      this.#logger.warn({ llamaCpp: text }, 'llama.cpp warning');
-    }
-  };
-
-  /** Runs `action`; on failure, throws `BACKEND_UNAVAILABLE` with llama.cpp's reason. */
-  async explain<T>(action: () => Promise<T>, describe: (reason: string) => string, backend: string): Promise<T> {
-    const before = this.#written;
-    try {
-      return await action();
-    } catch (error) {
-      // The binding's log lines arrive on the event loop, possibly after the rejection.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      const lines = this.#lines.slice(Math.max(0, this.#lines.length - (this.#written - before)));
-      // Another attempt would fail the same way: the file or the settings must change.
-      throw new PlugboardError('BACKEND_UNAVAILABLE', describe(reasonFrom(lines) ?? firstLine(error)), {
-        plugin: backend,
-        cause: error,
-        details: { retryable: false, ...(lines.length > 0 ? { llamaCppLog: lines } : {}) },
-      });
-    }
-  }
-}
-
-/**
- * The most telling line of llama.cpp's error log: the reason after "error loading model:",
- * else the first specific line ("failed to load model" alone says nothing).
- */
-export function reasonFrom(lines: readonly string[]): string | undefined {
-  const specific = lines.filter((line) => !/failed to load model( from .*)?$/.test(line));
-  for (const line of specific) {
-    const match = /error loading model:\s*(.+)$/.exec(line);
-    if (match?.[1] !== undefined) return match[1].trim();
-  }
-  const first = specific[0];
-  return first?.replace(/^[a-z_]+:\s*/, '');
 }
 
 function ignore(): void {}

@@ -15,7 +15,7 @@ import { isPlugboardError } from '../../src/index.ts';
 import { chatRequest, collectStream, startManager } from '../../src/testing/index.ts';
 import { tinyGgufFile } from '../../test/support/tiny-gguf.ts';
 import type { LlamaCppConfigInput } from './config.ts';
-import { reasonFrom } from './engine.ts';
+import { reasonFrom } from './llama-log.ts';
 import { createLlamaCppBackend, LlamaCppBackend, parameterSize } from './llamacpp.plugin.ts';
 
 const MODEL = 'tiny';

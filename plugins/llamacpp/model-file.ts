@@ -69,13 +69,18 @@ const cache = new Map<string, CacheEntry>();
 
 /**
  * Reads and checks the header of the GGUF file at `path` (absolute). Cached while the file's
- * size and modification time stay the same.
+ * size and modification time stay the same. `origin` says where the path came from, for the
+ * advice of a missing file.
  *
  * @throws PlugboardError `BACKEND_UNAVAILABLE` naming the file and what is wrong: missing,
  * unreadable, not GGUF, or lacking a required key (`details.missingKeys`); marked
  * `retryable: false`, as only a changed file helps.
  */
-export async function inspectModelFile(path: string, backend: string): Promise<ModelFileFacts> {
+export async function inspectModelFile(
+  path: string,
+  backend: string,
+  origin: 'model_path' | 'models_dir' = 'model_path',
+): Promise<ModelFileFacts> {
   const stats = await stat(path).catch((error: unknown) => {
     const code = (error as { code?: unknown }).code;
     const what = code === 'ENOENT' ? 'not found' : `not readable (${String(code ?? error)})`;
@@ -83,11 +88,20 @@ export async function inspectModelFile(path: string, backend: string): Promise<M
       backend,
       path,
       `model file ${what}`,
-      'check model_path (a relative path is resolved against the working directory)',
+      origin === 'model_path'
+        ? 'check model_path (a relative path is resolved against the working directory)'
+        : 'it is no longer in models_dir: list the models again (GET /v1/models)',
       error,
     );
   });
-  if (!stats.isFile()) throw fileError(backend, path, 'model_path is not a file', 'point model_path at a .gguf file');
+  if (!stats.isFile()) {
+    throw fileError(
+      backend,
+      path,
+      `${origin === 'model_path' ? 'model_path' : 'the model'} is not a file`,
+      'point model_path at a .gguf file',
+    );
+  }
   const cached = cache.get(path);
   if (cached !== undefined && cached.size === stats.size && cached.mtimeMs === stats.mtimeMs) return cached.facts;
 
@@ -109,6 +123,8 @@ export async function inspectModelFile(path: string, backend: string): Promise<M
     );
   }
   const facts = checkMetadata(info, llamaCpp.GgufFileType, path, backend, stats.size, stats.mtime);
+  // Bounded: a models folder whose files keep changing names must not grow it forever.
+  if (cache.size >= 1000) cache.clear();
   cache.set(path, { size: stats.size, mtimeMs: stats.mtimeMs, facts });
   return facts;
 }

@@ -16,7 +16,8 @@ import {
 export const BACKEND = 'ollama';
 
 /** What to do when Ollama cannot be reached. */
-export const UNAVAILABLE_ADVICE = 'start it with `ollama serve`, or enable another backend in plugins/config.yaml';
+export const UNAVAILABLE_ADVICE =
+  'start it with `ollama serve`, or use a model of another backend (GET /v1/models; the shipped config serves every GGUF file in ./models through llamacpp)';
 
 /** The `ollama` client's error for a non-2xx answer (its class is not exported). */
 interface ResponseError extends Error {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { type CommandIo, configCheck, configPrint } from './config-commands.ts';
 import { errorsCommand } from './errors-command.ts';
 import { keysCommand } from './keys-command.ts';
+import { modelsCommand } from './models-command.ts';
 import { ragCommand } from './rag-command.ts';
 import { serveCommand } from './serve-command.ts';
 
@@ -21,6 +22,9 @@ Commands:
   rag add PATH… [--collection C] [--url U] [--api-key K]
                                    upload documents (files or folders) to a running server's
                                    rag API, with a progress bar (plugboard rag --help)
+  models pull SOURCE [--dir D]     download a GGUF model (hf:owner/repo/file.gguf or a URL) into
+                                   the models folder: resumable, checksum-verified
+  models list [--dir D]            the models folder's GGUF files (plugboard models --help)
 
 The file defaults to $PLUGBOARD_CONFIG, then plugins/config.yaml.
 Exit codes: 0 success, 1 invalid configuration (or the server could not start),
@@ -32,6 +36,8 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
   if (argv[0] === 'keys') return keysCommand(argv.slice(1), io);
   // `rag` too (--collection, --url, --api-key).
   if (argv[0] === 'rag') return ragCommand(argv.slice(1), io);
+  // `models` too (--dir).
+  if (argv[0] === 'models') return modelsCommand(argv.slice(1), io);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

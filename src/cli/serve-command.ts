@@ -26,6 +26,8 @@ export async function serveCommand(flags: ServeFlags, io: CommandIo): Promise<nu
       ...(flags.config === undefined ? {} : { configFile: flags.config }),
       ...(port === undefined ? {} : { port }),
       ...(flags.host === undefined ? {} : { host: flags.host }),
+      // Development without an admin token: one for this run, in the log's `Web UI:` address.
+      devAdminToken: true,
     });
     io.err(
       `Plugboard ${running.url} — OpenAI API at ${running.url}/v1, Ollama API at ${running.url}/api (Ctrl-C stops)`,

@@ -171,6 +171,10 @@ export const serverSchema = z
         max_total_chars: z.number().int().positive().default(8_000_000),
       })
       .prefault({}),
+    /** Where `POST /admin/models/pull` downloads GGUF files; relative to the working directory. */
+    models_dir: z.string().trim().min(1).default('models'),
+    /** Serve the web UI (chat and plugin dashboard) at `/` for browsers and under `/ui/`. */
+    ui: z.boolean().default(true),
     /** Token that enables the admin API (`/admin`). Without one, the admin routes do not exist. */
     admin_token: z
       .union([z.literal(''), z.string().min(16, 'must be at least 16 characters (or empty: no admin API)')])

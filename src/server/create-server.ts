@@ -32,6 +32,8 @@ import { RouteTable } from './route-table.ts';
 import type { ServerContext } from './server-context.ts';
 import { serverErrors } from './server-errors.ts';
 import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from './settings.ts';
+import { registerUiRoutes } from './ui/ui-routes.ts';
+import { createWebUi, type WebUiOptions } from './ui/web-ui.ts';
 import { PLUGBOARD_VERSION } from './version.ts';
 
 export type { ServerContext } from './server-context.ts';
@@ -51,6 +53,11 @@ export interface ServerOptions {
    * When on, the server sets the manager's call observer and removes it when it closes.
    */
   readonly tracing?: TracingOptions | false;
+  /**
+   * The web UI: its page at `GET /` for browsers and its files under `/ui/`, from
+   * `ui.folder` (default: this package's dist/ui). `false`: no UI, `GET /` is text only.
+   */
+  readonly ui?: WebUiOptions | false;
 }
 
 /** A Plugboard HTTP server. */
@@ -69,8 +76,8 @@ export interface PlugboardServer {
 
 /**
  * Builds the HTTP server: the OpenAI- and Ollama-compatible chat APIs, observability
- * (`/plugins`, `/health`, `/metrics`) and, with an admin token, the admin API — all on one
- * plugin manager.
+ * (`/plugins`, `/health`, `/metrics`), the web UI (`/` for browsers, `/ui/`) and, with an
+ * admin token, the admin API — all on one plugin manager.
  *
  * @example
  * ```ts
@@ -110,6 +117,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
     version: PLUGBOARD_VERSION,
     startedAt: new Date(),
     tracing,
+    ...(options.ui === false ? {} : { ui: createWebUi(options.ui ?? {}, logger) }),
   };
 
   const requestIds = new RequestIds();
@@ -185,6 +193,7 @@ export async function createServer(options: ServerOptions): Promise<PlugboardSer
   await app.register(openAiApi, { prefix: '/v1', context });
   await app.register(ollamaApi, { context });
   await app.register(observabilityApi, { context });
+  if (context.ui !== undefined) await registerUiRoutes(app, context.ui, routes);
   registerAdminRoutes(app, context, settings.adminToken);
   await app.ready();
 

@@ -4,6 +4,7 @@ import { configAdminControl } from './admin/config-admin-control.ts';
 import { createServer, type PlugboardServer } from './create-server.ts';
 import { installProcessGuards } from './process-guards.ts';
 import { type ServerOverrides, serverSettingsFrom } from './settings.ts';
+import { createDevAdminToken, webUiAddress } from './ui/dev-admin-token.ts';
 
 /** Settings of {@link serve}. */
 export interface ServeOptions extends ServerOverrides {
@@ -18,6 +19,14 @@ export interface ServeOptions extends ServerOverrides {
    * `handleSignals`, since both make this server the owner of the process.
    */
   readonly guardProcess?: boolean;
+  /**
+   * In `development` mode with no admin token configured (and the web UI on), make one for this
+   * run, so that the UI's dashboard works: the start-up log line `Web UI: …/#token=…` carries
+   * it. `plugboard serve` sets it; other modes are never given one.
+   */
+  readonly devAdminToken?: boolean;
+  /** The web UI's build folder (default: this package's dist/ui); tests point it elsewhere. */
+  readonly uiFolder?: string;
 }
 
 /** Exit codes of `plugboard serve`. */
@@ -67,9 +76,20 @@ export async function serve(options: ServeOptions = {}): Promise<RunningPlugboar
   });
   let server: PlugboardServer;
   let url: string;
+  let devToken: string | undefined;
   try {
+    const configured = serverSettingsFrom(runtime.config.server, env, options);
+    const uiOn = runtime.config.server.ui;
+    devToken =
+      options.devAdminToken === true &&
+      uiOn &&
+      runtime.config.mode === 'development' &&
+      configured.adminToken === undefined
+        ? createDevAdminToken()
+        : undefined;
     const settings = {
-      ...serverSettingsFrom(runtime.config.server, env, options),
+      ...configured,
+      ...(devToken === undefined ? {} : { adminToken: devToken }),
       metricsEnabled: runtime.config.observability.metrics.enabled,
     };
     server = await createServer({
@@ -79,10 +99,18 @@ export async function serve(options: ServeOptions = {}): Promise<RunningPlugboar
       admin: configAdminControl(runtime),
       // OpenTelemetry tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set in this environment.
       tracing: { env },
+      ui: uiOn ? { ...(options.uiFolder === undefined ? {} : { folder: options.uiFolder }) } : false,
     });
     url = await server.listen().catch((error: unknown) => {
       throw listenError(error, settings.host, settings.port);
     });
+    if (uiOn) {
+      // The token only in the message (a field named so would be redacted): it is meant to be read.
+      runtime.logger.info(
+        { operation: 'web_ui', url: webUiAddress(url), generated_admin: devToken !== undefined },
+        `Web UI: ${webUiAddress(url, devToken)}`,
+      );
+    }
   } catch (error) {
     await runtime.close('start failed');
     throw error;

@@ -7,6 +7,7 @@ import type { ServerMetrics } from './observability/server-metrics.ts';
 import type { Tracing } from './observability/tracing.ts';
 import type { RouteTable } from './route-table.ts';
 import type { ServerSettings } from './settings.ts';
+import type { WebUi } from './ui/web-ui.ts';
 
 /**
  * What every API of the server gets: the manager and the server's shared services. A leaf
@@ -30,6 +31,8 @@ export interface ServerContext {
   readonly startedAt: Date;
   /** OpenTelemetry tracing, when on (see `ServerOptions.tracing`). */
   readonly tracing: Tracing | undefined;
+  /** The web UI, when on (see `ServerOptions.ui`): `GET /` answers browsers with its page. */
+  readonly ui?: WebUi;
 }
 
 /** The options every API plugin is registered with. */

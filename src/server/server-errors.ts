@@ -61,6 +61,11 @@ export const serverErrors = defineFirstPartyErrors('server', {
     hint: 'Send `Authorization: Bearer <token>` with the admin token the server was configured with.',
     status: 401,
   },
+  CONFIG_NOT_EDITABLE: {
+    summary: "The server cannot write this plugin's config into its configuration file",
+    hint: 'The message says why (no file, a read-only file, no entry for the plugin …): edit the file by hand, then reload it (POST /admin/reload).',
+    status: 409,
+  },
   SERVER_SHUTTING_DOWN: {
     summary: 'The server is shutting down and takes no new requests',
     hint: 'Retry against another instance, or once this one has restarted.',

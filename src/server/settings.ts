@@ -1,4 +1,5 @@
 import type { PlugboardConfig } from '../config/schema.ts';
+import { parseModelSource } from '../model-files/model-source.ts';
 
 /** How the HTTP server runs. Built from the `server` config section, the environment and CLI flags. */
 export interface ServerSettings {
@@ -32,6 +33,12 @@ export interface ServerSettings {
   readonly adminToken?: string;
   /** Serves `GET /metrics` (Prometheus); config `observability.metrics.enabled`. Default true. */
   readonly metricsEnabled?: boolean;
+  /** Where `POST /admin/models/pull` downloads GGUF files (`server.models_dir`); relative to the working directory. */
+  readonly modelsDir: string;
+  /** What `POST /admin/models/pull` downloads without a source (env `PLUGBOARD_DEFAULT_MODEL`; default a small Qwen 2.5). */
+  readonly defaultModelSource?: string;
+  /** The Hugging Face endpoint of `hf:` sources (env `HF_ENDPOINT`; default https://huggingface.co/). */
+  readonly huggingFaceEndpoint?: string;
 }
 
 export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
@@ -46,6 +53,7 @@ export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   maxMessages: 10_000,
   maxInputs: 2048,
   maxTotalChars: 8_000_000,
+  modelsDir: 'models',
 };
 
 /** Command-line overrides (`--host`, `--port`). */
@@ -56,10 +64,11 @@ export interface ServerOverrides {
 
 /**
  * The effective server settings. Precedence: command-line flag, then environment (`HOST`,
- * `PORT`, `PLUGBOARD_ADMIN_TOKEN`), then the config file, then the defaults.
+ * `PORT`, `PLUGBOARD_ADMIN_TOKEN`), then the config file, then the defaults. `PLUGBOARD_DEFAULT_MODEL`
+ * and `HF_ENDPOINT` (model downloads) come from the environment only.
  *
- * @throws Error naming the variable when `PORT` is not a port number, or the source of an
- *   admin token shorter than 16 characters (never the token itself).
+ * @throws Error naming the variable when `PORT` is not a port number, `PLUGBOARD_DEFAULT_MODEL`
+ *   no model source, or the source of an admin token shorter than 16 characters (never the token itself).
  */
 export function serverSettingsFrom(
   section: PlugboardConfig['server'],
@@ -73,6 +82,18 @@ export function serverSettingsFrom(
     const source = fromEnv === undefined ? 'server.admin_token' : 'PLUGBOARD_ADMIN_TOKEN';
     throw new Error(`${source} must be at least 16 characters long (the value is not shown: it is a secret)`);
   }
+  const defaultModelSource = nonEmpty(env.PLUGBOARD_DEFAULT_MODEL);
+  const huggingFaceEndpoint = nonEmpty(env.HF_ENDPOINT);
+  if (defaultModelSource !== undefined) {
+    try {
+      parseModelSource(defaultModelSource, {
+        env: {},
+        ...(huggingFaceEndpoint === undefined ? {} : { endpoint: huggingFaceEndpoint }),
+      });
+    } catch (error) {
+      throw new Error(`PLUGBOARD_DEFAULT_MODEL: ${(error as Error).message}`);
+    }
+  }
   return {
     host: overrides.host ?? nonEmpty(env.HOST) ?? section.host,
     port: overrides.port ?? envPort ?? section.port,
@@ -85,7 +106,10 @@ export function serverSettingsFrom(
     maxMessages: section.limits.max_messages,
     maxInputs: section.limits.max_inputs,
     maxTotalChars: section.limits.max_total_chars,
+    modelsDir: section.models_dir,
     ...(adminToken === undefined ? {} : { adminToken }),
+    ...(defaultModelSource === undefined ? {} : { defaultModelSource }),
+    ...(huggingFaceEndpoint === undefined ? {} : { huggingFaceEndpoint }),
   };
 }
 

@@ -183,6 +183,8 @@ describe('defaults (FR-11.4)', () => {
         body_min_rate_kb: 32,
         max_pending_bodies: 128,
         limits: { max_messages: 10_000, max_inputs: 2048, max_total_chars: 8_000_000 },
+        models_dir: 'models',
+        ui: true,
       },
       connections: { data_dir: './data', redis: {}, postgres: {}, sqlite: {} },
       plugins: [],

@@ -36,6 +36,8 @@ export interface UiServerOptions {
   readonly defaultBackend?: string;
   /** Environment for `${VAR}` references. */
   readonly env?: Record<string, string>;
+  /** More folders plugin files may come from (e.g. a test's own backend). */
+  readonly pluginDirectories?: readonly string[];
 }
 
 /** Builds the UI when its build is missing or stale (once per process), then serves. */
@@ -48,6 +50,7 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
     `mode: production
 plugin_manager:
   default_backend: ${options.defaultBackend ?? 'echo'}
+  plugin_directories: ${JSON.stringify(['.', join(ROOT, 'examples/plugins'), ...(options.pluginDirectories ?? [])])}
 server:
   admin_token: ${UI_ADMIN_TOKEN}
 backends:
@@ -77,7 +80,8 @@ ${options.sections ?? ''}`,
 
 let built: Promise<void> | undefined;
 
-function ensureUiBuilt(): Promise<void> {
+/** Builds the UI when its build is missing or stale, once per process (for tests that serve it themselves). */
+export function ensureUiBuilt(): Promise<void> {
   built ??= (async () => {
     const state = (await import(join(ROOT, 'scripts/ui-build-state.mjs'))) as { uiBuildNeeded(): string | undefined };
     if (state.uiBuildNeeded() === undefined) return;

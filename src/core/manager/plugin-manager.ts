@@ -18,7 +18,7 @@ import { type PipelineEnv, RequestRun } from '../pipeline/request-run.ts';
 import type { EndpointMatch, EndpointTable } from '../plugin/endpoint-table.ts';
 import type { EndpointReply } from '../plugin/endpoints.ts';
 import type { HookHandler } from '../plugin/kinds.ts';
-import type { PluginSettings } from '../plugin/metadata.ts';
+import type { PluginMetadata, PluginSettings } from '../plugin/metadata.ts';
 import { instantiate, loadPluginModule } from '../plugin/module-loader.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import type { Priority } from '../plugin/priority.ts';
@@ -462,6 +462,15 @@ export class PluginManager {
    */
   defaultService<T>(ref: ServiceRef<T>): T | undefined {
     return this.#services.defaultOf(ref.id) as T | undefined;
+  }
+
+  /**
+   * What a loaded plugin says about itself (name, version, its `configSchema` …), whatever its
+   * state; undefined when no plugin of that name is loaded. The admin API's config editor
+   * builds its form from the schema.
+   */
+  pluginMetadata(name: string): PluginMetadata | undefined {
+    return this.#registry.get(name)?.plugin.metadata;
   }
 
   /** Status of every plugin: state, transitions, kinds, priority, breakers, services, last error. */

@@ -1,4 +1,5 @@
 import type { LastReload } from '../../config/runtime-support.ts';
+import type { PluginSection } from '../../config/schema.ts';
 import type { ApplyReport } from '../../core/manager/plugin-change.ts';
 
 /** What a configuration reload did: the manager's report plus the issues found in the file. */
@@ -27,10 +28,22 @@ export interface AdminControl {
   /** The file the configuration came from, if any. */
   readonly file: string | undefined;
   /**
+   * A configured plugin's entry as in effect: its section and its `config` with `${VAR}`
+   * references substituted, secrets NOT redacted (for the config editor, which must validate
+   * what it keeps). Undefined when no valid entry names it (discovered, or rejected).
+   */
+  pluginEntry?(name: string): PluginEntryInEffect | undefined;
+  /**
    * The configuration's status for `GET /plugins` and `GET /health` (`config`): the file and
    * what its last reload did. Absent for a control that runs from no file.
    */
   configStatus?(): ConfigStatusBody;
+}
+
+/** A plugin's entry in the configuration in effect (see `AdminControl.pluginEntry`). */
+export interface PluginEntryInEffect {
+  readonly section: PluginSection;
+  readonly config: Readonly<Record<string, unknown>>;
 }
 
 /** `config` in `GET /plugins` and `GET /health`, for a server run from a configuration file. */

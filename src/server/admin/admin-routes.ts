@@ -10,6 +10,8 @@ import type { ServerContext } from '../server-context.ts';
 import { serverErrors } from '../server-errors.ts';
 import type { AdminControl } from './admin-control.ts';
 import { bearerCheck } from './bearer-auth.ts';
+import { registerModelPullRoutes } from './model-pull-routes.ts';
+import { registerPluginConfigRoutes } from './plugin-config-routes.ts';
 
 /** A refused change as the admin API answers it. */
 export interface AdminRefusal {
@@ -202,6 +204,9 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
           return { response, log: { from: before, to: response.status.breaker.state } };
         });
       });
+
+      registerModelPullRoutes(admin, context);
+      registerPluginConfigRoutes(admin, context, audited);
     },
     { prefix: '/admin' },
   );

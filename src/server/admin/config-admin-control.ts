@@ -14,6 +14,7 @@ export function configAdminControl(runtime: ConfigRuntime): AdminControl {
     get file() {
       return runtime.file;
     },
+    pluginEntry: (name) => runtime.config.plugins.find((entry) => entry.name === name),
     configStatus: () => ({
       ...(runtime.file === undefined ? {} : { file: runtime.file }),
       ...(runtime.lastReload === undefined ? {} : { lastReload: runtime.lastReload }),

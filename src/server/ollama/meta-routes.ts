@@ -1,8 +1,10 @@
 /**
- * The liveness answer at `/` and `GET /api/version`, as Ollama serves them.
+ * The liveness answer at `/` and `GET /api/version`, as Ollama serves them; `/` is also the
+ * web UI's page for browsers.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../server-context.ts';
+import { prefersHtml } from '../ui/accept.ts';
 
 /**
  * The Ollama version Plugboard reports. Clients gate features on it (tools ≥ 0.3, structured
@@ -14,10 +16,22 @@ export const EMULATED_OLLAMA_VERSION = '0.12.0';
 /** The text of `GET /`, in the spirit of Ollama's "Ollama is running". */
 export const ROOT_TEXT = 'Plugboard is running (Ollama-compatible API)';
 
-/** Registers `GET /` (and `HEAD /`): the liveness answer Ollama's clients probe. */
-export function registerRootRoute(app: FastifyInstance): void {
+/**
+ * Registers `GET /` (and `HEAD /`): the liveness answer Ollama's clients probe — and, with the
+ * web UI on, the UI's page for a browser. The choice is the `Accept` header's (`prefersHtml`):
+ * only a client that asks for HTML by name gets it; Ollama's clients, `curl` and health checks
+ * keep getting {@link ROOT_TEXT}.
+ */
+export function registerRootRoute(app: FastifyInstance, context: ServerContext): void {
+  const { ui } = context;
   // Fastify answers HEAD for every GET route (`exposeHeadRoutes`): `HEAD /` works as in Ollama.
-  app.get('/', async (_request, reply) => reply.type('text/plain; charset=utf-8').send(ROOT_TEXT));
+  app.get('/', async (request, reply) => {
+    if (ui === undefined) return reply.type('text/plain; charset=utf-8').send(ROOT_TEXT);
+    // One URL, two representations: caches must key on Accept.
+    reply.header('vary', 'accept');
+    if (prefersHtml(request.headers.accept)) return ui.sendPage(reply);
+    return reply.type('text/plain; charset=utf-8').send(ROOT_TEXT);
+  });
 }
 
 /** Registers `GET /api/version` (relative to the `/api` prefix). */

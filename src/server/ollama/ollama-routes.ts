@@ -28,7 +28,7 @@ import { registerUnsupportedRoutes } from './unsupported-routes.ts';
  */
 export const ollamaApi: FastifyPluginAsync<ApiOptions> = async (app, { context }) => {
   installErrorFormat(app, ollamaErrorBody, context.routes, { notFound: false });
-  registerRootRoute(app);
+  registerRootRoute(app, context);
   const deps: OllamaRouteDeps = { context, running: new RunningModels() };
   await app.register(
     async (api) => {

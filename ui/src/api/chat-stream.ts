@@ -52,9 +52,15 @@ export async function* streamChat(
       const { value, done } = await reader.read();
       if (done) return;
       if (value.data === '[DONE]') return;
-      const parsed = JSON.parse(value.data) as ChatChunk & { error?: { message?: string; code?: string } };
+      const parsed = JSON.parse(value.data) as ChatChunk & {
+        error?: { message?: string; code?: string; hint?: string };
+      };
       if (parsed.error !== undefined)
-        throw new StreamError(parsed.error.message ?? 'The stream failed', parsed.error.code);
+        throw new StreamError(
+          parsed.error.message ?? 'The stream failed',
+          parsed.error.code?.toUpperCase(),
+          parsed.error.hint,
+        );
       yield parsed;
     }
   } finally {
@@ -69,6 +75,8 @@ export class StreamError extends Error {
   constructor(
     message: string,
     readonly code?: string,
+    /** What to do about it, when the server says (the in-stream error carries the same hint as a status error). */
+    readonly hint?: string,
   ) {
     super(message);
   }

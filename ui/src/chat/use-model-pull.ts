@@ -1,0 +1,102 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { onCredentialsChange } from '../auth/credentials.ts';
+import type { ErrorInfo } from './chat-types.ts';
+import { errorInfo, isAbort, statusOf } from './error-info.ts';
+import { cancelModelPull, getModelPull, type ModelPull, startModelPull } from './model-pull-api.ts';
+
+const POLL_MS = 1000;
+
+export interface ModelPullControl {
+  readonly pull: ModelPull | undefined;
+  readonly error: ErrorInfo | undefined;
+  readonly starting: boolean;
+  start(): void;
+  cancel(): void;
+}
+
+/**
+ * Drives one download of the default small model: starts it, polls its state every second
+ * until it ends, and calls `onDone(file)` once it is done. When the server wants the admin
+ * token (401) the shell asks for it; the download starts as soon as a credential is given.
+ *
+ * @example
+ * ```tsx
+ * const download = useModelPull((file) => models.reload(modelIdOfFile(file)));
+ * <button onClick={download.start}>Download</button>
+ * ```
+ */
+export function useModelPull(onDone: (file: string) => void): ModelPullControl {
+  const [pull, setPull] = useState<ModelPull | undefined>();
+  const [error, setError] = useState<ErrorInfo | undefined>();
+  const [starting, setStarting] = useState(false);
+  const done = useRef(onDone);
+  done.current = onDone;
+  const waitingForToken = useRef<(() => void) | undefined>(undefined);
+
+  const start = useCallback(async () => {
+    waitingForToken.current?.();
+    waitingForToken.current = undefined;
+    setError(undefined);
+    setStarting(true);
+    try {
+      const started = await startModelPull();
+      setPull(started);
+      // The file may be there already: the pull is done at once.
+      if (started.state === 'done') done.current(started.file);
+    } catch (thrown) {
+      setError(errorInfo(thrown));
+      // Refused for want of the admin token: the shell's dialog asks; go on once it is given.
+      if (statusOf(thrown) === 401) {
+        const unsubscribe = onCredentialsChange(() => {
+          unsubscribe();
+          waitingForToken.current = undefined;
+          void start();
+        });
+        waitingForToken.current = unsubscribe;
+      }
+    } finally {
+      setStarting(false);
+    }
+  }, []);
+
+  const id = pull?.id;
+  const running = pull?.state === 'running';
+  useEffect(() => {
+    if (id === undefined || !running) return;
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout>;
+    // One request at a time: the next poll is planned when the last one answered.
+    const poll = async () => {
+      try {
+        const next = await getModelPull(id, controller.signal);
+        if (controller.signal.aborted) return;
+        setError(undefined);
+        setPull(next);
+        if (next.state === 'done') done.current(next.file);
+        if (next.state === 'running') timer = setTimeout(poll, POLL_MS);
+      } catch (thrown) {
+        if (controller.signal.aborted || isAbort(thrown)) return;
+        setError(errorInfo(thrown));
+        timer = setTimeout(poll, POLL_MS * 3);
+      }
+    };
+    timer = setTimeout(poll, POLL_MS);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [id, running]);
+
+  useEffect(() => () => waitingForToken.current?.(), []);
+
+  const cancel = useCallback(async () => {
+    if (id === undefined) return;
+    try {
+      setPull(await cancelModelPull(id));
+    } catch (thrown) {
+      setError(errorInfo(thrown));
+    }
+  }, [id]);
+
+  return { pull, error, starting, start: () => void start(), cancel: () => void cancel() };
+}
