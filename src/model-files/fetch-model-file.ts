@@ -46,10 +46,13 @@ export async function fetchModelFile(
       });
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw modelFileErrors.MODEL_DOWNLOAD_FAILED(`Cannot reach ${current.host}: ${networkCause(error)}`, {
-        cause: error,
-        details: { url: current.href },
-      });
+      throw modelFileErrors.MODEL_DOWNLOAD_FAILED(
+        `Cannot reach ${current.host} (${networkCause(error)}): without a network, copy a .gguf file into the models folder instead, or set HF_ENDPOINT to a mirror this machine can reach`,
+        {
+          cause: error,
+          details: { url: current.href },
+        },
+      );
     }
     sha256 ??= linkedSha256(response.headers.get('x-linked-etag'));
     size ??= linkedSize(response.headers.get('x-linked-size'));

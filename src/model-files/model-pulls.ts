@@ -28,7 +28,7 @@ export interface ModelPullState {
   /** Done and downloaded only: the file's SHA-256 (hex). */
   readonly sha256?: string;
   /** Failed or cancelled: what happened and what to do. */
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
 }
 
 /** Settings of {@link ModelPulls}. */
@@ -201,7 +201,7 @@ export class ModelPulls {
     } catch (error) {
       const cancelled = isPlugboardError(error, PULL_CANCELLED);
       const shown = isPlugboardError(error)
-        ? { code: error.code, message: error.publicMessage }
+        ? { code: error.code, message: error.publicMessage, ...(error.hint === undefined ? {} : { hint: error.hint }) }
         : { code: 'INTERNAL_ERROR', message: 'The pull failed unexpectedly; the server log has the cause' };
       pull.state = {
         ...pull.state,

@@ -12,7 +12,9 @@
  * await server.close();
  * ```
  */
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { RunningPlugboard } from '../../src/server/serve.ts';
 import { RuntimeFixture } from './runtime-fixture.ts';
@@ -85,10 +87,39 @@ export function ensureUiBuilt(): Promise<void> {
   built ??= (async () => {
     const state = (await import(join(ROOT, 'scripts/ui-build-state.mjs'))) as { uiBuildNeeded(): string | undefined };
     if (state.uiBuildNeeded() === undefined) return;
-    const { buildUi } = (await import(join(ROOT, 'scripts/build-ui.mjs'))) as {
-      buildUi(options: { quiet: boolean }): Promise<unknown>;
-    };
-    await buildUi({ quiet: true });
+    // Test files run in parallel processes: one builds, the others wait for it and find the
+    // build current (two Vite builds into one dist/ui would leave it half-written).
+    await withBuildLock(async () => {
+      if (state.uiBuildNeeded() === undefined) return;
+      const { buildUi } = (await import(join(ROOT, 'scripts/build-ui.mjs'))) as {
+        buildUi(options: { quiet: boolean }): Promise<unknown>;
+      };
+      await buildUi({ quiet: true });
+    });
   })();
   return built;
+}
+
+const BUILD_LOCK = join(ROOT, '.cache', 'ui-build.lock');
+
+async function withBuildLock(action: () => Promise<void>): Promise<void> {
+  await mkdir(join(ROOT, '.cache'), { recursive: true });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await mkdir(BUILD_LOCK); // atomic: exactly one process creates it
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A lock older than a build can take was left by a process that died: take it over.
+      const age = Date.now() - (await stat(BUILD_LOCK).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+      if (age > 60_000 || Date.now() > deadline) await rm(BUILD_LOCK, { recursive: true, force: true });
+      else await sleep(200);
+    }
+  }
+  try {
+    await action();
+  } finally {
+    await rm(BUILD_LOCK, { recursive: true, force: true });
+  }
 }

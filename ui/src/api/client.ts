@@ -61,11 +61,19 @@ export async function send(path: string, options: ApiOptions = {}): Promise<Resp
   }
   if (response.ok) return response;
   const error = await apiErrorFrom(response);
-  if (response.status === 401 || (response.status === 403 && isAdminPath(path))) {
-    const need: CredentialNeed = { kind: isAdminPath(path) ? 'adminToken' : 'apiKey', error };
-    for (const listener of needListeners) listener(need);
-  }
+  announceIfCredentialNeeded(path, error);
   throw error;
+}
+
+/**
+ * Tells the shell when a refusal of `path` was for want of a credential (401, or 403 on
+ * /admin), so it asks for one. `send` does it; a request made another way (an upload through
+ * XMLHttpRequest, for its progress) calls it itself.
+ */
+export function announceIfCredentialNeeded(path: string, error: ApiError): void {
+  if (error.status !== 401 && !(error.status === 403 && isAdminPath(path))) return;
+  const need: CredentialNeed = { kind: isAdminPath(path) ? 'adminToken' : 'apiKey', error };
+  for (const listener of needListeners) listener(need);
 }
 
 /** Sends a request and parses its JSON answer (undefined for 204). */

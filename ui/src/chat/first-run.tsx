@@ -36,7 +36,8 @@ export function FirstRun(props: { readonly models: Models }) {
             <code>{'ollama serve\nollama pull llama3.2'}</code>
           </pre>
           <p class="muted">
-            Plugboard's <code>ollama</code> backend talks to it at <code>http://127.0.0.1:11434</code>.
+            Plugboard's <code>ollama</code> backend looks for it at <code>$OLLAMA_HOST</code> (by default{' '}
+            <code>http://127.0.0.1:11434</code>; the server's message above names the address it tried).
           </p>
           <button type="button" onClick={() => void models.reload()}>
             Look for models again
@@ -71,16 +72,19 @@ function PullProgress(props: {
   const percent = total === undefined || total === 0 ? undefined : Math.floor((pull.received / total) * 100);
   return (
     <div class="pull-progress">
-      <label>
-        <span>
-          {pull.state === 'running' ? 'Downloading' : pull.state === 'done' ? 'Downloaded' : 'Stopped'}{' '}
-          <code>{pull.file}</code>
+      <div class="pull-progress-label">
+        <span id={`pull-${pull.id}`}>
+          {PROGRESS_WORDS[pull.state]} <code>{pull.file}</code>
         </span>
-        <progress
-          max={total ?? 1}
-          value={total !== undefined ? pull.received : pull.state === 'running' ? undefined : 1}
-        />
-      </label>
+        {/* A failed pull draws no bar: a full one would read as "done". */}
+        {pull.state === 'failed' ? null : (
+          <progress
+            aria-labelledby={`pull-${pull.id}`}
+            max={total ?? 1}
+            value={total !== undefined ? pull.received : pull.state === 'running' ? undefined : 1}
+          />
+        )}
+      </div>
       <p class="visually-hidden" aria-live="polite">
         {STATE_WORDS[pull.state]}
       </p>
@@ -93,7 +97,14 @@ function PullProgress(props: {
         {pull.state === 'cancelled' ? ' · cancelled' : ''}
       </p>
       {pull.state === 'failed' && pull.error !== undefined ? (
-        <ErrorBanner title="The download failed" error={{ message: pull.error.message, code: pull.error.code }} />
+        <ErrorBanner
+          title="The download failed"
+          error={{
+            message: pull.error.message,
+            code: pull.error.code,
+            ...(pull.error.hint === undefined ? {} : { hint: pull.error.hint }),
+          }}
+        />
       ) : null}
       {props.running ? (
         <button type="button" onClick={props.onCancel}>
@@ -103,6 +114,13 @@ function PullProgress(props: {
     </div>
   );
 }
+
+const PROGRESS_WORDS = {
+  running: 'Downloading',
+  done: 'Downloaded',
+  failed: 'Could not download',
+  cancelled: 'Stopped',
+} as const;
 
 const STATE_WORDS = {
   running: 'Download started',

@@ -10,7 +10,7 @@ export interface ModelPull {
   readonly received: number;
   readonly total: number | null;
   readonly bytesPerSecond: number;
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
 }
 
 /**

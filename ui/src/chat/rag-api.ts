@@ -1,5 +1,5 @@
 import { ApiError, apiErrorFrom, unreachable } from '../api/api-error.ts';
-import { api, authHeaders } from '../api/client.ts';
+import { announceIfCredentialNeeded, api, authHeaders } from '../api/client.ts';
 import { pluginEndpoints } from './plugin-endpoints.ts';
 
 /** A collection that holds documents (`GET /v1/rag/collections`). */
@@ -103,7 +103,10 @@ export function uploadDocument(
         return;
       }
       // The same reading of the error body as every other request (message, hint, code).
-      void apiErrorFrom(new Response(request.responseText, { status: request.status })).then(reject);
+      void apiErrorFrom(new Response(request.responseText, { status: request.status })).then((error) => {
+        announceIfCredentialNeeded(path, error);
+        reject(error);
+      });
     };
     request.onerror = () => reject(unreachable(new Error('the upload did not get an answer')));
     request.onabort = () => reject(new DOMException('The upload was cancelled', 'AbortError'));
