@@ -9,17 +9,12 @@ import { clientInfo } from '../request-context.ts';
 import type { ServerContext } from '../server-context.ts';
 import { serverErrors } from '../server-errors.ts';
 import type { AdminControl } from './admin-control.ts';
+import { type AdminRefusal, refusalOf } from './admin-refusal.ts';
 import { bearerCheck } from './bearer-auth.ts';
 import { registerModelPullRoutes } from './model-pull-routes.ts';
 import { registerPluginConfigRoutes } from './plugin-config-routes.ts';
 
-/** A refused change as the admin API answers it. */
-export interface AdminRefusal {
-  readonly plugin: string;
-  readonly code: string;
-  readonly message: string;
-  readonly details?: Readonly<Record<string, unknown>>;
-}
+export type { AdminRefusal } from './admin-refusal.ts';
 
 /** `POST /admin/reload`. */
 export interface AdminReloadResponse {
@@ -327,15 +322,6 @@ function conflict(name: string, status: PluginStatus, action: string, why: strin
 function reloadOutcome(report: ApplyReport): string {
   if (report.refused.length === 0) return report.applied.length === 0 ? 'unchanged' : 'applied';
   return report.applied.length === 0 ? 'refused' : 'partial';
-}
-
-function refusalOf(refusal: ApplyReport['refused'][number]): AdminRefusal {
-  return {
-    plugin: refusal.plugin,
-    code: refusal.error.code,
-    message: refusal.error.message,
-    ...(refusal.error.details === undefined ? {} : { details: refusal.error.details }),
-  };
 }
 
 /** A refused plugin reload as an error with the refusal's own code and status. */

@@ -8,7 +8,6 @@ import { redactSecrets } from '../../config/redact.ts';
 import { type PluginSection, pluginNameSchema, SECTION_KIND } from '../../config/schema.ts';
 import { type ConfigKeyPath, mergeSubmitted } from '../../config/submitted-config.ts';
 import { PlugboardError } from '../../core/errors/plugboard-error.ts';
-import type { ApplyReport } from '../../core/manager/plugin-change.ts';
 import type { PluginStatus } from '../../core/manager/reports.ts';
 import type { PluginKind } from '../../core/plugin/metadata.ts';
 import { isSecretKey, redactCredentials } from '../../core/util/redact.ts';
@@ -16,7 +15,7 @@ import { sendError } from '../error-format.ts';
 import { plugboardErrorBody, toHttpError } from '../http-errors.ts';
 import type { ServerContext } from '../server-context.ts';
 import { serverErrors } from '../server-errors.ts';
-import type { AdminRefusal } from './admin-routes.ts';
+import { type AdminRefusal, refusalOf } from './admin-refusal.ts';
 import { configJsonSchema, type PluginConfigIssue, pluginConfigIssues } from './plugin-config-schema.ts';
 
 /** `GET /admin/plugins/:name/config`: what a form needs to edit a plugin's config. */
@@ -303,15 +302,6 @@ function secretValues(config: unknown, found: string[] = []): string[] {
     else secretValues(value, found);
   }
   return found;
-}
-
-function refusalOf(refusal: ApplyReport['refused'][number]): AdminRefusal {
-  return {
-    plugin: refusal.plugin,
-    code: refusal.error.code,
-    message: refusal.error.message,
-    ...(refusal.error.details === undefined ? {} : { details: refusal.error.details }),
-  };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -31,6 +31,12 @@ export function onCredentialNeeded(listener: (need: CredentialNeed) => void): ()
   return () => needListeners.delete(listener);
 }
 
+/** Asks the shell to prompt for a credential (a button's "Enter an API key"), with the reason shown. */
+export function askForCredential(kind: CredentialNeed['kind'], reason: string): void {
+  const error = new ApiError(401, 'UNAUTHORIZED', reason);
+  for (const listener of needListeners) listener({ kind, error });
+}
+
 /** Headers for a request to `path`: the admin token on /admin (else the API key), the API key elsewhere. */
 export function authHeaders(path: string): Record<string, string> {
   const credential = isAdminPath(path)

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { askForCredential } from '../api/client.ts';
 import { navigate } from '../shell/use-route.ts';
 import { Composer } from './composer.tsx';
 import { ConversationSidebar } from './conversation-sidebar.tsx';
@@ -176,6 +177,18 @@ export function ChatView(props: { readonly rest: readonly string[] }) {
                 Start a new chat
               </button>
             </ErrorBanner>
+          ) : noModel && models.state.status === 'failed' && isCredentialRefusal(models.state.httpStatus) ? (
+            // Refused for want of a key: the models exist, the download offer would mislead.
+            <ErrorBanner title="This server needs an API key" error={models.state.error}>
+              <button
+                type="button"
+                onClick={() =>
+                  askForCredential('apiKey', models.state.status === 'failed' ? models.state.error.message : '')
+                }
+              >
+                Enter an API key
+              </button>
+            </ErrorBanner>
           ) : noModel ? (
             <FirstRun models={models} />
           ) : (
@@ -209,4 +222,9 @@ export function ChatView(props: { readonly rest: readonly string[] }) {
       {uploading && rag.available ? <DocumentUpload rag={rag} onClose={() => setUploading(false)} /> : null}
     </section>
   );
+}
+
+/** A model list refused for want of a credential (401) or of a scope (403). */
+function isCredentialRefusal(status: number): boolean {
+  return status === 401 || status === 403;
 }
