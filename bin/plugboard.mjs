@@ -26,17 +26,10 @@ process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
-// The web UI (ui/) is built by `npm ci`; `serve` builds it again when it is missing or older
-// than its sources (an edit, a checkout), in about a second. A failed build never stops the
-// server: `/` then says how to build the UI, and the APIs work as before.
+// `serve` rebuilds the web UI when its build is missing or stale; nothing there stops the server.
 if (process.argv[2] === 'serve') {
-  const { uiBuildNeeded } = await import('../scripts/ui-build-state.mjs');
-  const reason = uiBuildNeeded();
-  if (reason !== undefined) {
-    console.error(`plugboard: the web UI's build is ${reason}: building it`);
-    const { buildUi } = await import('../scripts/build-ui.mjs');
-    await buildUi().catch((error) => console.error(`plugboard: the web UI build failed: ${error.message}`));
-  }
+  const { refreshWebUi } = await import('./refresh-web-ui.mjs');
+  await refreshWebUi();
 }
 const { main } = await import(entry);
 process.exitCode = await main(process.argv.slice(2));

@@ -4,7 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { isPlugboardError } from '../core/errors/plugboard-error.ts';
 import { listModelFiles } from '../model-files/list-model-files.ts';
 import { PULL_CANCELLED } from '../model-files/model-file-errors.ts';
-import { type ModelSource, parseModelSource } from '../model-files/model-source.ts';
+import { type ModelSource, parseModelSource, shownSource } from '../model-files/model-source.ts';
 import { type PullProgress, type PullResult, pullModelFile } from '../model-files/pull-model-file.ts';
 import type { CommandIo } from './config-commands.ts';
 
@@ -76,7 +76,7 @@ async function pull(
   } catch (error) {
     return usage(io, (error as Error).message);
   }
-  io.err(`Pulling ${source.url.href}\n   into ${shown(dir, source.file)}`);
+  io.err(`Pulling ${shownSource(source.url)}\n   into ${shown(dir, source.file)}`);
   const controller = new AbortController();
   const onInterrupt = (): void => controller.abort();
   process.once('SIGINT', onInterrupt);

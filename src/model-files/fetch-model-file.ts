@@ -1,4 +1,5 @@
 import { modelFileErrors } from './model-file-errors.ts';
+import { shownSource } from './model-source.ts';
 
 /** A download's response, with what the Hub said about the file on the way. */
 export interface FetchedModelFile {
@@ -15,7 +16,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
 
 /**
- * GETs `url`, from byte `from` on (`Range: bytes=from-`) when it is above 0. Redirects are
+ * GETs `url`, from byte `from` on (`Range: bytes=from-`) when it is above 0 — only if the file
+ * is still the version `ifRange` names (`If-Range`: an ETag or a date), else the server sends it
+ * whole with 200. Redirects are
  * followed by hand, not by fetch: the Hub answers a file's `resolve/` URL with a redirect to its
  * storage, and the file's checksum and size (`x-linked-etag`, `x-linked-size`) are headers of
  * that redirect, which fetch would hide. An https URL never redirects to http.
@@ -27,6 +30,7 @@ export async function fetchModelFile(
   url: URL,
   from: number,
   signal: AbortSignal | undefined,
+  ifRange?: string,
 ): Promise<FetchedModelFile> {
   let current = url;
   let sha256: string | undefined;
@@ -42,6 +46,7 @@ export async function fetchModelFile(
           'accept-encoding': 'identity',
           'user-agent': 'plugboard',
           ...(from > 0 ? { range: `bytes=${from}-` } : {}),
+          ...(from > 0 && ifRange !== undefined ? { 'if-range': ifRange } : {}),
         },
       });
     } catch (error) {
@@ -50,7 +55,7 @@ export async function fetchModelFile(
         `Cannot reach ${current.host} (${networkCause(error)}): without a network, copy a .gguf file into the models folder instead, or set HF_ENDPOINT to a mirror this machine can reach`,
         {
           cause: error,
-          details: { url: current.href },
+          details: { url: shownSource(current) },
         },
       );
     }
@@ -68,19 +73,19 @@ export async function fetchModelFile(
     if (next === undefined || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
       throw modelFileErrors.MODEL_DOWNLOAD_FAILED(
         `${current.host} answered ${response.status} with no usable Location (${location ?? 'none'})`,
-        { details: { url: current.href } },
+        { details: { url: shownSource(current) } },
       );
     }
     if (current.protocol === 'https:' && next.protocol === 'http:') {
       throw modelFileErrors.MODEL_DOWNLOAD_FAILED(
         `${current.host} redirected from https to plain http (${next.host}); refused`,
-        { details: { url: current.href } },
+        { details: { url: shownSource(current) } },
       );
     }
     current = next;
   }
   throw modelFileErrors.MODEL_DOWNLOAD_FAILED(`${url.host} redirected more than ${MAX_REDIRECTS} times`, {
-    details: { url: url.href },
+    details: { url: shownSource(url) },
   });
 }
 
@@ -98,7 +103,7 @@ export function httpStatusError(response: Response, url: URL) {
             ? 'the server has a problem: try again later (the part file is kept)'
             : `unexpected answer ${status} ${response.statusText}`;
   return modelFileErrors.MODEL_DOWNLOAD_FAILED(`${url.host} answered ${status}: ${advice}`, {
-    details: { url: url.href, status },
+    details: { url: shownSource(url), status },
   });
 }
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { isPlugboardError } from '../core/errors/plugboard-error.ts';
 import type { Logger } from '../core/logger.ts';
 import { modelFileErrors, PULL_CANCELLED } from './model-file-errors.ts';
-import { type ModelSource, parseModelSource } from './model-source.ts';
+import { type ModelSource, parseModelSource, shownSource } from './model-source.ts';
 import { type PullResult, pullModelFile } from './pull-model-file.ts';
 
 /** The model `POST /admin/models/pull` downloads when the body names none. */
@@ -105,7 +105,8 @@ export class ModelPulls {
     const pull: Pull = {
       state: {
         id: randomUUID(),
-        source: parsed.source,
+        // A presigned URL's token (its query) is for the fetch only, not for pull lists.
+        source: shownSource(parsed.source),
         file: parsed.file,
         state: 'running',
         received: 0,
@@ -157,8 +158,14 @@ export class ModelPulls {
   async #run(pull: Pull, source: ModelSource): Promise<void> {
     const logger = this.#options.logger;
     logger?.info(
-      { operation: 'model_pull', pull: pull.state.id, source: source.source, file: source.file, url: source.url.href },
-      `model pull started: ${source.source}`,
+      {
+        operation: 'model_pull',
+        pull: pull.state.id,
+        source: shownSource(source.source),
+        file: source.file,
+        url: shownSource(source.url),
+      },
+      `model pull started: ${shownSource(source.source)}`,
     );
     try {
       const result = await pullModelFile({

@@ -23,6 +23,23 @@ export interface ModelSourceOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * A source or URL as logs, errors and pull lists show it: the query (and fragment) of an http(s)
+ * URL replaced by `?…`. A presigned URL carries its access token there (`X-Amz-Signature=…`,
+ * `token=…`); only the fetch itself uses the whole URL.
+ *
+ * @example
+ * ```ts
+ * shownSource('https://bucket.example/m.gguf?X-Amz-Signature=abc'); // 'https://bucket.example/m.gguf?…'
+ * shownSource('hf:owner/repo/m.gguf'); // unchanged
+ * ```
+ */
+export function shownSource(source: string | URL): string {
+  const text = typeof source === 'string' ? source : source.href;
+  const match = /^(https?:\/\/[^?#]*)[?#]/i.exec(text);
+  return match === null ? text : `${match[1]}?…`;
+}
+
 /** Owner and repository names on the Hub: letters, digits, `-`, `_`, `.`. */
 const HUB_NAME = /^[A-Za-z0-9][\w.-]{0,95}$/;
 /** A branch, tag or commit (no `/`: it would be ambiguous with the file's path). */
@@ -164,7 +181,8 @@ function isHubHost(url: URL, endpoint: string): boolean {
 }
 
 function invalid(given: string, why: string) {
-  return modelFileErrors.MODEL_SOURCE_INVALID(`Cannot download "${given}": ${why}`, { details: { source: given } });
+  const shown = shownSource(given);
+  return modelFileErrors.MODEL_SOURCE_INVALID(`Cannot download "${shown}": ${why}`, { details: { source: shown } });
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

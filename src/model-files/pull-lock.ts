@@ -8,7 +8,8 @@ const held = new Set<string>();
  * Takes the lock of one target file, so that one pull at a time writes its part file: within
  * this process (a Set), and across processes (the server and a `plugboard models pull` on the
  * same folder) with a lock file `<target>.lock` holding the owner's pid. A lock file whose
- * process is gone (a crash, a kill -9) is taken over. Returns the release function.
+ * process is gone (a crash, a kill -9), or that names this process although it does not hold
+ * it (a pid reused after a restart), is taken over. Returns the release function.
  *
  * @example
  * ```ts
@@ -45,7 +46,9 @@ async function createLockFile(lockFile: string, target: string): Promise<void> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) throw busy(target, owner);
+    // A lock naming this very process is not held by it (`held` said so): it is left from an
+    // earlier process that had the same pid (pid 1 in a container after every restart).
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) throw busy(target, owner);
     // Stale: its owner died. Remove it and try once more (another process may win that race).
     await unlink(lockFile).catch(() => undefined);
   }
@@ -65,9 +68,7 @@ function isAlive(pid: number): boolean {
 function busy(target: string, pid: number | undefined) {
   const who = pid === process.pid ? 'this process' : pid === undefined ? 'another process' : `process ${pid}`;
   return modelFileErrors.MODEL_PULL_IN_PROGRESS(
-    `Another pull (${who}) is already downloading ${target}; wait for it or cancel it first${
-      pid === process.pid ? '' : ` (if no pull runs, delete ${target}.lock)`
-    }`,
+    `Another pull (${who}) is already downloading ${target}; wait for it or cancel it first (if no pull runs, delete ${target}.lock)`,
     { details: { file: target } },
   );
 }

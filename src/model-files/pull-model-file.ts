@@ -6,13 +6,14 @@
 // environment and ~/.cache on its own, and loading it pulls in all of node-llama-cpp.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isPlugboardError } from '../core/errors/plugboard-error.ts';
 import { contentRangeOf, fetchModelFile, httpStatusError, networkCause } from './fetch-model-file.ts';
-import { readGgufHeader } from './gguf-header.ts';
+import { parseGgufHeader, readGgufHeader } from './gguf-header.ts';
 import { modelFileErrors } from './model-file-errors.ts';
-import { type ModelSource, type ModelSourceOptions, parseModelSource } from './model-source.ts';
+import { type ModelSource, type ModelSourceOptions, parseModelSource, shownSource } from './model-source.ts';
+import { cameFrom, type PartOrigin, readPartOrigin, removePart, validatorOf, writePartOrigin } from './part-origin.ts';
 import { lockTarget } from './pull-lock.ts';
 import { TransferRate } from './transfer-rate.ts';
 
@@ -112,11 +113,18 @@ async function download(source: ModelSource, target: string, options: PullModelF
   // A part file the server cannot continue (longer than the file, a range it refuses) is
   // started over, once.
   for (let attempt = 0; ; attempt++) {
-    const partSize = (await stat(part).catch(() => undefined))?.size ?? 0;
+    let partSize = (await stat(part).catch(() => undefined))?.size ?? 0;
+    let origin = partSize > 0 ? await readPartOrigin(part) : undefined;
+    if (partSize > 0 && !cameFrom(origin, source.url)) {
+      // Bytes of another URL (or of unknown origin) would be spliced with this one's: start over.
+      await removePart(part);
+      partSize = 0;
+      origin = undefined;
+    }
     const hash = createHash('sha256');
     // Hashed before the request: a connection left idle for the seconds this takes could time out.
     if (partSize > 0) await hashFile(part, partSize, hash, signal, target);
-    const fetched = await fetchModelFile(source.url, partSize, signal).catch((error: unknown) => {
+    const fetched = await fetchModelFile(source.url, partSize, signal, origin?.validator).catch((error: unknown) => {
       throw signal?.aborted ? cancelled(target, partSize) : error;
     });
     const { response, finalUrl } = fetched;
@@ -124,7 +132,7 @@ async function download(source: ModelSource, target: string, options: PullModelF
     const startOver = async (): Promise<boolean> => {
       await response.body?.cancel();
       if (attempt > 0) return false;
-      await rm(part, { force: true });
+      await removePart(part);
       return true;
     };
 
@@ -146,7 +154,7 @@ async function download(source: ModelSource, target: string, options: PullModelF
       if (await startOver()) continue;
       throw modelFileErrors.MODEL_DOWNLOAD_FAILED(
         `${finalUrl.host} answered bytes from ${range.start ?? 'an unknown offset'} to a request for bytes from ${partSize}`,
-        { details: { url: finalUrl.href } },
+        { details: { url: shownSource(finalUrl) } },
       );
     }
     const startAt = resumed ? partSize : 0;
@@ -156,17 +164,34 @@ async function download(source: ModelSource, target: string, options: PullModelF
       if (await startOver()) continue;
       throw modelFileErrors.MODEL_DOWNLOAD_FAILED(
         `${finalUrl.host} announced ${total} bytes for a file of which ${partSize} are already here`,
-        { details: { url: finalUrl.href } },
+        { details: { url: shownSource(finalUrl) } },
       );
     }
-    // A server that ignored the range sends the whole file: the part is rewritten from byte 0.
+    // A server that ignored the range, or whose file changed (If-Range), sends the whole file:
+    // the part is rewritten from byte 0, and its origin recorded anew.
+    if (!resumed)
+      await recordOrigin(part, { url: source.url.href, validator: validatorOf(response.headers) }, response);
     const fileHash = resumed ? hash : createHash('sha256');
-    const received = await receive(response, part, startAt, total, fileHash, options, target);
+    const shownAs = `${source.file} (from ${source.url.host})`;
+    const received = await receive(response, part, startAt, total, fileHash, options, target, shownAs);
     return finish(source, target, part, fileHash, received, fetched, startAt, total);
   }
 }
 
-/** Writes the body to the part file; returns the part's size once the body has ended. */
+async function recordOrigin(part: string, origin: PartOrigin, response: Response): Promise<void> {
+  try {
+    await writePartOrigin(part, origin);
+  } catch (error) {
+    await response.body?.cancel();
+    throw unwritable(part, error);
+  }
+}
+
+/**
+ * Writes the body to the part file; returns the part's size once the body has ended. A body
+ * from byte 0 whose first 4 bytes are not `GGUF` (a web page, a JSON error) is refused as soon
+ * as they arrive, not after the whole download: the part is deleted.
+ */
 async function receive(
   response: Response,
   part: string,
@@ -175,6 +200,7 @@ async function receive(
   hash: Hash,
   options: PullModelFileOptions,
   target: string,
+  shownAs: string,
 ): Promise<number> {
   const rate = new TransferRate();
   let received = startAt;
@@ -187,11 +213,27 @@ async function receive(
     await response.body?.cancel();
     throw unwritable(part, error);
   }
+  let head = startAt === 0 ? Buffer.alloc(0) : undefined;
+  let notGguf: unknown;
   try {
     rate.add(received);
     report();
     if (response.body !== null) {
       for await (const chunk of response.body) {
+        if (head !== undefined) {
+          head = Buffer.concat([head, chunk]);
+          if (head.length >= 4) {
+            if (head.toString('latin1', 0, 4) !== 'GGUF') {
+              try {
+                parseGgufHeader(head.subarray(0, 16), shownAs);
+              } catch (error) {
+                notGguf = error;
+              }
+              break;
+            }
+            head = undefined;
+          }
+        }
         try {
           await handle.write(chunk);
         } catch (error) {
@@ -214,6 +256,10 @@ async function receive(
   } finally {
     await handle.close();
   }
+  if (notGguf !== undefined) {
+    await removePart(part);
+    throw notGguf;
+  }
   return received;
 }
 
@@ -235,7 +281,7 @@ async function finish(
     );
   }
   const refuse = async (error: ReturnType<typeof modelFileErrors.MODEL_NOT_GGUF>) => {
-    await rm(part, { force: true });
+    await removePart(part);
     return error;
   };
   if (total !== undefined && bytes > total) {
@@ -261,6 +307,7 @@ async function finish(
     throw isPlugboardError(error) ? await refuse(error) : unwritable(part, error);
   }
   await rename(part, target);
+  await removePart(part);
   return {
     outcome: 'downloaded',
     file: source.file,

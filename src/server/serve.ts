@@ -4,7 +4,7 @@ import { configAdminControl } from './admin/config-admin-control.ts';
 import { createServer, type PlugboardServer } from './create-server.ts';
 import { installProcessGuards } from './process-guards.ts';
 import { type ServerOverrides, serverSettingsFrom } from './settings.ts';
-import { createDevAdminToken, webUiAddress } from './ui/dev-admin-token.ts';
+import { createDevAdminToken, devAdminTokenDecision, webUiAddress } from './ui/dev-admin-token.ts';
 
 /** Settings of {@link serve}. */
 export interface ServeOptions extends ServerOverrides {
@@ -80,13 +80,20 @@ export async function serve(options: ServeOptions = {}): Promise<RunningPlugboar
   try {
     const configured = serverSettingsFrom(runtime.config.server, env, options);
     const uiOn = runtime.config.server.ui;
-    devToken =
-      options.devAdminToken === true &&
-      uiOn &&
-      runtime.config.mode === 'development' &&
-      configured.adminToken === undefined
-        ? createDevAdminToken()
-        : undefined;
+    const decision = devAdminTokenDecision({
+      wanted: options.devAdminToken === true,
+      ui: uiOn,
+      mode: runtime.config.mode,
+      configured: configured.adminToken !== undefined,
+      host: configured.host,
+    });
+    devToken = decision === 'make' ? createDevAdminToken() : undefined;
+    if (decision === 'not-loopback') {
+      runtime.logger.warn(
+        { operation: 'web_ui', host: configured.host, generated_admin: false },
+        `No development admin token: the server listens on ${configured.host}, which the network can reach; the admin API (and the dashboard's admin actions) stays closed until server.admin_token (or PLUGBOARD_ADMIN_TOKEN) is set`,
+      );
+    }
     const settings = {
       ...configured,
       ...(devToken === undefined ? {} : { adminToken: devToken }),

@@ -66,6 +66,11 @@ export const serverErrors = defineFirstPartyErrors('server', {
     hint: 'The message says why (no file, a read-only file, no entry for the plugin …): edit the file by hand, then reload it (POST /admin/reload).',
     status: 409,
   },
+  PLUGIN_CONFIG_REFUSED: {
+    summary: "The reload refused a plugin's edited config; the file was put back",
+    hint: 'The message says why (its initialize failed with it, say); the running version stays. Change the config and save again.',
+    status: 422,
+  },
   SERVER_SHUTTING_DOWN: {
     summary: 'The server is shutting down and takes no new requests',
     hint: 'Retry against another instance, or once this one has restarted.',

@@ -15,6 +15,7 @@ import { describe, test } from 'node:test';
 import { parseDocument } from 'yaml';
 import { locatePluginEntry, setPluginConfig } from '../../src/config/config-file-edit.ts';
 import { fileWriteProblem, writeFileAtomically } from '../../src/config/config-file-write.ts';
+import { substituteEnv } from '../../src/config/env-substitution.ts';
 import { parseConfig } from '../../src/config/load-config.ts';
 import { redactSecrets } from '../../src/config/redact.ts';
 import { mergeSubmitted, sameAsShown } from '../../src/config/submitted-config.ts';
@@ -234,6 +235,7 @@ describe('mergeSubmitted', () => {
     assert.deepEqual(forFile, {
       value: { api_key: '${OPENAI_API_KEY}', base_url: file.base_url, port: '${PORT:8080}', model: 'gpt-5' },
       placeholders: [],
+      movedSecrets: [],
     });
     assert.deepEqual(mergeSubmitted(submitted, shown, resolved).value, { ...resolved, model: 'gpt-5' });
   });
@@ -246,6 +248,40 @@ describe('mergeSubmitted', () => {
     );
     assert.deepEqual(merged.placeholders, [['base_url'], ['nested', 'token']]);
     assert.equal('api_key' in merged.value, false, 'api_key was left out');
+  });
+
+  test('a secret kept while an address in its mapping changed is reported; typed again, it is not', () => {
+    const moved = mergeSubmitted({ ...shown, base_url: 'https://attacker.example' }, shown, file);
+    assert.deepEqual(moved.movedSecrets, [['api_key']]);
+    const byValue = mergeSubmitted(
+      { key: '[redacted]', target: 'https://attacker.example/v1' },
+      { key: '[redacted]', target: 'https://api.example.com/v1' },
+      { key: '${KEY}', target: 'https://api.example.com/v1' },
+    );
+    assert.deepEqual(byValue.movedSecrets, [['key']], 'a value that is a URL counts as an address');
+    const typed = mergeSubmitted({ ...shown, base_url: 'https://other.example', api_key: 'sk-new-0000' }, shown, file);
+    assert.deepEqual(typed.movedSecrets, []);
+    assert.deepEqual(mergeSubmitted({ ...shown, model: 'gpt-5' }, shown, file).movedSecrets, [], 'no address changed');
+  });
+
+  test('with escapeReferences, changed strings are written so the loader reads them literally', () => {
+    const submitted = {
+      ...shown,
+      model: '${OTHER_SECRET}',
+      prompt: 'Hello ${user}, $${x}, ${ok:1} and ${not a ref}',
+      list: ['${A}'],
+    };
+    const merged = mergeSubmitted(submitted, shown, file, { escapeReferences: true });
+    assert.equal(merged.value.api_key, '${OPENAI_API_KEY}', 'an unchanged reference stays a reference');
+    assert.equal(merged.value.model, '$${OTHER_SECRET}');
+    assert.deepEqual(merged.value.list, ['$${A}']);
+    const loaded = substituteEnv(merged.value, { OTHER_SECRET: 'leaked', user: 'u', A: 'a', OPENAI_API_KEY: 'k' });
+    assert.deepEqual(loaded.missing, []);
+    const value = loaded.value as Record<string, unknown>;
+    assert.equal(value.model, '${OTHER_SECRET}', 'read back as typed, not from the environment');
+    assert.equal(value.prompt, submitted.prompt, 'text with references and escapes reads back as typed');
+    assert.deepEqual(value.list, ['${A}']);
+    assert.equal(value.api_key, 'k');
   });
 
   test('scalars compare as text, containers element by element', () => {

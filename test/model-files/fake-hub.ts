@@ -3,7 +3,8 @@
  * files in the Hub's URL layout, `/owner/repo/resolve/<branch>/<file>`, the way the Hub does:
  * the resolve URL answers 302 to the file's storage (`/cdn/…`), with the file's SHA-256 in
  * `x-linked-etag` (quoted) and its size in `x-linked-size`; the storage serves the bytes, with
- * HTTP Range. Faults on demand: cut the connection part-way once, stall part-way, ignore Range,
+ * HTTP Range and an ETag of the bytes (a Range with an `If-Range` naming another ETag gets the
+ * whole file, 200). Faults on demand: cut the connection part-way once, stall part-way, ignore Range,
  * serve other bytes than the advertised checksum.
  */
 import { createHash } from 'node:crypto';
@@ -27,11 +28,17 @@ export interface HubFile {
   readonly ignoreRange?: boolean;
 }
 
+/** The strong ETag the fake Hub gives `bytes`. */
+export function etagOf(bytes: Buffer): string {
+  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
+}
+
 /** A request the fake Hub saw. */
 export interface HubRequest {
   readonly method: string;
   readonly path: string;
   readonly range: string | undefined;
+  readonly ifRange: string | undefined;
 }
 
 export class FakeHub {
@@ -76,8 +83,10 @@ export class FakeHub {
 
   #answer(request: IncomingMessage, response: ServerResponse): void {
     const path = decodeURIComponent(new URL(request.url ?? '/', this.#url).pathname);
-    const range = request.headers.range;
-    this.requests.push({ method: request.method ?? 'GET', path, range });
+    const ifRange = request.headers['if-range']?.toString();
+    // If-Range naming another version of the file: the Range is ignored, the whole file sent.
+    const range = ifRange !== undefined && ifRange !== this.#etagAt(path) ? undefined : request.headers.range;
+    this.requests.push({ method: request.method ?? 'GET', path, range: request.headers.range, ifRange });
     if (path.startsWith('/cdn/')) {
       const original = path.slice('/cdn'.length);
       const file = this.#files.get(original);
@@ -100,6 +109,11 @@ export class FakeHub {
     response.end();
   }
 
+  #etagAt(path: string): string | undefined {
+    const file = this.#files.get(path.startsWith('/cdn/') ? path.slice('/cdn'.length) : path);
+    return file === undefined ? undefined : etagOf(file.bytes);
+  }
+
   #sendBytes(key: string, file: HubFile, range: string | undefined, response: ServerResponse): void {
     const size = file.bytes.length;
     const match = range === undefined || file.ignoreRange ? null : /^bytes=(\d+)-$/.exec(range);
@@ -114,6 +128,7 @@ export class FakeHub {
       'content-type': 'application/octet-stream',
       'content-length': String(body.length),
       'accept-ranges': file.ignoreRange ? 'none' : 'bytes',
+      etag: etagOf(file.bytes),
       ...(match === null ? {} : { 'content-range': `bytes ${start}-${size - 1}/${size}` }),
     });
     if (file.cutOnceAt !== undefined && start === 0 && !this.#cut.has(key)) {

@@ -215,7 +215,11 @@ describe('admin API: model pulls', () => {
     assert.equal(cancelled.status, 200);
     assert.equal(cancelled.body.state, 'cancelled');
     assert.equal(cancelled.body.error?.code, 'MODEL_PULL_CANCELLED');
-    assert.deepEqual(await readdir(f.modelsDir), ['slow.gguf.part'], 'the part stays for a resume; no lock is left');
+    assert.deepEqual(
+      (await readdir(f.modelsDir)).sort(),
+      ['slow.gguf.part', 'slow.gguf.part.json'],
+      'the part and its origin record stay for a resume; no lock is left',
+    );
   });
 
   test('stopping the server aborts a running pull and keeps its part file', async () => {
@@ -227,7 +231,7 @@ describe('admin API: model pulls', () => {
     await f.receiving(started.body.id);
     assert.equal(await f.running!.stop(), 0, 'the server stops cleanly while a pull runs');
     fixture = undefined;
-    assert.deepEqual(await readdir(f.modelsDir), ['slow.gguf.part']);
+    assert.deepEqual((await readdir(f.modelsDir)).sort(), ['slow.gguf.part', 'slow.gguf.part.json']);
     const kept = (await stat(join(f.modelsDir, 'slow.gguf.part'))).size;
     assert.ok(kept > 0 && kept <= HALF, `what arrived is kept (${kept} bytes)`);
     await f.dispose();

@@ -5,11 +5,16 @@
  * Also the GGUF header check that guards the rename into the folder.
  */
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { isPlugboardError } from '../../src/core/errors/plugboard-error.ts';
+import type { Logger } from '../../src/core/logger.ts';
 import { parseGgufHeader } from '../../src/model-files/gguf-header.ts';
-import { parseModelSource } from '../../src/model-files/model-source.ts';
+import { ModelPulls } from '../../src/model-files/model-pulls.ts';
+import { parseModelSource, shownSource } from '../../src/model-files/model-source.ts';
+import { RuntimeFixture } from '../support/runtime-fixture.ts';
 import { tinyGgufBytes } from '../support/tiny-gguf.ts';
+import { FakeHub } from './fake-hub.ts';
 
 const NO_ENV = { env: {} };
 
@@ -126,6 +131,54 @@ describe('parseGgufHeader', () => {
         (error: unknown) => isPlugboardError(error, 'MODEL_NOT_GGUF') && why.test(error.message),
         `${why}`,
       );
+    }
+  });
+});
+
+describe('presigned URLs', () => {
+  const SIGNATURE = 'X-Amz-Signature=0123456789abcdef-secret';
+
+  test('shownSource hides the query of an http(s) URL, and leaves other sources alone', () => {
+    assert.equal(shownSource(`https://bucket.example/m.gguf?${SIGNATURE}`), 'https://bucket.example/m.gguf?…');
+    assert.equal(shownSource(new URL('https://bucket.example/m.gguf#frag')), 'https://bucket.example/m.gguf?…');
+    assert.equal(shownSource('https://bucket.example/m.gguf'), 'https://bucket.example/m.gguf');
+    assert.equal(shownSource('hf:owner/repo/m.gguf'), 'hf:owner/repo/m.gguf');
+  });
+
+  test('a refused source does not repeat its query', () => {
+    let error: unknown;
+    try {
+      parseModelSource(`https://bucket.example/m.bin?${SIGNATURE}`, NO_ENV);
+    } catch (thrown) {
+      error = thrown;
+    }
+    assert.ok(isPlugboardError(error, 'MODEL_SOURCE_INVALID'), `refused: ${String(error)}`);
+    assert.ok(!JSON.stringify({ message: error.message, details: error.details }).includes('secret'), error.message);
+  });
+
+  test('pull lists and logs show the source with its query as ?…', async () => {
+    const hub = await FakeHub.start();
+    const dir = await RuntimeFixture.tempDir('plugboard-presigned-');
+    const lines: string[] = [];
+    const record = (object: Record<string, unknown>, message?: string) =>
+      lines.push(JSON.stringify({ ...object, message }));
+    const logger: Logger = { debug: record, info: record, warn: record, error: record, child: () => logger };
+    try {
+      hub.serve('bucket/signed.gguf', { bytes: tinyGgufBytes(), sha256: null, direct: true });
+      const pulls = new ModelPulls({ dir, env: {}, logger });
+      const started = pulls.start(`${hub.url}bucket/signed.gguf?${SIGNATURE}`);
+      assert.equal(started.source, `${hub.url}bucket/signed.gguf?…`);
+      for (let wait = 0; pulls.list()[0]?.state === 'running' && wait < 1000; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await pulls.close();
+      assert.equal(pulls.list()[0]?.state, 'done', JSON.stringify(pulls.list()));
+      assert.ok(!JSON.stringify(pulls.list()).includes('secret'), JSON.stringify(pulls.list()));
+      assert.ok(lines.length > 0, 'the pull was logged');
+      assert.ok(!lines.join('\n').includes('secret'), lines.join('\n'));
+    } finally {
+      await hub.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

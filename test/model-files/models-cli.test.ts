@@ -82,7 +82,7 @@ describe('plugboard models', () => {
       /Stopped\. elsewhere\/stop\.gguf\.part keeps what arrived; run the same command again to resume/,
     );
     assert.equal((await stat(part)).size, HALF);
-    assert.deepEqual(await readdir(join(dir, 'elsewhere')), ['stop.gguf.part']);
+    assert.deepEqual((await readdir(join(dir, 'elsewhere'))).sort(), ['stop.gguf.part', 'stop.gguf.part.json']);
 
     const listed = await plugboard(['models', 'list', '--dir', 'elsewhere']).exit;
     assert.equal(listed.code, 0, listed.stderr);

@@ -14,7 +14,7 @@ import { isPlugboardError } from '../../src/core/errors/plugboard-error.ts';
 import { type PullProgress, pullModelFile } from '../../src/model-files/pull-model-file.ts';
 import { RuntimeFixture } from '../support/runtime-fixture.ts';
 import { tinyGgufBytes } from '../support/tiny-gguf.ts';
-import { FakeHub } from './fake-hub.ts';
+import { etagOf, FakeHub } from './fake-hub.ts';
 
 const MODEL = tinyGgufBytes();
 const MODEL_SHA = createHash('sha256').update(MODEL).digest('hex');
@@ -46,6 +46,7 @@ const sha256Of = async (path: string) =>
   createHash('sha256')
     .update(await readFile(path))
     .digest('hex');
+const sha256Text = (text: string) => createHash('sha256').update(text).digest('hex');
 const exists = (path: string) =>
   stat(path).then(
     () => true,
@@ -122,6 +123,49 @@ describe('pullModelFile', () => {
     assert.deepEqual(await readdir(dir), ['cut.gguf']);
   });
 
+  test('a file changed on its server since the part was written is fetched whole, never spliced', async () => {
+    const changed = Buffer.from(MODEL);
+    changed[changed.length - 1] = (changed.at(-1) ?? 0) ^ 0xff;
+    hub.serve('files/changing.gguf', { bytes: MODEL, sha256: null, direct: true, cutOnceAt: HALF });
+    const source = `${hub.url}files/changing.gguf`;
+    await refusal(pullModelFile({ source, dir, env: {} }), 'MODEL_DOWNLOAD_INTERRUPTED');
+    assert.deepEqual(
+      JSON.parse(await readFile(join(dir, 'changing.gguf.part.json'), 'utf8')),
+      { source, urlSha256: sha256Text(source), validator: etagOf(MODEL) },
+      'the part records its URL and the ETag of the version it holds',
+    );
+
+    hub.serve('files/changing.gguf', { bytes: changed, sha256: null, direct: true });
+    const result = await pullModelFile({ source, dir, env: {} });
+    assert.equal(result.resumedFrom, 0, 'the new version is fetched from the start');
+    assert.deepEqual(
+      hub
+        .rangeRequests()
+        .filter((request) => request.path === '/files/changing.gguf')
+        .map((request) => request.ifRange),
+      [etagOf(MODEL)],
+      'the resume asked for the rest only of the version the part holds',
+    );
+    assert.ok((await readFile(join(dir, 'changing.gguf'))).equals(changed), 'the file is the new version, whole');
+    assert.deepEqual(await readdir(dir), ['changing.gguf'], 'the part and its record are gone');
+  });
+
+  test('a part from another URL is started over, not resumed', async () => {
+    const other = Buffer.from(MODEL);
+    other[other.length - 1] = (other.at(-1) ?? 0) ^ 0x0f;
+    hub.serve('a/same-name.gguf', { bytes: MODEL, sha256: null, direct: true, cutOnceAt: HALF });
+    hub.serve('b/same-name.gguf', { bytes: other, sha256: null, direct: true });
+    await refusal(pullModelFile({ source: `${hub.url}a/same-name.gguf`, dir, env: {} }), 'MODEL_DOWNLOAD_INTERRUPTED');
+    const result = await pullModelFile({ source: `${hub.url}b/same-name.gguf`, dir, env: {} });
+    assert.equal(result.resumedFrom, 0);
+    assert.deepEqual(
+      hub.rangeRequests().filter((request) => request.path.endsWith('/same-name.gguf')),
+      [],
+      'no range was asked of the other URL',
+    );
+    assert.ok((await readFile(join(dir, 'same-name.gguf'))).equals(other), 'the file is the other URL’s, whole');
+  });
+
   test('a server that ignores Range sends the whole file, and the part is started over', async () => {
     hub.serve('owner/repo/resolve/main/norange.gguf', { bytes: MODEL, ignoreRange: true });
     await mkdir(dir, { recursive: true });
@@ -135,6 +179,13 @@ describe('pullModelFile', () => {
     hub.serve('owner/repo/resolve/main/whole.gguf', { bytes: MODEL });
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'whole.gguf.part'), MODEL);
+    await writeFile(
+      join(dir, 'whole.gguf.part.json'),
+      JSON.stringify({
+        urlSha256: sha256Text(`${hub.url}owner/repo/resolve/main/whole.gguf`),
+        validator: etagOf(MODEL),
+      }),
+    );
     const whole = await pullModelFile({ source: 'hf:owner/repo/whole.gguf', dir, endpoint: hub.url, env: {} });
     assert.equal(whole.resumedFrom, MODEL.length);
     assert.equal(whole.verified, 'sha256');
@@ -172,6 +223,18 @@ describe('pullModelFile', () => {
     );
     assert.match(error.message, /is not a GGUF model: it starts with "<!doctype html><" instead of "GGUF"/);
     assert.deepEqual(await readdir(dir), []);
+  });
+
+  test('a body that does not start with GGUF is refused as its first bytes arrive, not at its end', async () => {
+    const page = Buffer.concat([Buffer.from('<!doctype html><html><body>'), Buffer.alloc(1_000_000, 'x')]);
+    // The body stalls after 64 KiB: a pull that waited for its end would never finish.
+    hub.serve('downloads/stalling.gguf', { bytes: page, sha256: null, direct: true, stallAt: 65_536 });
+    const error = await refusal(
+      pullModelFile({ source: `${hub.url}downloads/stalling.gguf`, dir, env: {}, signal: AbortSignal.timeout(30_000) }),
+      'MODEL_NOT_GGUF',
+    );
+    assert.match(error.message, /it starts with "<!doctype html><" instead of "GGUF"/);
+    assert.deepEqual(await readdir(dir), [], 'no part, record or lock is left');
   });
 
   test('an abort keeps the part file, and the next pull resumes it', async () => {
@@ -229,6 +292,24 @@ describe('pullModelFile', () => {
     await writeFile(join(dir, 'stale.gguf.lock'), `${dead}\n`);
     const result = await pullModelFile({ source: 'hf:owner/repo/stale.gguf', dir, endpoint: hub.url, env: {} });
     assert.equal(result.outcome, 'downloaded');
+  });
+
+  test('a lock file naming this very process (a pid reused after a restart) is taken over', async () => {
+    hub.serve('owner/repo/resolve/main/reused.gguf', { bytes: MODEL });
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'reused.gguf.lock'), `${process.pid}\n`);
+    const result = await pullModelFile({ source: 'hf:owner/repo/reused.gguf', dir, endpoint: hub.url, env: {} });
+    assert.equal(result.outcome, 'downloaded');
+  });
+
+  test('a lock held by a live process is refused with the hint to delete the lock file', async () => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'held.gguf.lock'), `${process.ppid}\n`);
+    const error = await refusal(
+      pullModelFile({ source: 'hf:owner/repo/held.gguf', dir, endpoint: hub.url, env: {} }),
+      'MODEL_PULL_IN_PROGRESS',
+    );
+    assert.ok(error.message.includes(`delete ${join(dir, 'held.gguf')}.lock`), `the hint is there: ${error.message}`);
   });
 
   test('a missing file is a 404 that says what to check', async () => {

@@ -36,6 +36,24 @@ export default defineMessageProcessor({
 });
 `;
 
+/** A processor with free text, an address and its key; \`initialize\` refuses the greeting "explode". */
+const RELAY_SOURCE = `
+import { z } from ${JSON.stringify(ZOD)};
+import { defineMessageProcessor } from ${JSON.stringify(SRC)};
+export default defineMessageProcessor({
+  metadata: {
+    name: 'relay',
+    version: '1.0.0',
+    configSchema: z.strictObject({ greeting: z.string(), base_url: z.string(), api_key: z.string().min(20) }),
+  },
+  direction: 'input',
+  initialize(config) {
+    if (config.config.greeting === 'explode') throw new Error('cannot start with that greeting');
+  },
+  processMessage: (message) => message,
+});
+`;
+
 /** A plugin file no entry names: discovery loads it with its defaults. */
 const EXTRA_SOURCE = `
 import { defineMessageProcessor } from ${JSON.stringify(SRC)};
@@ -74,6 +92,13 @@ message_processors:
       api_key: "\${KEYED_API_KEY}" # from the environment
       region: us
 
+  relay:
+    plugin_file: relay.plugin.ts
+    config:
+      greeting: hello
+      base_url: https://api.example.com/v1
+      api_key: "\${KEYED_API_KEY}"
+
 middleware:
   token_counter: {} # counts tokens
 `;
@@ -86,6 +111,7 @@ class Fixture extends RuntimeFixture {
     await fixture.write('echo.plugin.ts', ECHO_BACKEND_SOURCE);
     await fixture.write('keyed.plugin.ts', KEYED_SOURCE);
     await fixture.write('extra.plugin.ts', EXTRA_SOURCE);
+    await fixture.write('relay.plugin.ts', RELAY_SOURCE);
     await fixture.write('config.yaml', CONFIG);
     fixture.running = await fixture.serve({ env: { PHONE_REGION: 'GB', KEYED_API_KEY: SECRET } });
     return fixture;
@@ -266,6 +292,57 @@ describe('PUT /admin/plugins/:name/config', () => {
       [['api_key']],
       'a value that still holds the placeholder is refused',
     );
+  });
+
+  test('a typed `${…}` is written escaped: read back literally, never from the environment', async () => {
+    const f = await setUp();
+    const config = {
+      greeting: 'Hi ${KEYED_API_KEY}, ${user} and $${x}',
+      base_url: 'https://api.example.com/v1',
+      api_key: '[redacted]',
+    };
+    const { status, body, text } = await f.call('PUT', '/admin/plugins/relay/config', { config });
+    assert.equal(status, 200, text);
+    assert.equal(body.outcome, 'applied');
+    assert.ok(!text.includes(SECRET), 'the answer does not show the environment secret');
+    const view = await f.call('GET', '/admin/plugins/relay/config');
+    assert.equal((view.body.config as { greeting?: string }).greeting, config.greeting, 'read back as typed');
+    assert.ok(!view.text.includes(SECRET), 'the next GET does not show the environment secret');
+    assert.match(await f.configFile(), /\$\$\{KEYED_API_KEY\}/, 'the file holds the escaped reference');
+    assert.match(await f.configFile(), /api_key: "\$\{KEYED_API_KEY\}"/, 'the unchanged secret keeps its reference');
+  });
+
+  test('a hidden secret is not kept when the address it is sent to changes', async () => {
+    const f = await setUp();
+    const { status, body } = await f.call('PUT', '/admin/plugins/relay/config', {
+      config: { greeting: 'hello', base_url: 'https://attacker.example', api_key: '[redacted]' },
+    });
+    assert.equal(status, 400);
+    assert.equal(body.error.code, 'PLUGIN_CONFIG_INVALID');
+    assert.deepEqual(body.error.issues, [
+      { path: ['api_key'], message: 'type the secret again: the address it is sent to changed' },
+    ]);
+    assert.equal(await f.configFile(), CONFIG);
+    const typed = await f.call('PUT', '/admin/plugins/relay/config', {
+      config: { greeting: 'hello', base_url: 'https://other.example', api_key: 'a-new-key-typed-0123456789' },
+    });
+    assert.equal(typed.status, 200, 'with the secret typed again the change is accepted');
+  });
+
+  test('a config the reload refuses: 422 with the refusal, the old file put back, the old config in effect', async () => {
+    const f = await setUp();
+    const { status, body } = await f.call('PUT', '/admin/plugins/relay/config', {
+      config: { greeting: 'explode', base_url: 'https://api.example.com/v1', api_key: '[redacted]' },
+    });
+    assert.equal(status, 422, JSON.stringify(body));
+    assert.equal(body.error.code, 'PLUGIN_CONFIG_REFUSED');
+    assert.equal(body.error.plugin, 'relay');
+    const refused = (body.error as { refused?: { plugin: string; code: string }[] }).refused ?? [];
+    assert.equal(refused[0]?.plugin, 'relay', `the refusal is listed: ${JSON.stringify(body.error)}`);
+    assert.equal(await f.configFile(), CONFIG, 'the file is as before');
+    const view = await f.call('GET', '/admin/plugins/relay/config');
+    assert.equal((view.body.config as { greeting?: string }).greeting, 'hello', 'the config in effect is the old one');
+    assert.equal(f.running!.runtime.manager.getPluginStatus().plugins.relay?.state, 'ACTIVE');
   });
 
   test('a read-only file: GET says why, PUT is 409 CONFIG_NOT_EDITABLE with the reason', async () => {

@@ -3,12 +3,14 @@
  * with `devAdminToken`) in development mode with no admin token configured makes one per start
  * and logs `Web UI: http://…/#token=<token>` once — the admin API works with it; in production
  * (or with a token configured, or the UI off, or without the option) nothing is generated and
- * the line, when the UI is on, is the plain address.
+ * the line, when the UI is on, is the plain address. Only on a loopback address: a server the
+ * network can reach gets no token (and a warning) — its admin API stays closed.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { type RunningPlugboard, serve } from '../../src/server/serve.ts';
+import { devAdminTokenDecision, isLoopbackHost } from '../../src/server/ui/dev-admin-token.ts';
 import { RuntimeFixture } from '../support/runtime-fixture.ts';
 import { CapturingLogger } from './admin-support.ts';
 
@@ -107,5 +109,75 @@ describe('the development admin token', () => {
     const plain = await start('development', { devAdminToken: false });
     assert.deepEqual(webUiLines(plain.logger), [`Web UI: ${plain.server.url}/`]);
     assert.equal(await adminStatus(plain.server, 'any-token-at-all-0123456789'), 401);
+  });
+});
+
+describe('only on a loopback address', () => {
+  test('loopback addresses are told from the ones the network can reach', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.8.9.10',
+      'localhost',
+      'LOCALHOST',
+      '::1',
+      '[::1]',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+    ]) {
+      assert.ok(isLoopbackHost(host), `${host} is loopback`);
+    }
+    for (const host of [
+      '0.0.0.0',
+      '::',
+      '[::]',
+      '192.168.1.10',
+      '10.0.0.1',
+      '::2',
+      'example.com',
+      '128.0.0.1',
+      '::ffff:10.0.0.1',
+    ]) {
+      assert.ok(!isLoopbackHost(host), `${host} is not loopback`);
+    }
+  });
+
+  test('development, no token, but a non-loopback address: no token is made, and the caller is told why', () => {
+    const base = { wanted: true, ui: true, mode: 'development', configured: false };
+    assert.equal(devAdminTokenDecision({ ...base, host: '127.0.0.1' }), 'make');
+    assert.equal(devAdminTokenDecision({ ...base, host: '0.0.0.0' }), 'not-loopback');
+    assert.equal(devAdminTokenDecision({ ...base, host: '192.168.1.10' }), 'not-loopback');
+    assert.equal(devAdminTokenDecision({ ...base, host: '0.0.0.0', configured: true }), 'not-wanted');
+    assert.equal(devAdminTokenDecision({ ...base, host: '0.0.0.0', mode: 'production' }), 'not-wanted');
+  });
+
+  test('serve() on a non-loopback address makes no token and warns that the admin API stays closed', async () => {
+    // 192.0.2.1 (TEST-NET-1) is assigned to no interface: the listen fails, after the decision,
+    // so nothing is ever reachable from the network.
+    fixture ??= new RuntimeFixture(await RuntimeFixture.tempDir('plugboard-dev-token-'));
+    await fixture.write(
+      'config.yaml',
+      stringify({ mode: 'development', plugin_manager: { enable_hot_reload: false, discover: false } }),
+    );
+    const logger = new CapturingLogger();
+    await assert.rejects(
+      serve({
+        configFile: fixture.file,
+        env: {},
+        host: '192.0.2.1',
+        port: 0,
+        handleSignals: false,
+        logger,
+        devAdminToken: true,
+      }),
+      'the listen on an address of no interface fails',
+    );
+    const lines = logger.of('web_ui');
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.equal(lines[0]?.generated_admin, false);
+    assert.match(
+      String(lines[0]?.message),
+      /listens on 192\.0\.2\.1.*admin API .*stays closed until server\.admin_token/,
+    );
+    assert.ok(!JSON.stringify(logger.lines).includes('#token='), 'no token anywhere in the log');
   });
 });

@@ -115,6 +115,46 @@ describe('web UI with the auth plugin', () => {
     assert.deepEqual(await storedKeys(second), { session: null, local: null }, 'forgotten everywhere');
     await context.close();
   });
+
+  test('a malformed #token= does not blank the page, and leaves the address', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const health = watchPageHealth(page, server.url);
+    await page.goto(`${server.url}/#token=%E0%A4%A`);
+    await page.getByRole('dialog', { name: 'API key' }).waitFor();
+    assert.equal(await inPage(page, 'location.hash'), '#/', 'the token is gone from the address');
+    assert.equal(await storedAdminToken(page), null, 'nothing adopted');
+    const errors = health.problems.filter((problem) => !/status of 401/.test(problem));
+    assert.deepEqual(errors, [], 'no page error');
+    await context.close();
+  });
+
+  test('a #token= link opened in a tab that shows the UI: adopted, cut from the address, the route kept', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(`sessionStorage.setItem('plugboard.apiKey', ${JSON.stringify(KEY)})`);
+    const page = await context.newPage();
+    await page.goto(`${server.url}/#/`);
+    await composer(page).waitFor();
+    await inPage(page, `location.hash = '#/dashboard&token=${server.adminToken}'`);
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    assert.equal(await inPage(page, 'location.hash'), '#/dashboard', 'the route without the token');
+    assert.equal(await storedAdminToken(page), server.adminToken, 'the token is kept for this tab');
+    // The history entry the link made holds no token either.
+    await page.goBack();
+    await composer(page).waitFor();
+    assert.ok(!(await inPage<string>(page, 'location.href')).includes('token'), 'Back: no token in the address');
+    await page.goForward();
+    assert.equal(await inPage(page, 'location.hash'), '#/dashboard', 'Forward: the route, without the token');
+
+    // "Admin token ✓" offers to forget it.
+    await page.getByRole('button', { name: 'Admin token ✓' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Admin token' });
+    await screenshot(page, 'auth-03-forget-admin-token');
+    await dialog.getByRole('button', { name: 'Forget admin token' }).click();
+    await page.getByRole('button', { name: 'Admin token', exact: true }).waitFor();
+    assert.equal(await storedAdminToken(page), null, 'forgotten');
+    await context.close();
+  });
 });
 
 async function chatWorks(page: Page): Promise<void> {
@@ -131,4 +171,8 @@ function storedKeys(page: Page): Promise<{ session: string | null; local: string
     page,
     `({ session: sessionStorage.getItem('plugboard.apiKey'), local: localStorage.getItem('plugboard.apiKey') })`,
   );
+}
+
+function storedAdminToken(page: Page): Promise<string | null> {
+  return inPage(page, `sessionStorage.getItem('plugboard.adminToken') ?? localStorage.getItem('plugboard.adminToken')`);
 }

@@ -25,9 +25,15 @@ const DEFAULT_MODEL = 'llamacpp/qwen2.5-0.5b-instruct-q4_k_m';
 const SLICE = 40_000;
 const SLICE_DELAY_MS = 150;
 
-/** Serves the tiny model for any path, slowly (a slice every 150 ms), honouring `Range: bytes=N-`. */
+/**
+ * Serves the tiny model for any path, slowly (a slice every 150 ms), honouring `Range: bytes=N-`.
+ * The first download stalls after a few slices until the client goes away: the test's Cancel
+ * then always comes before the end, however slow the machine is.
+ */
 async function startSlowHub(model: Buffer): Promise<Server> {
+  let requests = 0;
   const hub = createServer(async (request, response) => {
+    const stallAfter = requests++ === 0 ? 3 * SLICE : Number.POSITIVE_INFINITY;
     const from = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? '')?.[1] ?? 0);
     const body = model.subarray(from);
     response.writeHead(from > 0 ? 206 : 200, {
@@ -36,6 +42,10 @@ async function startSlowHub(model: Buffer): Promise<Server> {
       ...(from > 0 ? { 'content-range': `bytes ${from}-${model.length - 1}/${model.length}` } : {}),
     });
     for (let at = 0; at < body.length && !response.destroyed; at += SLICE) {
+      if (at >= stallAfter) {
+        await new Promise((resolve) => response.once('close', resolve));
+        return;
+      }
       response.write(body.subarray(at, at + SLICE));
       await new Promise((resolve) => setTimeout(resolve, SLICE_DELAY_MS));
     }
@@ -119,6 +129,15 @@ backends:
     await waitForPositiveValue(page, '.pull-progress progress');
     assert.match((await page.locator('.pull-progress').textContent()) ?? '', /qwen2\.5-0\.5b-instruct-q4_k_m\.gguf/);
     await screenshot(page, 'chat-first-run-downloading');
+    // The panel is gone and back (a reload here): the running download is found and followed again.
+    await page.reload();
+    await page.getByRole('button', { name: 'Cancel download' }).waitFor();
+    await waitForPositiveValue(page, '.pull-progress progress');
+    assert.equal(
+      await page.getByRole('button', { name: 'Download a small model (~400 MB)' }).count(),
+      0,
+      'no second download is offered while one runs',
+    );
     await page.getByRole('button', { name: 'Cancel download' }).click();
     await page.getByText('Download cancelled').waitFor({ state: 'attached' });
     const stoppedAt = Number(await progress.getAttribute('value'));

@@ -202,6 +202,26 @@ describe('chat page with memory and rag', () => {
     await screenshot(page, 'chat-rag-citation');
   });
 
+  test("forgetting the API key takes the previous user's conversation off the screen", async () => {
+    await sendMessage(page, 'Something private');
+    assert.equal(await waitForReplyEnd(page), 'done');
+    await page.waitForURL(CONVERSATION_ADDRESS);
+    // A first key changes no user: the conversation stays.
+    await page.getByRole('button', { name: 'API key', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'API key' });
+    await dialog.getByLabel('API key').fill('pb-ui-memory-test-key-0123456789');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Forget key' }).waitFor();
+    assert.match(page.url(), CONVERSATION_ADDRESS, 'still on the conversation after entering a key');
+    assert.ok((await replies(page).count()) > 0, 'its messages are still shown');
+
+    await page.getByRole('button', { name: 'Forget key' }).click();
+    await page.locator('.message').first().waitFor({ state: 'detached' });
+    assert.ok(!CONVERSATION_ADDRESS.test(page.url()), `the address no longer names it (${page.url()})`);
+    assert.equal(await page.locator('.message').count(), 0, 'no message of the previous user is shown');
+    await screenshot(page, 'chat-memory-key-forgotten');
+  });
+
   test('at phone width the conversation list is a panel the toolbar opens', async () => {
     await page.setViewportSize({ width: 375, height: 740 });
     await sidebar().waitFor({ state: 'hidden' });

@@ -8,7 +8,9 @@
  * .cache/ui-screenshots/.
  */
 import assert from 'node:assert/strict';
-import { dirname } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -29,6 +31,28 @@ import {
   withBrowser,
 } from './chat-page.ts';
 
+/**
+ * Script that a reply must not run, sent as one message (the echo backend sends it back): each
+ * would set `window.__xss` if it ran.
+ */
+const XSS_PAYLOADS = [
+  '<img src=x onerror="window.__xss=1">',
+  '<script>window.__xss=2</script>',
+  '[lower](javascript:window.__xss=3) [mixed](JaVaScRiPt:window.__xss=3) [entity](jav&#x61;script:window.__xss=3) [numeric](&#106;avascript:window.__xss=3)',
+  '[by reference][r]',
+  '',
+  '[r]: javascript:window.__xss=4',
+  '',
+  '[data](data:text/html;base64,PHNjcmlwdD53aW5kb3cuX194c3M9NTwvc2NyaXB0Pg==) [vb](vbscript:window.__xss=5)',
+  '![remote](https://example.com/x.png) [safe](https://example.com/)',
+  '<a href="https://example.com/" title="\\"onmouseover=window.__xss=6">raw anchor</a>',
+  '[titled](https://example.com/t "\\" onmouseover=window.__xss=7 x=\\"")',
+  '',
+  '```"><img src=x onerror=window.__xss=8>',
+  'code in a fence',
+  '```',
+];
+
 const WORDS = (count: number, last: string) =>
   `${Array.from({ length: count - 1 }, (_, index) => `word${index + 1}`).join(' ')} ${last}`;
 
@@ -38,11 +62,14 @@ describe('chat page (no memory, no rag)', () => {
   let context: BrowserContext;
   let page: Page;
   let health: { readonly problems: string[] };
+  /** Where the scripted backend writes a line for each reply aborted before its end. */
+  let abortFile: string;
 
   before(async () => {
     const scripted = fileURLToPath(new URL('./chat-scripted-backend.plugin.ts', import.meta.url));
     // One more backend: ui-server's `sections` go right after its `backends:` entries.
-    const sections = `  scripted:\n    plugin_file: ${JSON.stringify(scripted)}\n`;
+    abortFile = join(await mkdtemp(join(tmpdir(), 'plugboard-ui-aborts-')), 'aborts.log');
+    const sections = `  scripted:\n    plugin_file: ${JSON.stringify(scripted)}\n    config:\n      abort_file: ${JSON.stringify(abortFile)}\n`;
     [server, browser] = await withBrowser(startUiServer({ sections, pluginDirectories: [dirname(scripted)] }));
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
@@ -54,6 +81,7 @@ describe('chat page (no memory, no rag)', () => {
   after(async () => {
     await browser?.close();
     await server?.close();
+    if (abortFile !== undefined) await rm(dirname(abortFile), { recursive: true, force: true });
   });
 
   test('the page offers the models grouped by backend, and no conversation list without memory', async () => {
@@ -106,9 +134,11 @@ describe('chat page (no memory, no rag)', () => {
     await screenshot(page, 'chat-streamed');
   });
 
-  test('Stop and Esc end a stream midway: the reply stays partial and the page is ready again', async () => {
-    for (const how of ['button', 'escape'] as const) {
-      await sendMessage(page, WORDS(150, 'finale'));
+  test('Stop and Esc end a stream midway: the backend sees the abort, the reply stays partial', async () => {
+    // The scripted backend streams slowly and counts the aborts that reach it.
+    await chooseModel(page, 'scripted/scripted');
+    for (const [round, how] of (['button', 'escape'] as const).entries()) {
+      await sendMessage(page, 'slow please');
       await waitForText(page, '.message.assistant.streaming .markdown', 'word5 ');
       if (how === 'button') await page.getByRole('button', { name: 'Stop', exact: true }).click();
       else await page.keyboard.press('Escape');
@@ -121,8 +151,10 @@ describe('chat page (no memory, no rag)', () => {
       assert.ok(await lastReply(page).getByText('Stopped.').isVisible(), 'the reply says it was stopped');
       assert.ok(await page.getByRole('button', { name: 'Send', exact: true }).isVisible(), 'Send is back');
       assert.ok(await isFocused(composer(page)), 'the composer has the focus back');
+      assert.equal(await abortsSeen(abortFile, round + 1), round + 1, `the backend saw the abort (${how})`);
     }
     await screenshot(page, 'chat-stopped');
+    await chooseModel(page, 'echo/echo');
     await sendMessage(page, 'again');
     assert.equal(await waitForReplyEnd(page), 'done', 'a message after a stop is answered');
     assert.equal((await lastReplyText(page)).trim(), 'You said: again');
@@ -193,21 +225,56 @@ describe('chat page (no memory, no rag)', () => {
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
-  test('a reply cannot run script: raw HTML shows as text and javascript: links lose their target', async () => {
-    await sendMessage(page, '<img src=x onerror="window.__xss=1"> and [click](javascript:window.__xss=2)');
+  test('a reply cannot run script: a fixed list of payloads stays inert', async () => {
+    await sendMessage(page, XSS_PAYLOADS.join('\n'));
     assert.equal(await waitForReplyEnd(page), 'done');
     const reply = lastReply(page);
-    assert.match(await lastReplyText(page), /<img src=x onerror="window.__xss=1">/, 'the tag is shown as text');
-    assert.equal(await page.locator('img[onerror]').count(), 0, 'no img with an event handler in the page');
-    const link = reply.locator('.markdown a', { hasText: 'click' });
-    if ((await link.count()) > 0) {
-      const href = (await link.getAttribute('href')) ?? '';
-      assert.ok(!/^\s*javascript:/i.test(href), `the link has no javascript: target (${href})`);
-      await link.click();
+    await reply.locator('.code-block').waitFor();
+    assert.match(await lastReplyText(page), /<img src=x onerror="window.__xss=1">/, 'raw HTML is shown as text');
+    const found = await inPage<{
+      handlers: string[];
+      unsafeUrls: string[];
+      remoteImages: string[];
+      images: number;
+      links: { href: string; target: string | null; rel: string | null }[];
+    }>(
+      page,
+      `(() => {
+        const all = [...document.querySelectorAll('*')];
+        const reply = [...document.querySelectorAll('.message.assistant')].pop();
+        return {
+          handlers: all.flatMap((element) =>
+            [...element.attributes].filter((attribute) => /^on/i.test(attribute.name)).map((attribute) => element.tagName + ' ' + attribute.name)),
+          unsafeUrls: all.flatMap((element) =>
+            ['href', 'src', 'xlink:href', 'action', 'formaction'].map((name) => element.getAttribute(name) ?? '')
+              .filter((value) => /^\\s*(javascript|vbscript|data:text)/i.test(value))),
+          remoteImages: [...reply.querySelectorAll('img')].map((image) => image.getAttribute('src')).filter((src) => src !== null && !/^(data:image\\/|blob:)/.test(src)),
+          images: reply.querySelectorAll('img').length,
+          links: [...reply.querySelectorAll('a[href]')].map((link) => ({ href: link.getAttribute('href'), target: link.getAttribute('target'), rel: link.getAttribute('rel') })),
+        };
+      })()`,
+    );
+    assert.deepEqual(found.handlers, [], 'no element anywhere has an event-handler attribute');
+    assert.deepEqual(found.unsafeUrls, [], 'no javascript:, vbscript: or data:text URL');
+    assert.ok(found.images >= 1, 'the remote image is there (as an image without a source)');
+    assert.deepEqual(found.remoteImages, [], 'remote images have no src');
+    assert.ok(found.links.length >= 2, `the safe links stay links (${found.links.length})`);
+    for (const link of found.links) {
+      assert.equal(link.target, '_blank', `${link.href} opens in a new tab`);
+      assert.match(link.rel ?? '', /\bnoopener\b/, `${link.href} gets no opener`);
+    }
+
+    // Hover and click every anchor (a link to elsewhere opens a tab whose request is refused here).
+    await context.route(/^https?:\/\/(?!127\.0\.0\.1)/, (route) => route.abort());
+    const anchors = reply.locator('.markdown a');
+    for (let index = 0; index < (await anchors.count()); index++) {
+      await anchors.nth(index).hover();
+      await anchors.nth(index).click();
     }
     await page.waitForTimeout(200);
-    assert.equal(await inPage(page, 'typeof window.__xss'), 'undefined', 'no script ran');
-    assert.equal(context.pages().length, 1, 'the click opened nothing');
+    assert.equal(await inPage(page, 'typeof window.__xss'), 'undefined', 'no payload ran');
+    for (const opened of context.pages().filter((other) => other !== page)) await opened.close();
+    await context.unroute(/^https?:\/\/(?!127\.0\.0\.1)/);
     await screenshot(page, 'chat-inert-html');
   });
 
@@ -311,3 +378,16 @@ describe('chat page (no memory, no rag)', () => {
     assert.deepEqual(problems, []);
   });
 });
+
+/**
+ * How many aborts the scripted backend recorded, once `expected` are there or 10 s have gone
+ * by (the abort travels from the browser through the server to the backend on its own time).
+ */
+async function abortsSeen(file: string, expected: number): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    if (lines >= expected || Date.now() > deadline) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isSecretKey } from '../../src/core/util/redact.ts';
 import { linePoints, niceMax } from '../../ui/src/dashboard/chart-geometry.ts';
 import { checkConfig, fieldPaths } from '../../ui/src/dashboard/config-form/client-checks.ts';
 import { issuesFromBody, placeIssues } from '../../ui/src/dashboard/config-form/field-issues.ts';
 import { fieldKind, type JsonSchema } from '../../ui/src/dashboard/config-form/json-schema.ts';
+import { isSecretName, isSecretPath } from '../../ui/src/dashboard/config-form/secret-names.ts';
 import { getAt, parseIssuePath, pathKey, setAt } from '../../ui/src/dashboard/config-form/value-path.ts';
 import { observeChanges } from '../../ui/src/dashboard/observed-transitions.ts';
 import { addPluginSamples } from '../../ui/src/dashboard/plugin-samples.ts';
@@ -264,5 +266,47 @@ describe('the config form', () => {
     assert.deepEqual(setAt(value, ['list', 0], undefined), { a: { b: 1 }, list: ['y'] });
     assert.deepEqual(value, { a: { b: 1 }, list: ['x', 'y'] }, 'the original is unchanged');
     assert.equal(getAt(value, ['list', 1]), 'y');
+  });
+});
+
+describe('secret config keys (the form shows them as dots)', () => {
+  const names = [
+    'api_key',
+    'apiKey',
+    'x-api-key',
+    'access_key_id',
+    'ssh_key',
+    'admin_token',
+    'authToken',
+    'token',
+    'password',
+    'dbPassword',
+    'client_secret',
+    'basic_auth',
+    'cookie',
+    'key',
+    'pwd',
+    'OPENAI_API_KEY',
+    'max_tokens',
+    'token_count',
+    'cache_key',
+    'keys',
+    'author',
+    'auth_mode',
+    'monkey',
+    'model',
+    'url',
+    '',
+  ];
+  it("agrees with the server's rule (src/core/util/redact.ts) on every name", () => {
+    for (const name of names) assert.equal(isSecretName(name), isSecretKey(name), `same answer for "${name}"`);
+    assert.ok(names.some(isSecretName) && !names.every(isSecretName), 'the list holds both kinds');
+  });
+  it('a path is secret by its nearest named key (a list item by its list)', () => {
+    assert.equal(isSecretPath(['connection', 'password']), true);
+    assert.equal(isSecretPath(['api_keys', 0]), false);
+    assert.equal(isSecretPath(['secrets', 2]), true);
+    assert.equal(isSecretPath(['url']), false);
+    assert.equal(isSecretPath([]), false);
   });
 });

@@ -42,8 +42,11 @@ export interface PluginConfigUpdate {
   readonly file: string;
   /** False when the config sent is what the file already says: nothing written, nothing reloaded. */
   readonly changed: boolean;
-  /** What the reload did to this plugin: `applied`, `refused` (see `refused`; the running version stays), `unchanged`. */
-  readonly outcome: 'applied' | 'refused' | 'unchanged';
+  /**
+   * What the reload did to this plugin: `applied` or `unchanged`. A reload that refuses it is
+   * no answer of this kind: the old file is put back and the PUT fails (422 `PLUGIN_CONFIG_REFUSED`).
+   */
+  readonly outcome: 'applied' | 'unchanged';
   readonly snapshotVersion: number;
   /** The reload's report, as `POST /admin/reload` answers it. */
   readonly applied: readonly string[];
@@ -78,7 +81,10 @@ interface PluginParams {
  * writes it into the plugin's entry in the configuration file — that mapping only, the rest of
  * the file byte for byte, atomically — and reloads the file. A key written `${VAR}` whose
  * value comes back unchanged keeps its reference; a secret sent back redacted keeps the file's
- * value. Refusals that editing the file by hand would avoid are 409 `CONFIG_NOT_EDITABLE`.
+ * value (unless an address next to it changed: 400, type it again); a changed string is
+ * written with `${` escaped, as literal text. A new config the reload refuses puts the old file
+ * back: 422 `PLUGIN_CONFIG_REFUSED`. Refusals that editing the file by hand would avoid are
+ * 409 `CONFIG_NOT_EDITABLE`.
  */
 export function registerPluginConfigRoutes(admin: FastifyInstance, context: ServerContext, audited: AdminAudit): void {
   // One edit at a time: two saves must not read the same file and both write it.
@@ -90,14 +96,16 @@ export function registerPluginConfigRoutes(admin: FastifyInstance, context: Serv
   };
 
   admin.register(async (scope) => {
-    // A 400 carries the issues, for the form to show next to each field.
+    // A 400 carries the issues, for the form to show next to each field; a 422 the refusal.
     scope.setErrorHandler((thrown, request, reply) => {
       const error = toHttpError(thrown);
       const issues = error.code === 'PLUGIN_CONFIG_INVALID' ? error.details?.issues : undefined;
-      if (!Array.isArray(issues)) return sendError(request, reply, error, plugboardErrorBody);
+      const refused = error.code === serverErrors.codeOf('PLUGIN_CONFIG_REFUSED') ? error.details?.refused : undefined;
+      if (!Array.isArray(issues) && !Array.isArray(refused))
+        return sendError(request, reply, error, plugboardErrorBody);
       return sendError(request, reply, error, (failure, requestId) => {
         const body = plugboardErrorBody(failure, requestId) as { error: Record<string, unknown> };
-        return { error: { ...body.error, issues } };
+        return { error: { ...body.error, ...(Array.isArray(issues) ? { issues } : { refused }) } };
       });
     });
 
@@ -180,12 +188,19 @@ async function updateConfig(
   // What the form was shown, and what stands behind it: the file's text, the values in effect.
   const resolved = control.pluginEntry?.(name)?.config ?? located.config;
   const shown = redactSecrets(resolved) as Record<string, unknown>;
-  const toWrite = mergeSubmitted(submitted, shown, located.config);
+  // Written with `${` escaped in what the user typed: the loader must not read it as a reference.
+  const toWrite = mergeSubmitted(submitted, shown, located.config, { escapeReferences: true });
   const toCheck = mergeSubmitted(submitted, shown, resolved);
-  const issues: PluginConfigIssue[] = toWrite.placeholders.map((path) => ({
-    path,
-    message: 'holds a placeholder of a hidden secret ([redacted], ***): type the whole value again',
-  }));
+  const issues: PluginConfigIssue[] = [
+    ...toWrite.placeholders.map((path) => ({
+      path,
+      message: 'holds a placeholder of a hidden secret ([redacted], ***): type the whole value again',
+    })),
+    ...toWrite.movedSecrets.map((path) => ({
+      path,
+      message: 'type the secret again: the address it is sent to changed',
+    })),
+  ];
   const schema = context.manager.pluginMetadata(name)?.configSchema;
   const secrets = secretValues(resolved);
   for (const issue of await pluginConfigIssues(schema, toCheck.value, (path) => isReference(toWrite.value, path))) {
@@ -219,15 +234,23 @@ async function updateConfig(
   const report = await control.reload();
   context.manager.models.invalidate();
   const refused = report.refused.map(refusalOf);
+  const ownRefusal = refused.find((refusal) => refusal.plugin === name);
+  if (ownRefusal !== undefined) {
+    // Leave no file the server refuses: put the old text back, and reload it so the effective
+    // config (GET) is the running one again. The other changes of the file are in both texts.
+    await writeFileAtomically(file, text);
+    await control.reload();
+    context.manager.models.invalidate();
+    throw serverErrors.PLUGIN_CONFIG_REFUSED(
+      `The reload refused the new config of "${name}"; the file was put back and the running version stays: ${ownRefusal.message}`,
+      { plugin: name, details: { refused: [ownRefusal] } },
+    );
+  }
   return {
     plugin: name,
     file,
     changed: true,
-    outcome: report.applied.includes(name)
-      ? 'applied'
-      : refused.some((refusal) => refusal.plugin === name)
-        ? 'refused'
-        : 'unchanged',
+    outcome: report.applied.includes(name) ? 'applied' : 'unchanged',
     snapshotVersion: report.snapshotVersion,
     applied: report.applied,
     refused,

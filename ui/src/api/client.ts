@@ -18,6 +18,8 @@ export interface ApiOptions {
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
+  /** False: a refusal for want of a credential does not make the shell ask for one (a look in passing). */
+  readonly announce?: boolean;
 }
 
 /** Who a refused request needed: the shell asks for that credential. */
@@ -67,7 +69,7 @@ export async function send(path: string, options: ApiOptions = {}): Promise<Resp
   }
   if (response.ok) return response;
   const error = await apiErrorFrom(response);
-  announceIfCredentialNeeded(path, error);
+  if (options.announce !== false) announceIfCredentialNeeded(path, error);
   throw error;
 }
 

@@ -9,6 +9,8 @@
  * `/#token=…`) for /admin. Admin calls fall back to the API key, which works when the key has
  * the admin scope.
  */
+import { takeTokenFromHash } from './token-in-hash.ts';
+
 export type CredentialKind = 'apiKey' | 'adminToken';
 export type Keeping = 'memory' | 'session' | 'device';
 
@@ -67,13 +69,17 @@ export function onCredentialsChange(listener: () => void): () => void {
 
 /**
  * Takes an admin token from the address (`/#token=…`, as `plugboard serve` prints it in
- * development) into this tab's session, and removes it from the address bar and history.
+ * development) into this tab's session, and removes it from the address bar and history —
+ * also when it is malformed (it is then not adopted). The route beside it is kept
+ * (`#/dashboard&token=…` stays on the dashboard). Run at load and on every `hashchange`
+ * (a link opened in a tab that already shows the UI), before the route is read.
  */
 export function adoptTokenFromLocation(): void {
-  const match = /(?:^#|[&#])token=([^&]+)/.exec(location.hash);
-  if (match?.[1] === undefined) return;
-  setCredential('adminToken', decodeURIComponent(match[1]), 'session');
-  history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+  const found = takeTokenFromHash(location.hash);
+  if (found === undefined) return;
+  // The address first: whatever happens next, the token must not stay in the history.
+  history.replaceState(history.state, '', `${location.pathname}${location.search}${found.hash}`);
+  if (found.token !== undefined) setCredential('adminToken', found.token, 'session');
 }
 
 function read(storage: Storage, kind: CredentialKind): string | undefined {

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { askForCredential } from '../api/client.ts';
+import { getCredential, onCredentialsChange } from '../auth/credentials.ts';
 import { navigate } from '../shell/use-route.ts';
 import { Composer } from './composer.tsx';
 import { ConversationSidebar } from './conversation-sidebar.tsx';
@@ -50,6 +51,26 @@ export function ChatView(props: { readonly rest: readonly string[] }) {
     if (routeId === undefined) session.newChat();
     else if (memory) void session.open(routeId);
   }, [routeId, conversations.availability]);
+
+  // Another API key (or none) is another user: with memory on, the conversation on screen is
+  // the previous user's, so it goes, with its address. Entering a first key changes nothing.
+  const memoryNow = useRef(memory);
+  memoryNow.current = memory;
+  const sessionNow = useRef(session);
+  sessionNow.current = session;
+  const apiKeySeen = useRef(getCredential('apiKey'));
+  useEffect(
+    () =>
+      onCredentialsChange(() => {
+        const key = getCredential('apiKey');
+        const previous = apiKeySeen.current;
+        apiKeySeen.current = key;
+        if (previous === undefined || previous === key || !memoryNow.current) return;
+        sessionNow.current.newChat();
+        navigate('/');
+      }),
+    [],
+  );
 
   // Esc stops a streaming reply (unless a dialog is open: Esc is its own there).
   useEffect(() => {

@@ -31,6 +31,18 @@ export function getModelPull(id: string, signal?: AbortSignal): Promise<ModelPul
   return api<ModelPull>(`/admin/models/pulls/${encodeURIComponent(id)}`, signal === undefined ? {} : { signal });
 }
 
+/**
+ * The server's model downloads, running and recently ended (`GET /admin/models/pulls`). Asked in
+ * passing (a page that finds a download already running): a refusal does not prompt for a token.
+ */
+export async function listModelPulls(signal?: AbortSignal): Promise<readonly ModelPull[]> {
+  const answer = await api<{ readonly pulls?: readonly ModelPull[] }>('/admin/models/pulls', {
+    announce: false,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  return answer?.pulls ?? [];
+}
+
 export function cancelModelPull(id: string): Promise<ModelPull> {
   return api<ModelPull>(`/admin/models/pulls/${encodeURIComponent(id)}`, { method: 'DELETE' });
 }

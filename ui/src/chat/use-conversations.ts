@@ -95,6 +95,8 @@ export function useConversations(): Conversations {
   }, [probe]);
 
   const searchTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // A search typed just before the page changes must not list into a gone component.
+  useEffect(() => () => clearTimeout(searchTimer.current), []);
   const setSearch = useCallback(
     (text: string) => {
       setSearchText(text);

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { onCredentialsChange } from '../auth/credentials.ts';
+import { getCredential, onCredentialsChange } from '../auth/credentials.ts';
 import type { ErrorInfo } from './chat-types.ts';
 import { errorInfo, isAbort, statusOf } from './error-info.ts';
-import { cancelModelPull, getModelPull, type ModelPull, startModelPull } from './model-pull-api.ts';
+import { cancelModelPull, getModelPull, listModelPulls, type ModelPull, startModelPull } from './model-pull-api.ts';
 
 const POLL_MS = 1000;
 
@@ -18,6 +18,8 @@ export interface ModelPullControl {
  * Drives one download of the default small model: starts it, polls its state every second
  * until it ends, and calls `onDone(file)` once it is done. When the server wants the admin
  * token (401) the shell asks for it; the download starts as soon as a credential is given.
+ * A download already running on the server (started before this panel was last shown, or in
+ * another tab) is found when the hook mounts, and followed again — when an admin token is set.
  *
  * @example
  * ```tsx
@@ -88,6 +90,20 @@ export function useModelPull(onDone: (file: string) => void): ModelPullControl {
   }, [id, running]);
 
   useEffect(() => () => waitingForToken.current?.(), []);
+
+  // Resume a download that is already running: the panel may have been left and come back.
+  useEffect(() => {
+    if (getCredential('adminToken') === undefined) return;
+    const controller = new AbortController();
+    listModelPulls(controller.signal)
+      .then((pulls) => {
+        const running = pulls.find((candidate) => candidate.state === 'running');
+        if (running !== undefined && !controller.signal.aborted) setPull((current) => current ?? running);
+      })
+      // Only a look: a refusal or an older server leaves the Download button as it was.
+      .catch(() => undefined);
+    return () => controller.abort();
+  }, []);
 
   const cancel = useCallback(async () => {
     if (id === undefined) return;

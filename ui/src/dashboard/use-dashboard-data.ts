@@ -75,7 +75,8 @@ export function useDashboardData(onChanges: (changes: readonly ObservedChange[])
         errors[what] =
           result.reason instanceof ApiError
             ? result.reason
-            : new ApiError(0, 'UI_ERROR', `Could not read ${what}: ${String(result.reason)}`);
+            : // The page writes "Could not read <what>:" before it.
+              new ApiError(0, 'UI_ERROR', String(result.reason));
     };
     failed('plugins', status);
     failed('plugin metrics', metrics);

@@ -5,19 +5,8 @@ import type { HighlighterCore } from 'shiki/core';
  * of grammars bundled into one chunk of our own (./shiki-bundle.ts): nothing is fetched from
  * elsewhere, and the chunk loads the first time a reply holds a code block — the first page
  * load does not pay for it. A language outside the set is shown as plain text.
- *
- * @example
- * ```ts
- * const html = await highlightCode('const a = 1;', 'ts', 'dark');
- * ```
+ * Only tokens are handed out (highlightTokens), never an HTML string to put into the page.
  */
-export async function highlightCode(code: string, language: string, theme: 'light' | 'dark'): Promise<string> {
-  const { highlighter, languageFor } = await loadBundle();
-  return highlighter.codeToHtml(code, {
-    lang: languageFor(language),
-    theme: theme === 'dark' ? 'github-dark' : 'github-light',
-  });
-}
 
 /** One token of a highlighted line: its text and its colour in each theme. */
 export interface HighlightedToken {

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { type CredentialKind, type Keeping, keepingOf, setCredential } from '../auth/credentials.ts';
+import { type CredentialKind, clearCredential, type Keeping, keepingOf, setCredential } from '../auth/credentials.ts';
 
 const TITLES: Record<CredentialKind, string> = {
   apiKey: 'API key',
@@ -16,6 +16,7 @@ const EXPLANATIONS: Record<CredentialKind, string> = {
 /**
  * Asks for a credential, and where to keep it: the user chooses (this page only, this tab, or
  * this browser). Shown when the server refused a request for want of one, or from the header.
+ * When one is set already, it can also be forgotten here (everywhere it was kept).
  */
 export function KeyDialog(props: {
   readonly kind: CredentialKind;
@@ -28,6 +29,8 @@ export function KeyDialog(props: {
   useEffect(() => {
     dialog.current?.showModal();
   }, []);
+  // Read once: the dialog offers to forget what was set when it opened.
+  const [isSet] = useState(() => keepingOf(props.kind) !== undefined);
   const title = TITLES[props.kind];
   return (
     <dialog ref={dialog} class="key-dialog" aria-labelledby="key-dialog-title" onClose={props.onClose}>
@@ -72,6 +75,18 @@ export function KeyDialog(props: {
           </label>
         </fieldset>
         <div class="dialog-actions">
+          {isSet ? (
+            <button
+              type="button"
+              class="dialog-forget"
+              onClick={() => {
+                clearCredential(props.kind);
+                dialog.current?.close();
+              }}
+            >
+              Forget {title.toLowerCase()}
+            </button>
+          ) : null}
           <button type="button" onClick={() => dialog.current?.close()}>
             Cancel
           </button>

@@ -2,6 +2,7 @@ import { FieldErrors, FieldHelp } from './field-help.tsx';
 import { type FormApi, showDefault } from './form-api.ts';
 import type { FieldKind, Primitive } from './json-schema.ts';
 import { ScalarInput } from './scalar-input.tsx';
+import { isSecretPath } from './secret-names.ts';
 import { getAt, type KeyPath } from './value-path.ts';
 
 type ArrayKind = Extract<FieldKind, { kind: 'array' }>;
@@ -58,6 +59,7 @@ export function ArrayField(props: {
                   describedBy={errors.length > 0 ? `${itemId}-errors` : undefined}
                   invalid={errors.length > 0}
                   disabled={form.disabled}
+                  secret={isSecretPath(path)}
                   required
                   ariaLabel={`${label}, item ${index + 1}`}
                   onChange={(next) => {

@@ -2,7 +2,7 @@ import type { FieldKind, Primitive } from './json-schema.ts';
 
 /**
  * The input of one value: a text box, a number box (min/max/step from the schema), a checkbox,
- * or a select of the enum's members. Empty means "leave the key out" (its default applies):
+ * or a select of the enum's members; a secret's text box shows dots. Empty means "leave the key out" (its default applies):
  * `onChange(undefined)`. A number box whose text is no number reports it with `onInputError`.
  */
 export function ScalarInput(props: {
@@ -16,6 +16,8 @@ export function ScalarInput(props: {
   readonly required: boolean;
   /** The accessible name when no <label> points at the input (list items). */
   readonly ariaLabel?: string;
+  /** A secret (its key's name says so): typed as dots, never shown in clear once typed over `[redacted]`. */
+  readonly secret?: boolean;
   readonly onChange: (value: unknown) => void;
   readonly onInputError: (message: string | undefined) => void;
 }) {
@@ -69,22 +71,25 @@ export function ScalarInput(props: {
     case 'number':
     case 'integer':
       return <NumberInput {...props} common={common} />;
-    default:
-      return (
-        <input
-          {...common}
-          type="text"
-          value={typeof props.value === 'string' ? props.value : props.value === undefined ? '' : String(props.value)}
-          placeholder={typeof fallback === 'string' ? fallback : ''}
-          {...(field.schema.maxLength === undefined ? {} : { maxLength: field.schema.maxLength })}
-          spellcheck={false}
-          autocomplete="off"
-          onInput={(event) => {
-            const text = event.currentTarget.value;
-            props.onChange(text === '' ? undefined : text);
-          }}
-        />
+    default: {
+      const text = {
+        ...common,
+        value: typeof props.value === 'string' ? props.value : props.value === undefined ? '' : String(props.value),
+        placeholder: typeof fallback === 'string' ? fallback : '',
+        ...(field.schema.maxLength === undefined ? {} : { maxLength: field.schema.maxLength }),
+        spellcheck: false,
+        onInput: (event: { readonly currentTarget: HTMLInputElement }) => {
+          const typed = event.currentTarget.value;
+          props.onChange(typed === '' ? undefined : typed);
+        },
+      };
+      // A secret typed over `[redacted]` shows as dots; the browser must not offer to save it.
+      return props.secret === true ? (
+        <input {...text} type="password" autocomplete="new-password" />
+      ) : (
+        <input {...text} type="text" autocomplete="off" />
       );
+    }
   }
 }
 

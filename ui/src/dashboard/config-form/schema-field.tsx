@@ -4,6 +4,7 @@ import { type FormApi, fieldId, labelOf } from './form-api.ts';
 import { JsonField } from './json-field.tsx';
 import { type FieldKind, fieldKind, mustBeGiven } from './json-schema.ts';
 import { ScalarInput } from './scalar-input.tsx';
+import { isSecretPath } from './secret-names.ts';
 import { getAt, type KeyPath } from './value-path.ts';
 
 /**
@@ -78,6 +79,7 @@ export function SchemaField(props: {
       describedBy={describedBy || undefined}
       invalid={errors.length > 0}
       disabled={form.disabled}
+      secret={isSecretPath(path)}
       required={props.required}
       onChange={(next) => form.change(path, next)}
       onInputError={(message) => form.setInputError(path, message)}
