@@ -23,7 +23,7 @@ export async function configCheck(file: string | undefined, strict: boolean, io:
   const problems = loaded.issues.map((issue) => ({ severity: issue.severity, text: formatIssue(issue) }));
   for (const entry of loaded.config.plugins) {
     try {
-      const imported = await importEntry(entry, loaded.file);
+      const imported = await importEntry(entry, loaded.file, loaded.config.security);
       const checked = checkEntryConfig(imported, loaded);
       // A plugin's schema may quote what it was given: secrets from the environment are hidden.
       if (!checked.ok) problems.push({ severity: 'error', text: loaded.hideSubstituted(checked.error.message) });

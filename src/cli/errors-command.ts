@@ -18,7 +18,7 @@ export async function errorsCommand(file: string | undefined, json: boolean, io:
   let failed = 0;
   for (const entry of loaded.config.plugins) {
     try {
-      await importEntry(entry, loaded.file);
+      await importEntry(entry, loaded.file, loaded.config.security);
     } catch (error) {
       failed++;
       io.err(`${entry.section}.${entry.name}: its codes are missing: ${describeCause(error)}`);

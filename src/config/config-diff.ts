@@ -25,7 +25,7 @@ export async function importCheckedEntry(
   loaded: LoadedConfig,
   preimported?: ImportedEntry,
 ): Promise<CheckedEntry> {
-  const imported = preimported ?? (await importEntry(entry, loaded.file));
+  const imported = preimported ?? (await importEntry(entry, loaded.file, loaded.config.security));
   const checked = checkEntryConfig(imported, loaded);
   if (!checked.ok) throw checked.error;
   return { ...imported, settings: { ...settingsOf(entry), config: checked.config } };

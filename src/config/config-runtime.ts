@@ -296,7 +296,8 @@ export class ConfigRuntime {
   async #loadAll(): Promise<void> {
     for (const entry of this.#entries(this.#loaded, this.#discovered)) {
       try {
-        const imported = this.#preimported(entry.name) ?? (await importEntry(entry, this.#loaded.file));
+        const imported =
+          this.#preimported(entry.name) ?? (await importEntry(entry, this.#loaded.file, this.#loaded.config.security));
         const checked = checkEntryConfig(imported, this.#loaded);
         if (!checked.ok) {
           await this.manager.registerFailed(imported.plugin, checked.error, imported.modulePath);

@@ -3,11 +3,10 @@ import { unreadableFolder } from '../core/errors/core-errors.ts';
 import { type PlugboardError, toPlugboardError } from '../core/errors/plugboard-error.ts';
 import { discoverPluginFiles } from '../core/plugin/discovery.ts';
 import type { PluginKind } from '../core/plugin/metadata.ts';
-import { loadPluginModule } from '../core/plugin/module-loader.ts';
 import { checkPluginStructure } from '../core/plugin/structure-check.ts';
 import { isBuiltinModule } from './builtin-plugins.ts';
 import type { LoadedConfig } from './load-config.ts';
-import { hashFile, type ImportedEntry } from './plugin-entries.ts';
+import { hashFile, type ImportedEntry, loadEntryModule } from './plugin-entries.ts';
 import type { PluginSection, ResolvedPluginEntry } from './schema.ts';
 
 /** A file discovery could not use, and why (shown in GET /plugins as a load problem). */
@@ -59,7 +58,7 @@ export async function discoverPlugins(loaded: LoadedConfig, previous?: Discovere
       if (seen.has(file) || claimed.has(file) || isBuiltinModule(file)) continue;
       seen.add(file);
       try {
-        const imported = await importDiscovered(file, known.get(file));
+        const imported = await importDiscovered(file, known.get(file), loaded);
         if (named.has(imported.entry.name)) continue;
         plugins.push(imported);
       } catch (error) {
@@ -73,10 +72,15 @@ export async function discoverPlugins(loaded: LoadedConfig, previous?: Discovere
   return { plugins, problems, folders };
 }
 
-async function importDiscovered(file: string, before: ImportedEntry | undefined): Promise<ImportedEntry> {
+async function importDiscovered(
+  file: string,
+  before: ImportedEntry | undefined,
+  loaded: LoadedConfig,
+): Promise<ImportedEntry> {
   const moduleHash = await hashFile(file);
   if (before !== undefined && before.moduleHash === moduleHash) return before;
-  const plugin = await loadPluginModule(file);
+  // A discovered file has no entry: it is sandboxed when security.plugin_sandboxing.enabled says so.
+  const plugin = await loadEntryModule({ origin: 'discovered', config: {} }, file, loaded.file, loaded.config.security);
   const shape = checkPluginStructure(plugin, file);
   const entry: ResolvedPluginEntry = {
     name: shape.plugin.metadata.name,

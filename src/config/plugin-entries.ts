@@ -8,10 +8,13 @@ import type { AnyPlugin } from '../core/plugin/kinds.ts';
 import type { BackendSettings, PluginSettings } from '../core/plugin/metadata.ts';
 import { loadPluginModule } from '../core/plugin/module-loader.ts';
 import { checkPluginStructure } from '../core/plugin/structure-check.ts';
+import type { JsonValue } from '../core/stores/json.ts';
+import type { SandboxOptions } from '../sandbox/sandbox-options.ts';
 import { formatIssue, valueAt } from './config-issue.ts';
 import { pathKey } from './env-substitution.ts';
 import { coerce, type LoadedConfig, setAt } from './load-config.ts';
 import { isInside, realOrResolved } from './plugin-folders.ts';
+import { type SandboxingConfig, sandboxOptionsFor } from './sandbox-entry.ts';
 import { type ResolvedPluginEntry, SECTION_KIND } from './schema.ts';
 
 /** A configured plugin, imported and checked against its entry. */
@@ -101,10 +104,14 @@ export function pluginFolderError(
  * Imports an entry's module and checks that it is the plugin the entry says: the same
  * name as its key, and of the kind its section holds (a `backends` entry must be a backend).
  */
-export async function importEntry(entry: ResolvedPluginEntry, configFile: string | undefined): Promise<ImportedEntry> {
+export async function importEntry(
+  entry: ResolvedPluginEntry,
+  configFile: string | undefined,
+  security?: SandboxingConfig,
+): Promise<ImportedEntry> {
   const modulePath = modulePathOf(entry, configFile);
   const moduleHash = await hashFile(modulePath);
-  const plugin = await loadPluginModule(modulePath);
+  const plugin = await loadEntryModule(entry, modulePath, configFile, security);
   const shape = checkPluginStructure(plugin, modulePath);
   if (shape.plugin.metadata.name !== entry.name) {
     throw new PlugboardError(
@@ -127,6 +134,32 @@ export async function importEntry(entry: ResolvedPluginEntry, configFile: string
     );
   }
   return { entry, plugin, modulePath, moduleHash };
+}
+
+/**
+ * Loads an entry's module: in the server's process, or — when the entry (or
+ * `security.plugin_sandboxing`) says so — in its own sandboxed process, the runtime getting a
+ * proxy of it (see src/sandbox/).
+ */
+export async function loadEntryModule(
+  entry: Pick<ResolvedPluginEntry, 'sandbox' | 'trusted' | 'origin' | 'config'>,
+  modulePath: string,
+  configFile: string | undefined,
+  security: SandboxingConfig | undefined,
+): Promise<unknown> {
+  const sandbox = sandboxOptionsFor(entry, modulePath, configFile, security);
+  if (sandbox === undefined) return loadPluginModule(modulePath);
+  return loadSandboxed(sandbox, entry.config as JsonValue);
+}
+
+/** Starts a sandboxed plugin (the sandbox's modules load only when a plugin is sandboxed). */
+async function loadSandboxed(options: SandboxOptions, config: JsonValue): Promise<unknown> {
+  const [{ loadSandboxedPlugin, loadOwnServiceRefs }, { createDefaultLogger }] = await Promise.all([
+    import('../sandbox/sandboxed-plugin.ts'),
+    import('../core/logger.ts'),
+  ]);
+  await loadOwnServiceRefs();
+  return loadSandboxedPlugin(options, createDefaultLogger(), config);
 }
 
 /** SHA-1 of a file's content ('' when unreadable), to tell whether a plugin's code changed. */

@@ -15,6 +15,26 @@ const seconds = z.number().positive();
 export const MODES = ['development', 'staging', 'production'] as const;
 export type Mode = (typeof MODES)[number];
 
+/** A plugin's own sandbox limits (`sandbox: { … }` on its entry); unset keys take security.plugin_sandboxing's. */
+export const sandboxEntrySchema = z.strictObject({
+  /** Resident memory of the plugin's process, in MB. */
+  memory_mb: z.number().int().min(32).optional(),
+  /** CPU, in percent of one core. */
+  cpu_percent: z.number().int().min(1).max(100).optional(),
+  /** Imports this plugin may make (replaces security.allowed_imports for it). */
+  allowed_imports: z.array(z.string().min(1)).optional(),
+  /** Imports denied to this plugin, on top of security.denied_imports. */
+  denied_imports: z.array(z.string().min(1)).optional(),
+  network: z
+    .strictObject({
+      /** Hosts its fetch may reach, through the server: `api.example.com`, `*.example.com`, `localhost:8080`. */
+      allow_hosts: z
+        .array(z.string().regex(/^(\*\.)?[a-z0-9.-]+(:\d+)?$/i, 'a host name, *.domain or host:port'))
+        .default([]),
+    })
+    .optional(),
+});
+
 /** One plugin's entry under backends / message_processors / features / middleware. */
 export const pluginEntrySchema = z
   .strictObject({
@@ -42,11 +62,21 @@ export const pluginEntrySchema = z
      * `{ plugboard.kv-store: redis-store }`.
      */
     services: z.record(z.string().min(1), z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a plugin name')).optional(),
+    /**
+     * Run the plugin in its own permission-restricted, supervised process (docs/SANDBOX.md):
+     * `true` with the limits of security.plugin_sandboxing, or the limits for this plugin.
+     */
+    sandbox: z.union([z.boolean(), sandboxEntrySchema]).optional(),
+    /** A trusted plugin runs in the server's process even when security.plugin_sandboxing.enabled is on. */
+    trusted: z.boolean().optional(),
     /** The plugin's own settings, validated against the schema the plugin declares. */
     config: z.record(z.string(), z.unknown()).default({}),
   })
   .refine((entry) => !(entry.plugin_file && entry.package), {
     message: 'give either plugin_file or package, not both',
+  })
+  .refine((entry) => !(entry.trusted === true && entry.sandbox !== undefined && entry.sandbox !== false), {
+    message: 'a plugin is either trusted (runs in the server) or sandboxed, not both',
   });
 
 export type PluginEntry = z.output<typeof pluginEntrySchema>;
@@ -132,8 +162,11 @@ export const securitySchema = z
   .strictObject({
     plugin_sandboxing: z
       .strictObject({
+        /** Sandbox every plugin not marked `trusted: true` (first-party built-ins are trusted unless given `sandbox`). */
         enabled: z.boolean().default(false),
-        max_memory_mb: z.number().int().positive().default(512),
+        /** Default resident memory limit of a sandboxed plugin's process, in MB. */
+        max_memory_mb: z.number().int().min(32).default(512),
+        /** Default CPU limit of a sandboxed plugin, in percent of one core. */
         max_cpu_percent: z.number().int().min(1).max(100).default(50),
       })
       .prefault({}),

@@ -124,6 +124,31 @@ export const errorCatalogue = {
     hint: 'Make the plugin faster, honour the AbortSignal it is given, or raise its `timeout` in config.',
     status: 504,
   },
+  PLUGIN_SANDBOX_UNAVAILABLE: {
+    summary: "The sandboxed plugin's process could not be started, or gave up after repeated crashes",
+    hint: 'The log and GET /plugins (sandbox) say why: a platform without what the sandbox needs, a plugin that crashes at start, or too many crashes in a row; fix it and reload the plugin.',
+    status: 503,
+  },
+  PLUGIN_SANDBOX_CRASHED: {
+    summary: "The sandboxed plugin's process died while the call was running",
+    hint: 'The plugin crashed, exited or was killed; the supervisor restarts it with backoff. GET /plugins (sandbox.lastExit) and the log say how it ended.',
+    status: 502,
+  },
+  PLUGIN_SANDBOX_LIMIT: {
+    summary: "The sandboxed plugin's process was killed for exceeding a resource limit (memory or CPU)",
+    hint: 'Raise the limit (sandbox.memory_mb / sandbox.cpu_percent, or security.plugin_sandboxing) if the plugin needs it, or fix the plugin; the log says which limit and what was observed.',
+    status: 502,
+  },
+  PLUGIN_SANDBOX_UNSUPPORTED: {
+    summary: 'The plugin uses something a sandboxed plugin cannot (for example HTTP endpoints or providing services)',
+    hint: 'Run it unsandboxed (mark it `trusted: true`) if you trust its code, or drop that part; the message names what is not supported.',
+    status: 500,
+  },
+  PLUGIN_IMPORT_DENIED: {
+    summary: 'A sandboxed plugin imported a module its import policy denies',
+    hint: 'The message names the module and the rule (security.denied_imports / allowed_imports, or the sandbox entry); allow it there if the plugin really needs it.',
+    status: 500,
+  },
   PLUGIN_CIRCUIT_OPEN: {
     summary: "The plugin's circuit breaker is open after repeated failures; the call was skipped",
     hint: 'Fix the underlying failure; the breaker half-opens after its timeout, or reset it by hand.',

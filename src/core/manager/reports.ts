@@ -36,6 +36,11 @@ export interface PluginStatus {
   readonly transitions: readonly StateTransition[];
   /** The HTTP endpoints it declares (`GET /v1/conversations` …), served while it is ACTIVE. */
   readonly endpoints?: readonly string[];
+  /**
+   * For a plugin in its own process (`sandbox`): its state, pid, restarts, last exit, limits, how
+   * each is enforced on this machine and what cannot be (see docs/SANDBOX.md).
+   */
+  readonly sandbox?: Readonly<Record<string, unknown>>;
 }
 
 /** `getPluginStatus()`. */
@@ -113,7 +118,24 @@ function pluginStatus(record: PluginRecord): PluginStatus {
     ...(record.plugin.endpoints?.length
       ? { endpoints: record.plugin.endpoints.map((endpoint) => `${endpoint.method} ${endpoint.path}`) }
       : {}),
+    ...isolationOf(record.plugin),
   };
+}
+
+/**
+ * A plugin proxy that runs elsewhere (a sandboxed plugin) reports itself under this registered
+ * symbol; the core shows the report without knowing about processes.
+ */
+const ISOLATION_REPORT = Symbol.for('plugboard.isolation');
+
+function isolationOf(plugin: object): { sandbox?: Readonly<Record<string, unknown>> } {
+  const report = (plugin as { [ISOLATION_REPORT]?: unknown })[ISOLATION_REPORT];
+  if (typeof report !== 'function') return {};
+  try {
+    return { sandbox: report.call(plugin) as Readonly<Record<string, unknown>> };
+  } catch {
+    return {};
+  }
 }
 
 export function buildMetricsReport(

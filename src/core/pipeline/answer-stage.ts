@@ -75,7 +75,8 @@ export async function* answeredReply(
   const { content, toolCalls, thinking } = decision.message;
   const chain = new OutputChain(run.snapshot.outputProcessors, streaming, run.chainEnv);
   if (streaming && thinking) yield run.emit({ thinking }, context);
-  const settled = content === '' ? '' : chain.push(content, context);
+  const pushed = content === '' ? '' : chain.push(content, context);
+  const settled = typeof pushed === 'string' ? pushed : await pushed;
   if (settled !== '') {
     run.emittedText += settled;
     if (streaming) yield run.emit({ content: settled }, context);

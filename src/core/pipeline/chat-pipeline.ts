@@ -176,7 +176,9 @@ export async function* runChatPipeline(
             }
             if (chunk.content) {
               turnText += chunk.content;
-              const settled = chain.push(chunk.content, context);
+              const pushed = chain.push(chunk.content, context);
+              // Awaited only when a stage works in another process (a sandboxed processor).
+              const settled = typeof pushed === 'string' ? pushed : await pushed;
               if (settled !== '') {
                 run.emittedText += settled;
                 if (streaming) {

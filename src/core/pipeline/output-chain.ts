@@ -10,7 +10,7 @@ import { stepOf } from '../hooks/hook-manager.ts';
 import type { ChatContext } from '../model/context.ts';
 import type { Message } from '../model/message.ts';
 import type { PluginStep } from '../model/reply.ts';
-import type { StreamingSupport } from '../plugin/kinds.ts';
+import type { RemoteStreamingSupport, StreamingSupport } from '../plugin/kinds.ts';
 import type { PluginRecord } from '../plugin/plugin-record.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { messageValidator } from './validators.ts';
@@ -47,11 +47,13 @@ export class OutputChain {
     streaming: boolean,
     private readonly env: OutputChainEnv,
   ) {
-    this.#stages = processors.map((record) =>
-      streaming && record.plugin.streaming !== undefined
-        ? new WindowedStage(record, record.plugin.streaming, env, this.#clock)
-        : new BufferingStage(record),
-    );
+    this.#stages = processors.map((record) => {
+      const support = record.plugin.streaming;
+      if (!streaming || support === undefined) return new BufferingStage(record);
+      return 'remote' in support
+        ? new RemoteWindowedStage(record, support, env)
+        : new WindowedStage(record, support, env, this.#clock);
+    });
   }
 
   /** True when every stage streams: text can be emitted as it comes. */
@@ -59,13 +61,31 @@ export class OutputChain {
     return this.#stages.length === 0;
   }
 
-  /** Feeds new model text through every stage; returns what may be emitted now. */
-  push(text: string, context: ChatContext): string {
+  /**
+   * Feeds new model text through every stage; returns what may be emitted now. A string when
+   * every stage ran in process; a promise once a stage works in another process (a sandboxed
+   * processor): the caller awaits it before pushing the next chunk.
+   */
+  push(text: string, context: ChatContext): string | Promise<string> {
     let flowing = text;
     this.#clock.reset();
-    for (const stage of this.#stages) {
+    const stages = this.#stages;
+    for (let index = 0; index < stages.length; index++) {
       if (flowing === '') break;
-      flowing = stage.push(flowing, context);
+      const output = stages[index]!.push(flowing, context);
+      if (typeof output !== 'string') return this.#pushRest(output, index + 1, context);
+      flowing = output;
+    }
+    return flowing;
+  }
+
+  async #pushRest(pending: Promise<string>, from: number, context: ChatContext): Promise<string> {
+    let flowing = await pending;
+    const stages = this.#stages;
+    for (let index = from; index < stages.length; index++) {
+      if (flowing === '') break;
+      this.#clock.reset();
+      flowing = await stages[index]!.push(flowing, context);
     }
     return flowing;
   }
@@ -89,7 +109,7 @@ export class OutputChain {
 }
 
 interface Stage {
-  push(text: string, context: ChatContext): string;
+  push(text: string, context: ChatContext): string | Promise<string>;
   finish(
     incoming: string,
     message: Message,
@@ -248,6 +268,76 @@ class WindowedStage implements Stage {
       errorCode: error.code,
     });
     failOrBypass(this.record, error, this.env);
+  }
+}
+
+/**
+ * A windowed stage whose processor runs in another process (a sandboxed plugin): each chunk is
+ * one asynchronous call that holds back and transforms at once, guarded as any plugin call is
+ * (timeout, breaker, metrics, log). On failure it is bypassed like an in-process windowed stage:
+ * the text it held goes on untransformed, never lost.
+ */
+class RemoteWindowedStage implements Stage {
+  #pending = '';
+  #bypassed = false;
+
+  constructor(
+    private readonly record: PluginRecord,
+    private readonly support: RemoteStreamingSupport,
+    private readonly env: OutputChainEnv,
+  ) {}
+
+  push(text: string, context: ChatContext): string | Promise<string> {
+    const pending = this.#pending + text;
+    this.#pending = '';
+    if (this.#bypassed) return pending;
+    return this.#settle(pending, context, false);
+  }
+
+  async finish(incoming: string, message: Message, context: ChatContext) {
+    const rest = this.#pending + incoming;
+    this.#pending = '';
+    const text = this.#bypassed || rest === '' ? rest : await this.#settle(rest, context, true);
+    return { text, message: { ...message, content: message.content } };
+  }
+
+  async #settle(pending: string, context: ChatContext, final: boolean): Promise<string> {
+    const { record, support, env } = this;
+    const result = await invokeGuarded(
+      env.deadlines,
+      record,
+      TRANSFORM,
+      (call) => support.settle(pending, context, final, call.signal),
+      (value: unknown) => {
+        const settled = value as { text?: unknown; held?: unknown };
+        const held = settled?.held;
+        if (
+          typeof settled?.text !== 'string' ||
+          !Number.isInteger(held) ||
+          (held as number) < 0 ||
+          (held as number) > pending.length
+        ) {
+          throw new PlugboardError('PLUGIN_INVALID_RESULT', 'streaming.transform must return a string');
+        }
+        return settled as { text: string; held: number };
+      },
+      { scope: env.scope },
+    );
+    if (result.ok) {
+      this.#pending = pending.slice(pending.length - result.value.held);
+      return result.value.text;
+    }
+    if (isRefusal(result.error)) throw attribute(result.error, record.name, TRANSFORM);
+    this.#bypassed = true;
+    env.steps.push({
+      plugin: record.name,
+      operation: TRANSFORM,
+      outcome: 'bypassed',
+      durationMs: 0,
+      errorCode: result.error.code,
+    });
+    failOrBypass(record, result.error, env);
+    return pending;
   }
 }
 

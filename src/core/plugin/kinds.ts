@@ -70,6 +70,26 @@ export interface StreamingSupport {
   transform(text: string, context: ChatContext, final: boolean): string;
 }
 
+/**
+ * Streaming support whose work happens in another process (a sandboxed plugin, see
+ * docs/SANDBOX.md): one asynchronous call per chunk both holds back and transforms. Made by the
+ * runtime's proxy for a sandboxed processor; plugin authors write {@link StreamingSupport}.
+ */
+export interface RemoteStreamingSupport {
+  readonly window: number;
+  readonly remote: true;
+  /**
+   * Holds back what must wait of `pending` (nothing when `final`) and transforms the rest:
+   * returns the transformed text and how many trailing characters were held back.
+   */
+  settle(
+    pending: string,
+    context: ChatContext,
+    final: boolean,
+    signal: AbortSignal,
+  ): Promise<{ readonly text: string; readonly held: number }>;
+}
+
 /** Which messages a processor sees: user input before the backend, model output after it, or both. */
 export type ProcessorDirection = 'input' | 'output' | 'both';
 
@@ -94,7 +114,7 @@ export interface MessageProcessor<Config = unknown> extends Pluggable<Config> {
    * How to process streamed output. Without it, an output processor makes the runtime buffer
    * the stream and run `processMessage` on the whole reply (correct, but not incremental).
    */
-  readonly streaming?: StreamingSupport;
+  readonly streaming?: StreamingSupport | RemoteStreamingSupport;
 }
 
 /** A request for embeddings. */

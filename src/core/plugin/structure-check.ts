@@ -260,6 +260,8 @@ function checkProcessorOptions(candidate: Record<string, unknown>, kinds: Set<Pl
   if (!(typeof streaming.window === 'number' && Number.isInteger(streaming.window) && streaming.window >= 0)) {
     problems.push(`streaming.window: expected a whole number of characters ≥ 0, found ${describe(streaming.window)}`);
   }
+  // A sandboxed plugin's proxy streams through one asynchronous call per chunk (RemoteStreamingSupport).
+  if (streaming.remote === true && typeof streaming.settle === 'function') return;
   if (typeof streaming.transform !== 'function')
     problems.push(`streaming.transform: must be a function, found ${describe(streaming.transform)}`);
   checkOptionalFunction('streaming.holdBack', streaming.holdBack, problems);

@@ -1,0 +1,78 @@
+/*
+ * The entry point of a sandboxed plugin's process. The launcher starts it under Node's
+ * permission model (no writes, no child processes, no workers, no addons, reads only of the
+ * plugin's folder and Plugboard's own code), usually inside fresh network and PID namespaces,
+ * with a minimal environment. It waits for one `load` message, installs the import guard, loads
+ * the plugin, then answers calls until the server goes away — it never outlives the server:
+ * the IPC channel closing ends it.
+ */
+import { toPlugboardError } from '../../core/errors/plugboard-error.ts';
+import type { AnyPlugin } from '../../core/plugin/kinds.ts';
+import { loadPluginModule } from '../../core/plugin/module-loader.ts';
+import { checkPluginStructure } from '../../core/plugin/structure-check.ts';
+import { CHILD_EXIT, type ChildMessage, type ParentMessage } from '../protocol.ts';
+import { toWireError } from '../wire-values.ts';
+import { BrokeredFetch } from './brokered-fetch.ts';
+import { ChildHost } from './child-host.ts';
+
+function send(message: ChildMessage): void {
+  // A closed channel means the server is gone; the disconnect handler ends the process.
+  if (process.connected) process.send?.(message);
+}
+
+if (process.send === undefined) {
+  process.stderr.write('plugboard sandbox: start me through the sandbox launcher (no IPC channel)\n');
+  process.exit(CHILD_EXIT.bootFailed);
+}
+
+process.on('disconnect', () => process.exit(CHILD_EXIT.parentGone));
+
+const host = new ChildHost(send);
+const broker = new BrokeredFetch(send);
+let loading = false;
+
+process.on('message', (raw: unknown) => {
+  const message = raw as ParentMessage;
+  if (message.t === 'load') {
+    if (loading) return;
+    loading = true;
+    void load(message);
+    return;
+  }
+  if (message.t === 'fetch-result') {
+    broker.settle(message.id, message.ok, message.value, message.error);
+    return;
+  }
+  host.receive(message);
+});
+
+async function load(message: Extract<ParentMessage, { t: 'load' }>): Promise<void> {
+  try {
+    const { policy } = message;
+    // Fetch goes through the server, to the allowed hosts only; without any, no network at all
+    // (the namespace has none; this says so by name instead of a DNS error).
+    globalThis.fetch = policy.allowedHosts.length > 0 ? broker.fetch : noNetwork;
+
+    const plugin = (await loadPluginModule(message.modulePath)) as AnyPlugin;
+    checkPluginStructure(plugin, message.modulePath);
+    const shape = host.describe(plugin);
+    send({
+      t: 'loaded',
+      shape,
+      ...(message.config === undefined ? {} : { configCheck: host.checkConfig(message.config) }),
+    });
+  } catch (error) {
+    send({ t: 'load-failed', error: toWireError(toPlugboardError(error, 'PLUGIN_MODULE_LOAD_FAILED', {})) });
+  }
+}
+
+async function noNetwork(input: string | URL | Request): Promise<Response> {
+  const url = input instanceof Request ? input.url : String(input);
+  const { PlugboardError } = await import('../../core/errors/plugboard-error.ts');
+  throw new PlugboardError(
+    'PLUGIN_SANDBOX_UNSUPPORTED',
+    `fetch ${new URL(url).host}: this sandboxed plugin has no network (list the host in its sandbox.network.allow_hosts)`,
+  );
+}
+
+send({ t: 'ready' });
