@@ -225,6 +225,13 @@ class SandboxedPlugin {
     this.#services = call.services;
     this.#logger = call.logger;
     this.#metrics = call.services.find(metricsRef);
+    // What this machine cannot enforce is said at start, not found out by an attacker later.
+    const report = this.report();
+    if (report.gaps.length > 0) {
+      this.#logger.warn({ sandbox: { gaps: report.gaps } }, `the sandbox cannot enforce everything here: ${report.gaps.join('; ')}`);
+    } else {
+      this.#logger.info({ sandbox: { pid: report.pid, enforcement: report.enforcement } }, 'plugin runs sandboxed');
+    }
     if (this.#shape.methods.includes('initialize')) await this.#forward('initialize', [config], call);
     this.#initialized = true;
   }

@@ -244,7 +244,7 @@ describe('unknown keys, with "did you mean"', () => {
     );
     assert.equal(
       errors[3]!.message,
-      'unknown key (did you mean "priority"?); allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, services, config',
+      'unknown key (did you mean "priority"?); allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, services, sandbox, trusted, config',
     );
   });
 
@@ -268,7 +268,7 @@ describe('unknown keys, with "did you mean"', () => {
         column: 5,
         path: 'backends.ollama.colour',
         message:
-          'unknown key; allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, services, config',
+          'unknown key; allowed keys: enabled, plugin_file, package, priority, failure_policy, timeout, fallback, retries, retry_delay, max_concurrent, max_queued, services, sandbox, trusted, config',
       },
     ]);
   });
