@@ -18,7 +18,7 @@ export type Mode = (typeof MODES)[number];
 /** A plugin's own sandbox limits (`sandbox: { … }` on its entry); unset keys take security.plugin_sandboxing's. */
 export const sandboxEntrySchema = z.strictObject({
   /** Resident memory of the plugin's process, in MB. */
-  memory_mb: z.number().int().min(32).optional(),
+  memory_mb: z.number().int().min(64).optional(),
   /** CPU, in percent of one core. */
   cpu_percent: z.number().int().min(1).max(100).optional(),
   /** Imports this plugin may make (replaces security.allowed_imports for it). */
@@ -165,7 +165,7 @@ export const securitySchema = z
         /** Sandbox every plugin not marked `trusted: true` (first-party built-ins are trusted unless given `sandbox`). */
         enabled: z.boolean().default(false),
         /** Default resident memory limit of a sandboxed plugin's process, in MB. */
-        max_memory_mb: z.number().int().min(32).default(512),
+        max_memory_mb: z.number().int().min(64).default(512),
         /** Default CPU limit of a sandboxed plugin, in percent of one core. */
         max_cpu_percent: z.number().int().min(1).max(100).default(50),
       })

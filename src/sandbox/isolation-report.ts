@@ -39,6 +39,8 @@ export interface IsolationReport {
   /** What this platform cannot enforce (empty when everything is). */
   readonly gaps: readonly string[];
   readonly usage?: { readonly memoryBytes?: number; readonly cpuThrottledUs?: number };
+  /** What the process runs: the precompiled build, or the sources through jiti (slower to start) and why. */
+  readonly runsFrom?: string;
 }
 
 /** The report of one sandboxed plugin now. */
@@ -80,6 +82,13 @@ export function describeIsolation(
         : `sampling with throttling (SIGSTOP/SIGCONT) at ${options.cpuPercent} %, killed past the grace`,
     },
     gaps: environment?.gaps ?? [],
+    ...(environment === undefined
+      ? {}
+      : {
+          runsFrom: environment.entry.fromBuild
+            ? 'build'
+            : `sources (${environment.entry.reason}; npm run build starts it faster)`,
+        }),
     ...(stats === undefined
       ? {}
       : {

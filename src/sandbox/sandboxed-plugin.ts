@@ -211,7 +211,7 @@ class SandboxedPlugin {
           this.#contextKeys.set(context, key);
           sent = context;
         }
-        const process = await this.supervisor.current(signal);
+        const process = this.supervisor.process ?? (await this.supervisor.current(signal));
         return (await process.channel.call(SETTLE, [pending, sent, final, key], { signal })) as {
           text: string;
           held: number;
@@ -228,7 +228,10 @@ class SandboxedPlugin {
     // What this machine cannot enforce is said at start, not found out by an attacker later.
     const report = this.report();
     if (report.gaps.length > 0) {
-      this.#logger.warn({ sandbox: { gaps: report.gaps } }, `the sandbox cannot enforce everything here: ${report.gaps.join('; ')}`);
+      this.#logger.warn(
+        { sandbox: { gaps: report.gaps } },
+        `the sandbox cannot enforce everything here: ${report.gaps.join('; ')}`,
+      );
     } else {
       this.#logger.info({ sandbox: { pid: report.pid, enforcement: report.enforcement } }, 'plugin runs sandboxed');
     }
@@ -274,7 +277,7 @@ class SandboxedPlugin {
 
   /** One call into the process; a call that overran and whose process stopped answering kills it. */
   async #forward(method: string, args: readonly unknown[], call: PluginCall): Promise<unknown> {
-    const process = await this.supervisor.current(call.signal);
+    const process = this.supervisor.process ?? (await this.supervisor.current(call.signal));
     const callId = this.#nextContextKey++;
     this.#inFlightCalls.set(callId, call);
     const onAbort = () => void this.#checkYields(process);

@@ -1,4 +1,4 @@
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { JsonValue } from '../core/stores/json.ts';
 import { type ChildEntry, childEntry, INSTALL_ROOT, launchArgv, pluginReadable, sandboxEnv } from './launch-command.ts';
 import { describeGaps, probeSandboxPlatform, type SandboxPlatform } from './platform/capabilities.ts';
@@ -44,7 +44,8 @@ export async function startSandboxProcess(
   const policy: ChildPolicy = {
     allowedImports: options.allowedImports,
     deniedImports: options.deniedImports,
-    trustedRoots: [INSTALL_ROOT],
+    // Plugboard's code only: never node_modules (a plugin's packages are checked by name) nor a plugin folder.
+    trustedRoots: [join(INSTALL_ROOT, 'src'), join(INSTALL_ROOT, 'dist')],
     allowedHosts: options.allowHosts,
   };
   const process = await SandboxProcess.start({

@@ -47,7 +47,10 @@ export default defineMessageProcessor({
 });
 `;
 
-async function start(files: Record<string, string>, config: string): Promise<{ runtime: ConfigRuntime; fixture: RuntimeFixture }> {
+async function start(
+  files: Record<string, string>,
+  config: string,
+): Promise<{ runtime: ConfigRuntime; fixture: RuntimeFixture }> {
   const fixture = new RuntimeFixture(await RuntimeFixture.tempDir('plugboard-sandbox-config-'));
   for (const [name, text] of Object.entries(files)) await fixture.write(name, text);
   await fixture.write('config.yaml', config);
@@ -93,7 +96,11 @@ describe('sandboxing from the configuration', () => {
       { 'a.plugin.ts': PLAIN('a') },
       'message_processors:\n  a: { plugin_file: a.plugin.ts, trusted: true, sandbox: true }\n',
     );
-    assert.equal(runtime.manager.getPluginStatus().plugins.a, undefined, 'the entry is rejected, not loaded either way');
+    assert.equal(
+      runtime.manager.getPluginStatus().plugins.a,
+      undefined,
+      'the entry is rejected, not loaded either way',
+    );
   });
 
   test('what a sandboxed plugin cannot do (HTTP endpoints) is refused by name, not silently dropped', async () => {
@@ -102,9 +109,10 @@ describe('sandboxing from the configuration', () => {
       'features:\n  endpointy: { plugin_file: endpointy.plugin.ts, sandbox: true }\n',
     );
     const report = runtime.manager.getPluginStatus();
-    const problem = [...report.loadErrors, ...Object.values(report.plugins).flatMap((p) => (p.lastError ? [{ error: p.lastError }] : []))].find(
-      (entry) => entry.error.code === 'PLUGIN_SANDBOX_UNSUPPORTED',
-    );
+    const problem = [
+      ...report.loadErrors,
+      ...Object.values(report.plugins).flatMap((p) => (p.lastError ? [{ error: p.lastError }] : [])),
+    ].find((entry) => entry.error.code === 'PLUGIN_SANDBOX_UNSUPPORTED');
     assert.ok(problem, 'PLUGIN_SANDBOX_UNSUPPORTED is reported');
     assert.match(problem.error.message, /HTTP endpoints/);
   });
@@ -114,7 +122,10 @@ describe('sandboxing from the configuration', () => {
       { 'crasher.plugin.ts': CRASHER },
       'message_processors:\n  crasher: { plugin_file: crasher.plugin.ts, sandbox: true }\n',
     );
-    let sandbox: { state: string; restarts: number; lastExit?: { kind: string; detail: string } } = { state: '', restarts: 0 };
+    let sandbox: { state: string; restarts: number; lastExit?: { kind: string; detail: string } } = {
+      state: '',
+      restarts: 0,
+    };
     for (let waited = 0; waited < 40_000 && sandbox.state !== 'failed'; waited += 250) {
       await sleep(250);
       sandbox = runtime.manager.getPluginStatus().plugins.crasher!.sandbox as typeof sandbox;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createJiti, type JitiOptions } from 'jiti';
+import { createJiti, type Jiti, type JitiOptions } from 'jiti';
 import { describeCause, PlugboardError } from '../errors/plugboard-error.ts';
 import { describe } from './structure-check.ts';
 
@@ -89,15 +90,48 @@ const jitiOptions: JitiOptions = {
 const jiti = createJiti(import.meta.url, jitiOptions);
 
 /**
+ * A check of what a sandboxed plugin's code loads (src/sandbox/imports/import-guard.ts makes
+ * one). jiti transpiles TypeScript and ESM itself, and hands built-ins, `data:` URLs, packages
+ * and plain JavaScript files to Node's own `import()` / `require`, where no hook sees what they
+ * import in turn: the guard is asked before each of both.
+ */
+export interface PluginImportGuard {
+  /**
+   * Before jiti hands `target` to Node: a built-in (`node:fs`, `fs`), a `data:` URL, or an
+   * absolute path or `file:` URL. `importer` is the requiring file when jiti says (its
+   * `require`). Throws to refuse; 'evaluate' has jiti evaluate the file itself instead, so that
+   * its own imports are asked about too; 'native' lets Node load it.
+   */
+  beforeNativeLoad(target: string, importer: string | undefined): 'native' | 'evaluate';
+  /** Before jiti transpiles and runs a file (a plugin's, a package's or Plugboard's); throws to refuse it. */
+  beforeTranspile(filename: string): void;
+}
+
+/** How {@link loadPluginModule} loads. */
+export interface LoadPluginModuleOptions {
+  /** Load through jiti hooked to this guard (a sandboxed plugin's process); without it, as ever. */
+  readonly importGuard?: PluginImportGuard;
+}
+
+/**
  * Loads the module at `path` and returns the plugin value it exports: the default export,
  * else a named export `plugin`. A class is instantiated; a factory function is called
- * (and awaited). @throws PlugboardError `PLUGIN_MODULE_LOAD_FAILED` or `PLUGIN_INVALID_STRUCTURE`.
+ * (and awaited). @throws PlugboardError `PLUGIN_MODULE_LOAD_FAILED` or `PLUGIN_INVALID_STRUCTURE`
+ * (or `PLUGIN_IMPORT_DENIED`, with an import guard).
  */
-export async function loadPluginModule(path: string): Promise<unknown> {
+export async function loadPluginModule(path: string, options: LoadPluginModuleOptions = {}): Promise<unknown> {
   let module: Record<string, unknown>;
   try {
-    module = (await importFresh(path)) as Record<string, unknown>;
+    const loader = options.importGuard === undefined ? jiti : guardedLoader(options.importGuard);
+    module = (await importFresh(path, loader)) as Record<string, unknown>;
   } catch (error) {
+    if (error instanceof PlugboardError && error.code === 'PLUGIN_IMPORT_DENIED') {
+      // The refusal is the news, with its own code and hint; the file says where.
+      throw new PlugboardError('PLUGIN_IMPORT_DENIED', `${path}: ${error.message}`, {
+        cause: error,
+        details: { ...error.details, file: path },
+      });
+    }
     throw new PlugboardError(
       'PLUGIN_MODULE_LOAD_FAILED',
       `${path}: could not import the module: ${oneLine(describeCause(error))}`,
@@ -124,15 +158,115 @@ export async function loadPluginModule(path: string): Promise<unknown> {
  * import, whose cache cannot be cleared: a changed file would load stale. Those files are read
  * and evaluated through jiti instead, like TypeScript files.
  */
-async function importFresh(given: string): Promise<unknown> {
+async function importFresh(given: string, loader: Jiti): Promise<unknown> {
   const path = resolve(given); // relative to the working directory, not to this module
   const ext = extname(path);
-  if (ext !== '.mjs' && ext !== '.js') return jiti.import(path);
+  if (ext !== '.mjs' && ext !== '.js') return loader.import(path);
   const source = await readFile(path, 'utf8');
-  const exports = await jiti.evalModule(source, { id: path, filename: path, ext, async: true, forceTranspile: true });
-  // A CommonJS `.js` file evaluates to its `module.exports`: present it as Node's import does, as the default.
+  const exports = await loader.evalModule(source, { id: path, filename: path, ext, async: true, forceTranspile: true });
+  return asNamespace(exports);
+}
+
+/** A CommonJS file evaluates to its `module.exports`: present it as Node's import does, as the default. */
+function asNamespace(exports: unknown): unknown {
   const esm = (exports as { __esModule?: unknown } | null)?.__esModule === true;
   return esm ? exports : { ...(exports as object), default: exports };
+}
+
+/** jiti's factory under its public `createJiti`, which also takes the functions it loads natively with. */
+type JitiFactory = (
+  id: string,
+  options: JitiOptions,
+  natives: {
+    onError: (error: unknown) => never;
+    nativeImport: (id: string) => Promise<unknown>;
+    createRequire: (filename: string) => NodeJS.Require;
+  },
+) => Jiti;
+
+/** A guarded jiti, and the plugin files it evaluated in place of Node's import during one load. */
+interface GuardedLoader {
+  readonly jiti: Jiti;
+  modules: EvaluatedModules;
+}
+type EvaluatedModules = NonNullable<NonNullable<Parameters<Jiti['evalModule']>[1]>['cache']>;
+
+/**
+ * Taken now, with the rest of the runtime: once an import guard is installed, a `require` made
+ * by this module is one more import to check.
+ */
+const jitiFactory: unknown = (() => {
+  const require = createRequire(import.meta.url);
+  return require(join(dirname(require.resolve('jiti')), '..', 'dist', 'jiti.cjs'));
+})();
+
+const guardedLoaders = new WeakMap<PluginImportGuard, GuardedLoader>();
+
+/** The guarded jiti for `guard`, with a fresh set of evaluated files (a changed file loads anew). */
+function guardedLoader(guard: PluginImportGuard): Jiti {
+  const loader = guardedLoaders.get(guard) ?? createGuardedLoader(guard);
+  guardedLoaders.set(guard, loader);
+  loader.modules = {};
+  return loader.jiti;
+}
+
+/**
+ * A jiti whose every hand-over to Node goes through `guard`. jiti takes the functions it loads
+ * natively with only below its public entry (lib/jiti.mjs passes `(id) => import(id)` and
+ * `module.createRequire` to dist/jiti.cjs, and so does this); its nested instances, one per
+ * evaluated file, inherit them. A file the guard wants evaluated by jiti is: on `import`, here,
+ * the way {@link importFresh} does it (as Node's import would present it); on `require`, by
+ * throwing — jiti then falls back to transpiling it, with CommonJS's `module.exports` as the
+ * answer. No disk cache: a cached file skips the transform, where the guard sees packages that
+ * jiti evaluates.
+ */
+function createGuardedLoader(guard: PluginImportGuard): GuardedLoader {
+  if (typeof jitiFactory !== 'function') {
+    throw new Error('jiti changed: its dist/jiti.cjs no longer exports its factory');
+  }
+  const options: JitiOptions = {
+    ...jitiOptions,
+    fsCache: false,
+    transform: (transformOptions) => {
+      if (transformOptions.filename !== undefined) guard.beforeTranspile(transformOptions.filename);
+      return jitiOptions.transform!(transformOptions);
+    },
+  };
+  const evaluate = async (target: string): Promise<unknown> => {
+    const path = target.startsWith('file:') ? fileURLToPath(target) : target;
+    // Seen in this load already (an import cycle, or a second importer): jiti's own cache does the same.
+    const known = loader.modules[path];
+    if (known !== undefined) return asNamespace(known.exports);
+    const source = await readFile(path, 'utf8');
+    const evalOptions = { id: path, filename: path, ext: extname(path), async: true, forceTranspile: true };
+    return asNamespace(await loader.jiti.evalModule(source, { ...evalOptions, cache: loader.modules }));
+  };
+  const guardedJiti = (jitiFactory as JitiFactory)(import.meta.url, options, {
+    onError: (error) => {
+      throw error;
+    },
+    nativeImport: async (id) => {
+      const target = String(id);
+      return guard.beforeNativeLoad(target, undefined) === 'evaluate' ? evaluate(target) : import(target);
+    },
+    createRequire: (filename) => {
+      const nativeRequire = createRequire(filename);
+      const guarded = (id: string) => {
+        if (guard.beforeNativeLoad(id, filename) === 'evaluate') {
+          throw new Error(`${id}: left to jiti, so that what it imports is checked`);
+        }
+        return nativeRequire(id) as unknown;
+      };
+      return Object.assign(guarded, {
+        resolve: nativeRequire.resolve,
+        cache: nativeRequire.cache,
+        extensions: nativeRequire.extensions,
+        main: nativeRequire.main,
+      });
+    },
+  });
+  const loader: GuardedLoader = { jiti: guardedJiti, modules: {} };
+  return loader;
 }
 
 /** The class or factory each instance came from, to build another one (see {@link freshInstance}). */

@@ -246,12 +246,23 @@ export class ChildHost {
     initializing: boolean,
   ): InitializeCall {
     const send = this.send;
+    const host = this;
+    let logger: Logger | undefined;
+    let services: ServiceAccess | undefined;
+    // Logger and services are made on first use: most calls touch neither, and a call's cost is
+    // what a sandboxed plugin pays per message on top of the IPC round trip.
     const call: PluginCall = {
       plugin,
       requestId,
       signal,
-      logger: requestId === undefined ? this.#logger : this.#logger.child({ request_id: requestId }),
-      services: this.#services(id),
+      get logger() {
+        logger ??= requestId === undefined ? host.#logger : host.#logger.child({ request_id: requestId });
+        return logger;
+      },
+      get services() {
+        services ??= host.#services(id);
+        return services;
+      },
       setResponseHeader(name, value) {
         send({ t: 'effect', id, kind: 'header', name, value });
         return true;
@@ -263,7 +274,13 @@ export class ChildHost {
     };
     if (!initializing) return call as InitializeCall;
     return {
-      ...call,
+      plugin,
+      requestId,
+      signal,
+      logger: call.logger,
+      services: call.services,
+      setResponseHeader: call.setResponseHeader,
+      setResponseData: call.setResponseData,
       provide() {
         throw new PlugboardError('PLUGIN_SANDBOX_UNSUPPORTED', 'a sandboxed plugin cannot provide services');
       },

@@ -10,6 +10,8 @@ import { toPlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { AnyPlugin } from '../../core/plugin/kinds.ts';
 import { loadPluginModule } from '../../core/plugin/module-loader.ts';
 import { checkPluginStructure } from '../../core/plugin/structure-check.ts';
+import { installImportGuard } from '../imports/import-guard.ts';
+import { DEFAULT_SANDBOX_DENIED, resolveImportRules } from '../imports/import-policy.ts';
 import { CHILD_EXIT, type ChildMessage, type ParentMessage } from '../protocol.ts';
 import { toWireError } from '../wire-values.ts';
 import { BrokeredFetch } from './brokered-fetch.ts';
@@ -52,8 +54,15 @@ async function load(message: Extract<ParentMessage, { t: 'load' }>): Promise<voi
     // Fetch goes through the server, to the allowed hosts only; without any, no network at all
     // (the namespace has none; this says so by name instead of a DNS error).
     globalThis.fetch = policy.allowedHosts.length > 0 ? broker.fetch : noNetwork;
-
-    const plugin = (await loadPluginModule(message.modulePath)) as AnyPlugin;
+    // Plugboard's own modules are loaded by now (this file's imports); from here on every import
+    // the plugin makes — static, dynamic, require, its own .mjs files — passes the guard first.
+    const importGuard = installImportGuard(
+      resolveImportRules(policy.allowedImports, [...DEFAULT_SANDBOX_DENIED, ...policy.deniedImports], {
+        trustedRoots: policy.trustedRoots,
+        deniedLabel: "the sandbox's denied imports (its defaults and security.denied_imports)",
+      }),
+    );
+    const plugin = (await loadPluginModule(message.modulePath, { importGuard })) as AnyPlugin;
     checkPluginStructure(plugin, message.modulePath);
     const shape = host.describe(plugin);
     send({

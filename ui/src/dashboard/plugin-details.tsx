@@ -3,7 +3,7 @@ import type { Outcome } from './action-outcome.tsx';
 import { PluginConfigForm } from './config-form/plugin-config-form.tsx';
 import { formatClock, formatDateTime, formatMs, formatWhen } from './format.ts';
 import type { ObservedChange } from './observed-transitions.ts';
-import type { PluginStatus } from './types.ts';
+import type { PluginStatus, SandboxStatus } from './types.ts';
 
 /**
  * Everything else about one plugin: its description and facts, last error, open breakers,
@@ -72,6 +72,7 @@ export function PluginDetails(props: {
           </div>
         )}
       </dl>
+      {plugin.sandbox === undefined ? null : <SandboxDetails sandbox={plugin.sandbox} />}
       {plugin.lastError === undefined ? null : (
         <p class="banner error">
           <strong>Last error</strong> {plugin.lastError.code}
@@ -141,5 +142,39 @@ export function PluginDetails(props: {
         </button>
       )}
     </div>
+  );
+}
+
+/** Where a sandboxed plugin runs, how it is held, and what this machine cannot enforce. */
+function SandboxDetails({ sandbox }: { sandbox: SandboxStatus }) {
+  const memory = sandbox.usage?.memoryBytes;
+  return (
+    <section class="sandbox" aria-label="Sandbox">
+      <h3>Sandbox</h3>
+      <p>
+        Own process{sandbox.pid === undefined ? '' : ` (pid ${sandbox.pid})`}, {sandbox.state}; restarted{' '}
+        {sandbox.restarts} time(s). Limits: {sandbox.limits.memoryMb} MB
+        {memory === undefined ? '' : ` (using ${Math.round(memory / 1048576)} MB)`}, {sandbox.limits.cpuPercent} % CPU,
+        network {sandbox.limits.allowHosts.length === 0 ? 'none' : sandbox.limits.allowHosts.join(', ')}.
+      </p>
+      {sandbox.lastExit === undefined ? null : (
+        <p class="banner warning">
+          <strong>Last exit</strong> ({sandbox.lastExit.kind}, {formatDateTime(sandbox.lastExit.at)}):{' '}
+          {sandbox.lastExit.detail}
+        </p>
+      )}
+      {sandbox.gaps.length === 0 ? null : (
+        <p class="banner warning">
+          <strong>Not enforced here</strong>: {sandbox.gaps.join('; ')}
+        </p>
+      )}
+      <ul class="enforcement">
+        {Object.entries(sandbox.enforcement).map(([limit, how]) => (
+          <li key={limit}>
+            <strong>{limit}</strong>: {how}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

@@ -58,6 +58,20 @@ export interface PluginStatus {
   readonly lastError?: ErrorSummary;
   readonly transitions?: readonly StateTransition[];
   readonly endpoints?: readonly string[];
+  /** Present when the plugin runs in its own sandboxed process (server: src/sandbox/isolation-report.ts). */
+  readonly sandbox?: SandboxStatus;
+}
+
+/** A sandboxed plugin's process, limits and enforcement (`sandbox` in `GET /plugins`). */
+export interface SandboxStatus {
+  readonly state: string;
+  readonly pid?: number;
+  readonly restarts: number;
+  readonly lastExit?: { readonly kind: string; readonly detail: string; readonly at: string };
+  readonly limits: { readonly memoryMb: number; readonly cpuPercent: number; readonly allowHosts: readonly string[] };
+  readonly enforcement: Readonly<Record<string, string>>;
+  readonly gaps: readonly string[];
+  readonly usage?: { readonly memoryBytes?: number };
 }
 
 /** What the last configuration reload did (`config.lastReload`). */
