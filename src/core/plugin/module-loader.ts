@@ -40,8 +40,18 @@ for (const [entry, load] of Object.entries(SHARED_ENTRIES)) {
 /** The absolute path (without extension) of each shared entry, to recognise imports of it. */
 const SHARED_PATHS = new Map(Object.keys(SHARED_ENTRIES).map((entry) => [join(SOURCE_ROOT, entry), entry]));
 
-/** Specifiers that name a file: relative, absolute or a `file:` URL (packages are left to jiti). */
-const IMPORT_CALL = /\bjitiImport\((["'])((?:\.{1,2}\/|\/|file:)[^"'\n]*)\1\)/g;
+/** Specifiers that name a file (relative, absolute, a `file:` URL), or Plugboard's own package; other packages are left to jiti. */
+const IMPORT_CALL = /\bjitiImport\((["'])((?:\.{1,2}\/|\/|file:)[^"'\n]*|plugboard(?:\/server|\/testing)?)\1\)/g;
+
+/**
+ * Plugboard's package entry points (`import … from 'plugboard'`, as docs/PLUGINS.md writes them):
+ * the running server's own modules, not a copy compiled afresh (~6 s and tens of MB in a sandbox).
+ */
+const PACKAGE_ENTRIES: Readonly<Record<string, string>> = {
+  plugboard: 'index',
+  'plugboard/server': 'server/index',
+  'plugboard/testing': 'testing/index',
+};
 
 /**
  * Rewrites, in a plugin module transpiled by jiti, the imports of Plugboard's public entry points
@@ -52,6 +62,8 @@ function shareCore(code: string, filename: string | undefined): string {
   if (filename === undefined || !code.includes('jitiImport(')) return code;
   const folder = dirname(filename);
   return code.replace(IMPORT_CALL, (call, _quote: string, specifier: string) => {
+    const packageEntry = PACKAGE_ENTRIES[specifier];
+    if (packageEntry !== undefined) return `jitiImport(${JSON.stringify(SHARED_PREFIX + packageEntry)})`;
     let target: string;
     try {
       target = specifier.startsWith('file:') ? fileURLToPath(specifier) : resolve(folder, specifier);
