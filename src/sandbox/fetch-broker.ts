@@ -34,6 +34,18 @@ export async function brokerFetch(
   logger: Logger,
 ): Promise<void> {
   const { request } = message;
+  if (inFlight >= MAX_IN_FLIGHT) {
+    reply({
+      t: 'fetch-result',
+      id: message.id,
+      ok: false,
+      error: toWireError(
+        new PlugboardError('PLUGIN_SANDBOX_UNSUPPORTED', `more than ${MAX_IN_FLIGHT} fetches at once`),
+      ),
+    });
+    return;
+  }
+  inFlight++;
   try {
     const url = new URL(request.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -72,5 +84,11 @@ export async function brokerFetch(
     });
   } catch (error) {
     reply({ t: 'fetch-result', id: message.id, ok: false, error: toWireError(error) });
+  } finally {
+    inFlight--;
   }
 }
+
+/** Fetches made for sandboxed plugins at once (all plugins together), at most. */
+const MAX_IN_FLIGHT = 32;
+let inFlight = 0;

@@ -227,6 +227,9 @@ export class RpcChannel {
   }
 }
 
+/** Chunks a stream may have waiting for its reader before it is cut. */
+const MAX_BUFFERED_CHUNKS = 4096;
+
 /** A stream's chunks as they arrive, read as an async iterable; stopping early cancels it. */
 class ChunkQueue implements AsyncIterableIterator<unknown> {
   readonly #chunks: unknown[] = [];
@@ -239,6 +242,14 @@ class ChunkQueue implements AsyncIterableIterator<unknown> {
 
   push(chunk: unknown): void {
     if (this.#done) return;
+    if (this.#chunks.length >= MAX_BUFFERED_CHUNKS) {
+      // The reader is far behind a process that streams without pause: stop it rather than hold it all.
+      this.end(
+        new PlugboardError('PLUGIN_CALL_FAILED', `the stream outran its reader by ${MAX_BUFFERED_CHUNKS} chunks`),
+      );
+      this.abandon();
+      return;
+    }
     const waiting = this.#waiting;
     if (waiting !== undefined) {
       this.#waiting = undefined;

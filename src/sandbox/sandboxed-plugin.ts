@@ -15,12 +15,22 @@ import {
 import type { JsonValue } from '../core/stores/json.ts';
 import { brokerFetch } from './fetch-broker.ts';
 import { describeIsolation, type IsolationReport, SANDBOX_REPORT } from './isolation-report.ts';
+import { LogBudget } from './log-budget.ts';
 import type { ChildMessage, ConfigCheck, PluginShape } from './protocol.ts';
 import type { SandboxOptions } from './sandbox-options.ts';
 import type { ExitReason, SandboxProcess } from './sandbox-process.ts';
 import { type StartedEnvironment, startSandboxProcess } from './start-process.ts';
 import { DEFAULT_RESTART_POLICY, Supervisor } from './supervisor.ts';
-import { encodeValue } from './wire-values.ts';
+import { encodeValue, toWireError } from './wire-values.ts';
+
+/** Levels a plugin's log line may have; anything else is logged at info. */
+const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error'] as const);
+/** Fields the server writes itself: a plugin's line cannot pass for another plugin's or the server's. */
+const RESERVED_LOG_FIELDS = new Set(['plugin', 'level', 'time', 'timestamp', 'msg', 'message', 'sandboxed', 'sandbox']);
+const MAX_LOG_MESSAGE = 2000;
+const MAX_LOG_FIELDS = 16_384;
+/** Service calls a sandboxed plugin may have open at once (each runs in the server). */
+const MAX_SERVICE_CALLS = 64;
 
 /** The one streaming operation of a sandboxed processor (see child-host.ts). */
 const SETTLE = 'streaming.settle';
@@ -77,6 +87,8 @@ class SandboxedPlugin {
   plugin!: AnyPlugin;
   readonly #contextKeys = new WeakMap<ChatContext, number>();
   #nextContextKey = 1;
+  readonly #logBudget = new LogBudget(100, 200);
+  #serviceCallsInFlight = 0;
 
   constructor(
     private readonly options: SandboxOptions,
@@ -319,7 +331,9 @@ class SandboxedPlugin {
             (reply) => started.process.channel.send(reply),
             this.#logger,
           ),
-        stderr: (line) => this.#logger.warn({ sandbox: { stderr: line } }, 'sandboxed plugin wrote to stderr'),
+        stderr: (line) => {
+          if (this.#mayLog()) this.#logger.warn({ sandbox: { stderr: line } }, 'sandboxed plugin wrote to stderr');
+        },
       },
       this.#environment,
     );
@@ -327,12 +341,59 @@ class SandboxedPlugin {
     return started.process;
   }
 
+  /**
+   * A line the plugin logs, as the server logs it: at a level it may use, its fields without
+   * those that would pass for the server's own, within the plugin's log budget, its size bounded.
+   */
   #log(message: Extract<ChildMessage, { t: 'log' }>): void {
-    this.#logger[message.level]({ ...message.fields, sandboxed: true }, message.msg);
+    const level = LOG_LEVELS.has(message.level) ? message.level : 'info';
+    if (!this.#mayLog()) return;
+    const fields: Record<string, unknown> = {};
+    const given = typeof message.fields === 'object' && message.fields !== null ? message.fields : {};
+    for (const [key, value] of Object.entries(given)) if (!RESERVED_LOG_FIELDS.has(key)) fields[key] = value;
+    const text = typeof message.msg === 'string' ? message.msg.slice(0, MAX_LOG_MESSAGE) : '';
+    const size = JSON.stringify(fields).length;
+    const safe = size > MAX_LOG_FIELDS ? { truncated: `${size} characters of fields dropped` } : fields;
+    this.#logger[level]({ ...safe, sandboxed: true }, text);
+  }
+
+  /** Spends one line of the log budget; after a flood, says how many lines were dropped. */
+  #mayLog(): boolean {
+    if (!this.#logBudget.take()) return false;
+    const dropped = this.#logBudget.dropped();
+    if (dropped > 0)
+      this.#logger.warn(
+        { sandbox: { dropped_log_lines: dropped } },
+        `sandboxed plugin logged too fast: ${dropped} lines dropped`,
+      );
+    return true;
   }
 
   async #serviceCall(message: Extract<ChildMessage, { t: 'service-call' }>): Promise<void> {
     const process = this.supervisor.process;
+    if (this.#serviceCallsInFlight >= MAX_SERVICE_CALLS) {
+      process?.channel.send({
+        t: 'service-result',
+        id: message.id,
+        ok: false,
+        error: toWireError(
+          new PlugboardError('SERVICE_UNAVAILABLE', `more than ${MAX_SERVICE_CALLS} service calls at once`),
+        ),
+      });
+      return;
+    }
+    this.#serviceCallsInFlight++;
+    try {
+      await this.#serveServiceCall(message, process);
+    } finally {
+      this.#serviceCallsInFlight--;
+    }
+  }
+
+  async #serveServiceCall(
+    message: Extract<ChildMessage, { t: 'service-call' }>,
+    process: SandboxProcess | undefined,
+  ): Promise<void> {
     const reply = (ok: boolean, value?: unknown, error?: unknown) =>
       process?.channel.send({
         t: 'service-result',
@@ -352,13 +413,25 @@ class SandboxedPlugin {
         );
       }
       const service = services.get(knownRef(declared.id, declared.members)) as Record<string, unknown>;
-      const member = service[message.method];
-      if (typeof member !== 'function') {
-        throw new PlugboardError('SERVICE_INVALID', `service "${message.service}" has no method ${message.method}`);
+      // Only the service's own methods: its ref's members when it lists them, never Object's (constructor …).
+      const method = String(message.method);
+      const listed = declared.members.length === 0 || declared.members.includes(method);
+      const member = listed && !(method in Object.prototype) ? service[method] : undefined;
+      if (typeof member !== 'function' || !Array.isArray(message.args)) {
+        throw new PlugboardError('SERVICE_INVALID', `service "${message.service}" has no method ${method}`);
       }
-      reply(true, await (member as (...args: unknown[]) => unknown).apply(service, [...message.args]));
+      reply(true, await (member as (...args: unknown[]) => unknown).apply(service, message.args));
     } catch (error) {
-      reply(false, undefined, error instanceof Error ? error : new Error(String(error)));
+      if (error instanceof PlugboardError) reply(false, undefined, error);
+      else {
+        // The service's own exception may name hosts or queries of the server: the plugin gets its summary only.
+        this.#logger.warn({ err: error, service: message.service }, 'a service call of a sandboxed plugin failed');
+        reply(
+          false,
+          undefined,
+          new PlugboardError('SERVICE_UNAVAILABLE', `service "${message.service}" failed (see the server log)`),
+        );
+      }
     }
   }
 
