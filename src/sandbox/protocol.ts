@@ -1,5 +1,5 @@
 /*
- * The messages between the server and a sandboxed plugin's process, over Node's IPC channel
+ * The messages between the server and a sandboxed plugin's process, over a pipe (framed-pipe.ts)
  * (JSON). One request/answer pair per plugin call, keyed by `id`; a streamed answer (a backend's
  * chunks) follows its `result` as `chunk` messages and one `end`. Everything in here must be
  * JSON: errors travel as {@link WireError}, never as Error objects.
@@ -157,7 +157,7 @@ export interface WireResponse {
 
 /** Exit codes the child uses to say why it ended by itself. */
 export const CHILD_EXIT = {
-  /** The server went away (IPC channel closed). */
+  /** The server went away (its message pipe closed). */
   parentGone: 0,
   /** The child could not start its host (bad first message, broken install). */
   bootFailed: 70,

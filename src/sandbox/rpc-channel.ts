@@ -1,7 +1,14 @@
-import type { ChildProcess } from 'node:child_process';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { ChildMessage, ConfigCheck, ParentMessage, WireError } from './protocol.ts';
 import { decodeAnswer, fromWireError } from './wire-values.ts';
+
+/** Where the channel's messages go: the pipe to the plugin's process (see framed-pipe.ts). */
+export interface MessageLink {
+  send(message: unknown): boolean;
+  readonly open: boolean;
+  ref(): void;
+  unref(): void;
+}
 
 /** What the channel hands to its owner: the child's requests and news that are not answers. */
 export interface ChannelHandlers {
@@ -27,7 +34,7 @@ interface Pending {
 }
 
 /**
- * Calls into a sandboxed plugin's process over its IPC channel: one request, one answer, keyed
+ * Calls into a sandboxed plugin's process over its message pipe: one request, one answer, keyed
  * by id; streamed answers as an async iterable; cancellation both ways (an aborted call sends
  * `cancel`, an abandoned stream too). The channel knows nothing of restarts: when the process
  * ends, its owner fails every open call with {@link failAll}.
@@ -40,7 +47,7 @@ export class RpcChannel {
   #closed: Error | undefined;
 
   constructor(
-    private readonly child: ChildProcess,
+    private readonly link: MessageLink,
     private readonly handlers: ChannelHandlers,
   ) {}
 
@@ -51,9 +58,9 @@ export class RpcChannel {
 
   /** Sends a message; false when the channel is closed. */
   send(message: ParentMessage): boolean {
-    if (this.#closed !== undefined || !this.child.connected) return false;
+    if (this.#closed !== undefined || !this.link.open) return false;
     try {
-      return this.child.send(message);
+      return this.link.send(message);
     } catch {
       return false;
     }
@@ -197,11 +204,11 @@ export class RpcChannel {
    * plugin must not keep a finished command (`plugboard config check`) from exiting.
    */
   #holdOpen(): void {
-    if (this.#pending.size === 1) this.child.channel?.ref();
+    if (this.#pending.size === 1) this.link.ref();
   }
 
   #letGo(): void {
-    if (this.#pending.size === 0) this.child.channel?.unref();
+    if (this.#pending.size === 0) this.link.unref();
   }
 
   #delete(id: number): void {

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { JsonValue } from '../core/stores/json.ts';
+import { FramedPipe } from './framed-pipe.ts';
 import type { PluginCgroup } from './platform/cgroup.ts';
 import { childPids } from './platform/proc-stats.ts';
 import type { ResourceViolation, ResourceWatchdog } from './platform/resource-watchdog.ts';
@@ -9,14 +11,18 @@ import type { ChildMessage, ChildPolicy, ConfigCheck, PluginShape } from './prot
 import { type ChannelHandlers, RpcChannel } from './rpc-channel.ts';
 import { fromWireError } from './wire-values.ts';
 
+/** The largest message the server reads from a plugin's process (a reply, a chunk, a log line). */
+const MAX_MESSAGE_FROM_CHILD = 64 * 1024 * 1024;
+
 /** How a sandboxed process ended, as the supervisor, `/plugins` and the log tell it. */
 export interface ExitReason {
   /**
    * `exit`: the plugin ended its process (process.exit); `crash`: it died of an uncaught error or a
    * signal; `memory` / `cpu`: killed for a limit; `unresponsive`: killed because a call overran its
-   * deadline and the event loop did not yield; `stopped`: the server stopped it; `start-failed`.
+   * deadline and the event loop did not yield; `protocol`: killed for sending what is not a message
+   * (over the size limit, not JSON); `stopped`: the server stopped it; `start-failed`.
    */
-  readonly kind: 'exit' | 'crash' | 'memory' | 'cpu' | 'unresponsive' | 'stopped' | 'start-failed';
+  readonly kind: 'exit' | 'crash' | 'memory' | 'cpu' | 'unresponsive' | 'protocol' | 'stopped' | 'start-failed';
   readonly code: number | null;
   readonly signal: string | null;
   readonly detail: string;
@@ -47,6 +53,9 @@ export interface ProcessSpec {
 export class SandboxProcess {
   readonly channel: RpcChannel;
   readonly exited: Promise<ExitReason>;
+  readonly #pipe: FramedPipe;
+  /** Where messages go: the loader until the plugin is loaded, then the channel. */
+  #route: (message: ChildMessage) => void = () => undefined;
   #shape: PluginShape | undefined;
   #configCheck: ConfigCheck | undefined;
   #verdict: Omit<ExitReason, 'code' | 'signal' | 'at'> | undefined;
@@ -57,7 +66,10 @@ export class SandboxProcess {
     private readonly child: ChildProcess,
     private readonly spec: ProcessSpec,
   ) {
-    this.channel = new RpcChannel(child, spec.handlers);
+    this.#pipe = new FramedPipe(child.stdio[3] as Socket, MAX_MESSAGE_FROM_CHILD);
+    this.#pipe.on('message', (message) => this.#route(message as ChildMessage));
+    this.#pipe.on('violation', (what) => this.kill('protocol', `it sent ${what}`));
+    this.channel = new RpcChannel(this.#pipe, spec.handlers);
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         const reason = this.#reason(code, signal);
@@ -74,8 +86,8 @@ export class SandboxProcess {
     const child = spawn(command!, args, {
       cwd: dirname(spec.modulePath),
       env: spec.env,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
+      // fd 3: the message pipe (framed-pipe.ts), not Node's IPC channel, whose messages have no size limit.
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     const run = new SandboxProcess(child, spec);
     child.on('error', () => undefined); // reported through 'exit' (a spawn error also ends it)
@@ -128,7 +140,7 @@ export class SandboxProcess {
     if (this.running) {
       this.#verdict ??= { kind: 'stopped', detail: 'stopped by the server' };
       this.child.ref(); // whoever stops it waits for the end
-      if (this.child.connected) this.child.disconnect();
+      this.#pipe.close(); // the child exits when its pipe ends
       const timer = setTimeout(() => this.kill('stopped', 'stopped by the server'), graceMs);
       timer.unref();
       const reason = await this.exited;
@@ -162,11 +174,10 @@ export class SandboxProcess {
         );
       };
       child.once('exit', onExit);
-      const onMessage = (raw: unknown) => {
-        const message = raw as ChildMessage;
+      const onMessage = (message: ChildMessage) => {
         if (message.t === 'ready') {
           this.#nodePid = findNodePid(child.pid);
-          child.send({
+          this.#pipe.send({
             t: 'load',
             modulePath: this.spec.modulePath,
             policy: this.spec.policy,
@@ -177,13 +188,12 @@ export class SandboxProcess {
         if (message.t === 'loaded' || message.t === 'load-failed') {
           clearTimeout(timer);
           child.off('exit', onExit);
-          child.off('message', onMessage);
-          child.on('message', (next: unknown) => this.channel.receive(next as ChildMessage));
+          this.#route = (next) => this.channel.receive(next);
           if (message.t === 'load-failed') reject(fromWireError(message.error));
           else {
             // From now on only open calls keep the server's event loop alive (see RpcChannel).
             child.unref();
-            child.channel?.unref();
+            this.#pipe.unref();
             (child.stdout as { unref?: () => void } | null)?.unref?.();
             (child.stderr as { unref?: () => void } | null)?.unref?.();
             this.#shape = message.shape;
@@ -194,7 +204,7 @@ export class SandboxProcess {
           }
         }
       };
-      child.on('message', onMessage);
+      this.#route = onMessage;
     });
   }
 

@@ -4,36 +4,49 @@
  * plugin's folder and Plugboard's own code), usually inside fresh network and PID namespaces,
  * with a minimal environment. It waits for one `load` message, installs the import guard, loads
  * the plugin, then answers calls until the server goes away — it never outlives the server:
- * the IPC channel closing ends it.
+ * its message pipe closing ends it.
  */
+import { Socket } from 'node:net';
 import { toPlugboardError } from '../../core/errors/plugboard-error.ts';
 import type { AnyPlugin } from '../../core/plugin/kinds.ts';
 import { loadPluginModule } from '../../core/plugin/module-loader.ts';
 import { checkPluginStructure } from '../../core/plugin/structure-check.ts';
+import { FramedPipe } from '../framed-pipe.ts';
 import { installImportGuard } from '../imports/import-guard.ts';
 import { DEFAULT_SANDBOX_DENIED, resolveImportRules } from '../imports/import-policy.ts';
 import { CHILD_EXIT, type ChildMessage, type ParentMessage } from '../protocol.ts';
 import { toWireError } from '../wire-values.ts';
 import { BrokeredFetch } from './brokered-fetch.ts';
+
+/** The largest message the plugin's process reads from the server (a context with images is large). */
+const MAX_MESSAGE_FROM_SERVER = 256 * 1024 * 1024;
+
 import { ChildHost } from './child-host.ts';
 
+/** The message pipe from the server (fd 3, see framed-pipe.ts); without it this was not started by the launcher. */
+function openPipe(): FramedPipe {
+  try {
+    return new FramedPipe(new Socket({ fd: 3, readable: true, writable: true }), MAX_MESSAGE_FROM_SERVER);
+  } catch {
+    process.stderr.write('plugboard sandbox: start me through the sandbox launcher (no message pipe on fd 3)\n');
+    process.exit(CHILD_EXIT.bootFailed);
+  }
+}
+
+const pipe = openPipe();
+// The server is gone (or closed the pipe to stop it): so is the plugin.
+pipe.on('close', () => process.exit(CHILD_EXIT.parentGone));
+pipe.on('violation', () => process.exit(CHILD_EXIT.bootFailed));
+
 function send(message: ChildMessage): void {
-  // A closed channel means the server is gone; the disconnect handler ends the process.
-  if (process.connected) process.send?.(message);
+  pipe.send(message);
 }
-
-if (process.send === undefined) {
-  process.stderr.write('plugboard sandbox: start me through the sandbox launcher (no IPC channel)\n');
-  process.exit(CHILD_EXIT.bootFailed);
-}
-
-process.on('disconnect', () => process.exit(CHILD_EXIT.parentGone));
 
 const host = new ChildHost(send);
 const broker = new BrokeredFetch(send);
 let loading = false;
 
-process.on('message', (raw: unknown) => {
+pipe.on('message', (raw: unknown) => {
   const message = raw as ParentMessage;
   if (message.t === 'load') {
     if (loading) return;
