@@ -59,6 +59,10 @@ const GATE = `
 import { defineMiddleware, reject } from ${api};
 export default defineMiddleware({
   metadata: { name: 'gate', version: '1.0.0' },
+  // A hook, auto-registered from its method name, called in the plugin's process.
+  onRequestEnd(payload, call) {
+    call.logger.info({ outcome: payload.outcome }, 'gate saw a request end');
+  },
   processRequest(context, call) {
     call.setResponseHeader('x-gate', 'passed');
     const last = context.messages.at(-1)?.content ?? '';
@@ -203,6 +207,18 @@ describe('sandboxed plugins in the server', () => {
       typeof logged.seen === 'number' && logged.seen >= 1,
       'with its fields (a count kept in the kv-store service)',
     );
+  });
+
+  test("a hook method runs in the plugin's process", async () => {
+    const before = lines.length;
+    assert.equal((await chat('3')).status, 200);
+    let seen: Record<string, unknown> | undefined;
+    for (let waited = 0; waited < 3000 && seen === undefined; waited += 50) {
+      seen = lines.slice(before).find((line) => line.message === 'gate saw a request end');
+      if (seen === undefined) await sleep(50);
+    }
+    assert.ok(seen, 'onRequestEnd ran and logged through the server');
+    assert.equal(seen.outcome, 'completed');
   });
 
   test("a middleware's reject decision is the client's answer, its status and message kept", async () => {
