@@ -4,7 +4,9 @@
  * pipeline runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -15,6 +17,7 @@ import {
   type PluginCall,
   type PluginManager,
 } from '../src/index.ts';
+import { FramedPipe } from '../src/sandbox/framed-pipe.ts';
 import { childEntry, INSTALL_ROOT, sandboxEnv } from '../src/sandbox/launch-command.ts';
 import type { ChildMessage, ParentMessage } from '../src/sandbox/protocol.ts';
 import type { SandboxOptions } from '../src/sandbox/sandbox-options.ts';
@@ -67,27 +70,52 @@ export const benchCall: PluginCall = {
   setResponseData: () => true,
 };
 
-// ——— the floor: a bare Node child on an IPC channel ———
+// ——— the floor: a bare Node child on a message pipe, as the sandbox speaks ———
+
+/** A child spoken to as the sandbox speaks to its process: JSON lines on fd 3 (src/sandbox/framed-pipe.ts). */
+export class PipedChild extends EventEmitter<{ message: [unknown] }> {
+  readonly #pipe: FramedPipe;
+
+  constructor(readonly child: ChildProcess) {
+    super();
+    this.#pipe = new FramedPipe(child.stdio[3] as Socket, 64 * 1024 * 1024);
+    this.#pipe.on('message', (message) => this.emit('message', message));
+  }
+
+  send(message: unknown): void {
+    this.#pipe.send(message);
+  }
+
+  kill(): void {
+    this.child.kill();
+  }
+}
+
+/** The child side of the pipe, for `node -e`: `send(m)` and `HANDLE(m)` per message. */
+const CHILD_PIPE = `const s = new (require('node:net').Socket)({ fd: 3, readable: true, writable: true }); s.setEncoding('utf8');
+const send = (m) => s.write(JSON.stringify(m) + '\\n'); let b = '';
+s.on('data', (d) => { b += d; let i; while ((i = b.indexOf('\\n')) >= 0) { const m = JSON.parse(b.slice(0, i)); b = b.slice(i + 1); HANDLE(m); } });
+s.on('end', () => process.exit(0));`;
 
 /** Answers with what it was sent. */
-export const ECHO_CHILD = `process.on('message', (m) => process.send(m));`;
+export const ECHO_CHILD = `const HANDLE = (m) => send(m); ${CHILD_PIPE}`;
 /** Answers as the sandbox answers a `processMessage` call: `{ t: 'result', id, ok, value: message }`. */
-export const REPLY_CHILD = `process.on('message', (m) => process.send({ t: 'result', id: m.id, ok: true, value: m.args[0] }));`;
+export const REPLY_CHILD = `const HANDLE = (m) => send({ t: 'result', id: m.id, ok: true, value: m.args[0] }); ${CHILD_PIPE}`;
+/** Says it is ready, then ignores what it is sent (start-up). */
+export const READY_CHILD = `const HANDLE = () => {}; ${CHILD_PIPE} send('ready');`;
 
 /**
- * A bare `node -e code` child with an IPC channel: JSON serialization and the environment of a
- * sandboxed process (the server's own may slow every start: NODE_EXTRA_CA_CERTS costs ~80 ms).
+ * A bare `node -e code` child with a message pipe on fd 3: the environment of a sandboxed process
+ * (the server's own may slow every start: NODE_EXTRA_CA_CERTS costs ~80 ms).
  */
-export function forkBare(code: string): ChildProcess {
-  return spawn(process.execPath, ['-e', code], {
-    env: sandboxEnv(),
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'json',
-  });
+export function forkBare(code: string): PipedChild {
+  return new PipedChild(
+    spawn(process.execPath, ['-e', code], { env: sandboxEnv(), stdio: ['ignore', 'inherit', 'inherit', 'pipe'] }),
+  );
 }
 
 /** One round trip to a child that answers each message with one: send, resolve on its next message. */
-export function pingPong(child: ChildProcess, message: object): Promise<unknown> {
+export function pingPong(child: PipedChild, message: object): Promise<unknown> {
   return new Promise((resolve) => {
     child.once('message', resolve);
     child.send(message);
@@ -100,21 +128,27 @@ export function pingPong(child: ChildProcess, message: object): Promise<unknown>
  * cgroup) with `modulePath` loaded through its protocol. Spoken to directly (no proxy), it shows
  * the child's share of a call, and of a start-up.
  */
-export async function startChildHostDirect(modulePath: string): Promise<ChildProcess> {
+export async function startChildHostDirect(modulePath: string): Promise<PipedChild> {
   const entry = await childEntry();
-  const child = spawn(process.execPath, ['--enable-source-maps', entry.path], {
-    env: sandboxEnv(),
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'json',
-  });
+  const child = new PipedChild(
+    spawn(process.execPath, ['--enable-source-maps', entry.path], {
+      env: sandboxEnv(),
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+    }),
+  );
   await new Promise((resolve) => child.once('message', resolve)); // { t: 'ready' }
   const load: ParentMessage = {
     t: 'load',
     modulePath,
-    policy: { allowedImports: [], deniedImports: [], trustedRoots: [INSTALL_ROOT], allowedHosts: [] },
+    policy: {
+      allowedImports: [],
+      deniedImports: [],
+      trustedRoots: [join(INSTALL_ROOT, 'src'), join(INSTALL_ROOT, 'dist')],
+      allowedHosts: [],
+    },
   };
   child.send(load);
-  const loaded = (await new Promise((resolve) => child.once('message', resolve))) as ChildMessage;
+  const loaded = (await new Promise<unknown>((resolve) => child.once('message', resolve))) as ChildMessage;
   if (loaded.t !== 'loaded') {
     child.kill();
     throw new Error(`the sandbox's child program did not load the plugin: ${JSON.stringify(loaded)}`);

@@ -6,9 +6,9 @@
  *
  * 1. Round trip of one call, p50/p99 over sequential calls after a warm-up, the targets
  *    interleaved in rounds so that drift hits all alike:
- *    - `floor-echo`: a bare Node IPC ping-pong (a tiny child, `process.on('message', m =>
- *      process.send(m))`, JSON serialization like the sandbox) sent the very message the proxy
- *      sends for a `processMessage` call; the echo answers with the request's size;
+ *    - `floor-echo`: a bare Node ping-pong over a pipe (a tiny child answering JSON lines on fd 3,
+ *      as the sandbox's process does) sent the very message the proxy sends for a
+ *      `processMessage` call; the echo answers with the request's size;
  *    - `floor-reply`: the same child answering with what the sandbox answers (`{ t: 'result', id,
  *      ok, value: message }`): the same bytes both ways as the sandbox, the floor the ratios use;
  *    - `child-host-direct`: the sandbox's child program (child-main, ChildHost) started as a bare
@@ -17,7 +17,7 @@
  *      the proxy `loadSandboxedPlugin` returns, with the cgroup CPU quota at 100 % and 50 %;
  *    - `in-process`: the same plugin file loaded by `loadPluginModule`, called the same way.
  *    Each also with this process's CPU time per call (user + system, all its threads): on a VM
- *    most of the floor is the kernel's work of one IPC write and the other side's wake-up.
+ *    most of the floor is the kernel's work of one pipe write and the other side's wake-up.
  * 2. Through the whole pipeline (`startManager`, an echo backend): one chat request (JSON) with
  *    the processor sandboxed vs in process, p50 per request.
  * 3. Streaming: the windowed transform over a reply of 20 and of 200 chunks of 4 characters; µs
@@ -32,7 +32,7 @@
  * first if it does not. Env: BENCH_QUICK=1 (fewer calls and start-ups). Writes
  * bench/results/sandbox.json. Linux (the sandbox's namespaces and cgroups; printed as found).
  */
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +51,9 @@ import {
   ECHO_CHILD,
   echoBackend,
   forkBare,
+  type PipedChild,
   pingPong,
+  READY_CHILD,
   REPLY_CHILD,
   requestRunner,
   sandboxOptions,
@@ -149,7 +151,7 @@ console.log(`Plugboard sandbox benchmark — ${host.cpu}, ${host.cores} cores, N
 ensureBuild(true);
 await loadOwnServiceRefs();
 const folder = mkdtempSync(join(tmpdir(), 'plugboard-sandbox-bench-'));
-const children: ChildProcess[] = [];
+const children: PipedChild[] = [];
 const sandboxes: AnyPlugin[] = [];
 const managers: PluginManager[] = [];
 try {
@@ -300,10 +302,10 @@ try {
     }
     const start = performance.now();
     if (kind === 'bare-fork' || kind === 'child-host-direct') {
-      let child: ChildProcess;
+      let child: PipedChild;
       if (kind === 'child-host-direct') child = await startChildHostDirect(path);
       else {
-        child = forkBare(`process.send('ready'); process.on('message', () => {});`);
+        child = forkBare(READY_CHILD);
         await new Promise((resolve) => child.once('message', resolve));
       }
       const took = performance.now() - start;
@@ -348,7 +350,7 @@ try {
     [`sandboxed round trip p50 ≤ ${TARGET_P50_US} µs`, sandboxed.p50, TARGET_P50_US, floor.p50],
     [`sandboxed round trip p99 ≤ ${TARGET_P99_US} µs`, sandboxed.p99, TARGET_P99_US, floor.p99],
   ] as const;
-  console.log('\nTargets (the floor: floor-reply, a bare Node IPC round trip with the same bytes):');
+  console.log('\nTargets (the floor: floor-reply, a bare Node round trip over a pipe with the same bytes):');
   for (const [label, value, limit, base] of checks) {
     const verdict = value <= limit ? 'MET   ' : 'MISSED';
     console.log(`${verdict} ${label}: ${round(value)} µs (${round(value / base, 2)}× the floor's ${round(base)} µs)`);

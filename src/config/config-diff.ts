@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { PluginChange } from '../core/manager/plugin-change.ts';
 import type { PluginSettings } from '../core/plugin/metadata.ts';
+import { disposeIfSandboxed } from '../sandbox/dispose.ts';
 import type { LoadedConfig } from './load-config.ts';
 import {
   checkEntryConfig,
@@ -27,7 +28,10 @@ export async function importCheckedEntry(
 ): Promise<CheckedEntry> {
   const imported = preimported ?? (await importEntry(entry, loaded.file, loaded.config.security));
   const checked = checkEntryConfig(imported, loaded);
-  if (!checked.ok) throw checked.error;
+  if (!checked.ok) {
+    if (preimported === undefined) await disposeIfSandboxed(imported.plugin);
+    throw checked.error;
+  }
   return { ...imported, settings: { ...settingsOf(entry), config: checked.config } };
 }
 

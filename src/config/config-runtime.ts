@@ -7,6 +7,7 @@ import { createDefaultLogger, type Logger } from '../core/logger.ts';
 import type { ApplyReport, PluginChange } from '../core/manager/plugin-change.ts';
 import { PluginManager } from '../core/manager/plugin-manager.ts';
 import { PLUGIN_FILE_PATTERN } from '../core/plugin/discovery.ts';
+import { disposeIfSandboxed } from '../sandbox/dispose.ts';
 import { changeFor, importCheckedEntry } from './config-diff.ts';
 import { formatIssue } from './config-issue.ts';
 import { type Discovered, discoverPlugins } from './discovery.ts';
@@ -301,6 +302,8 @@ export class ConfigRuntime {
         const checked = checkEntryConfig(imported, this.#loaded);
         if (!checked.ok) {
           await this.manager.registerFailed(imported.plugin, checked.error, imported.modulePath);
+          // Kept for its report, never started: a sandboxed one's process ends now.
+          await disposeIfSandboxed(imported.plugin);
           continue;
         }
         await this.manager.register(

@@ -4,6 +4,7 @@ import { type PlugboardError, toPlugboardError } from '../core/errors/plugboard-
 import { discoverPluginFiles } from '../core/plugin/discovery.ts';
 import type { PluginKind } from '../core/plugin/metadata.ts';
 import { checkPluginStructure } from '../core/plugin/structure-check.ts';
+import { disposeIfSandboxed } from '../sandbox/dispose.ts';
 import { isBuiltinModule } from './builtin-plugins.ts';
 import type { LoadedConfig } from './load-config.ts';
 import { hashFile, type ImportedEntry, loadEntryModule } from './plugin-entries.ts';
@@ -59,7 +60,11 @@ export async function discoverPlugins(loaded: LoadedConfig, previous?: Discovere
       seen.add(file);
       try {
         const imported = await importDiscovered(file, known.get(file), loaded);
-        if (named.has(imported.entry.name)) continue;
+        if (named.has(imported.entry.name)) {
+          // An entry names this plugin: the entry's import wins, and a sandboxed process of this one ends.
+          if (imported !== known.get(file)) await disposeIfSandboxed(imported.plugin);
+          continue;
+        }
         plugins.push(imported);
       } catch (error) {
         problems.push({

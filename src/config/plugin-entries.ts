@@ -9,6 +9,7 @@ import type { BackendSettings, PluginSettings } from '../core/plugin/metadata.ts
 import { loadPluginModule } from '../core/plugin/module-loader.ts';
 import { checkPluginStructure } from '../core/plugin/structure-check.ts';
 import type { JsonValue } from '../core/stores/json.ts';
+import { disposeIfSandboxed } from '../sandbox/dispose.ts';
 import type { SandboxOptions } from '../sandbox/sandbox-options.ts';
 import { formatIssue, valueAt } from './config-issue.ts';
 import { pathKey } from './env-substitution.ts';
@@ -112,6 +113,17 @@ export async function importEntry(
   const modulePath = modulePathOf(entry, configFile);
   const moduleHash = await hashFile(modulePath);
   const plugin = await loadEntryModule(entry, modulePath, configFile, security);
+  try {
+    checkEntryPlugin(entry, plugin, modulePath);
+  } catch (error) {
+    await disposeIfSandboxed(plugin); // a sandboxed one's process must not outlive the refusal
+    throw error;
+  }
+  return { entry, plugin, modulePath, moduleHash };
+}
+
+/** Checks that a loaded plugin is the one its entry names, of the kind its section holds. */
+function checkEntryPlugin(entry: ResolvedPluginEntry, plugin: unknown, modulePath: string): void {
   const shape = checkPluginStructure(plugin, modulePath);
   if (shape.plugin.metadata.name !== entry.name) {
     throw new PlugboardError(
@@ -133,7 +145,6 @@ export async function importEntry(
       { plugin: entry.name },
     );
   }
-  return { entry, plugin, modulePath, moduleHash };
 }
 
 /**

@@ -113,7 +113,13 @@ export class FramedPipe extends EventEmitter<FramedPipeEvents> {
       this.#violate('a message that is not JSON');
       return false;
     }
-    this.emit('message', message);
+    try {
+      this.emit('message', message);
+    } catch (error) {
+      // A handler's failure must not cut the frames after it in this chunk nor escape the socket.
+      this.#violate(`a message that could not be handled (${error instanceof Error ? error.message : String(error)})`);
+      return false;
+    }
     return this.#open;
   }
 

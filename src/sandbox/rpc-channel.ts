@@ -22,12 +22,15 @@ export interface CallOptions {
   readonly requestId?: string;
   readonly signal?: AbortSignal;
   readonly effect?: (kind: 'header' | 'data', name: string, value: unknown) => void;
+  /** Whether the answer may be a stream (a backend's chat); any other call answering one fails. */
+  readonly mayStream?: boolean;
 }
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
   readonly effect: CallOptions['effect'];
+  readonly mayStream: boolean;
   /** Set once the answer is a stream: where its chunks go. */
   stream?: ChunkQueue;
   cleanup?: () => void;
@@ -73,7 +76,7 @@ export class RpcChannel {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const id = this.#next++;
     return new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, effect: options.effect };
+      const pending: Pending = { resolve, reject, effect: options.effect, mayStream: options.mayStream === true };
       if (signal !== undefined) {
         const onAbort = () => this.#cancel(id, abortReason(signal));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -135,6 +138,15 @@ export class RpcChannel {
       case 'result': {
         const pending = this.#pending.get(message.id);
         if (pending === undefined) return;
+        if (pending.stream !== undefined || (message.ok && message.stream === true && !pending.mayStream)) {
+          // A second answer to one call, or a stream where none may be: the process is not
+          // following the protocol; the call fails (and a stream it opened ends) rather than hang.
+          this.#settle(
+            message.id,
+            new PlugboardError('PLUGIN_INVALID_RESULT', 'the plugin process answered out of protocol'),
+          );
+          return;
+        }
         if (!message.ok) {
           this.#settle(message.id, fromWireError(message.error));
           return;
@@ -189,6 +201,9 @@ export class RpcChannel {
     this.#closed = error;
     for (const id of [...this.#pending.keys()]) this.#settle(id, error);
     this.#pings.clear();
+    for (const resolve of this.#configChecks.values()) {
+      resolve({ ok: false, issues: [{ path: [], message: `the plugin process ended: ${error.message}` }] });
+    }
     this.#configChecks.clear();
   }
 

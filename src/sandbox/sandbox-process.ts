@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { JsonValue } from '../core/stores/json.ts';
+import { checkChildMessage } from './child-message-check.ts';
 import { FramedPipe } from './framed-pipe.ts';
 import type { PluginCgroup } from './platform/cgroup.ts';
 import { childPids } from './platform/proc-stats.ts';
@@ -12,7 +13,7 @@ import { type ChannelHandlers, RpcChannel } from './rpc-channel.ts';
 import { fromWireError } from './wire-values.ts';
 
 /** The largest message the server reads from a plugin's process (a reply, a chunk, a log line). */
-const MAX_MESSAGE_FROM_CHILD = 64 * 1024 * 1024;
+const MAX_MESSAGE_FROM_CHILD = 16 * 1024 * 1024;
 
 /** How a sandboxed process ended, as the supervisor, `/plugins` and the log tell it. */
 export interface ExitReason {
@@ -67,8 +68,14 @@ export class SandboxProcess {
     private readonly spec: ProcessSpec,
   ) {
     this.#pipe = new FramedPipe(child.stdio[3] as Socket, MAX_MESSAGE_FROM_CHILD);
-    this.#pipe.on('message', (message) => this.#route(message as ChildMessage));
+    this.#pipe.on('message', (raw) => this.#receive(raw));
     this.#pipe.on('violation', (what) => this.kill('protocol', `it sent ${what}`));
+    // The pipe closed while the process lives on: it can no longer be called; end it (and restart).
+    // A process that exits closes its pipe too, a moment before its exit is seen: wait for that.
+    this.#pipe.on('close', () => {
+      if (this.#verdict !== undefined) return; // stopping or killed already
+      setTimeout(() => this.kill('protocol', 'it closed its message pipe'), 1000).unref();
+    });
     this.channel = new RpcChannel(this.#pipe, spec.handlers);
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -80,6 +87,23 @@ export class SandboxProcess {
     });
   }
 
+  /** Routes one message from the process; what is not a well-formed message ends the process. */
+  #receive(raw: unknown): void {
+    const message = checkChildMessage(raw);
+    if (message === undefined) {
+      this.kill('protocol', 'it sent a malformed message');
+      return;
+    }
+    try {
+      this.#route(message);
+    } catch (error) {
+      this.kill(
+        'protocol',
+        `a message it sent could not be handled (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+  }
+
   /** Spawns the process and loads the plugin; rejects (with the process killed) when it cannot. */
   static async start(spec: ProcessSpec): Promise<SandboxProcess> {
     const [command, ...args] = spec.argv;
@@ -88,6 +112,9 @@ export class SandboxProcess {
       env: spec.env,
       // fd 3: the message pipe (framed-pipe.ts), not Node's IPC channel, whose messages have no size limit.
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      // Its own process group: inside its PID namespace its parent is pid 0, and kill(0) signals the
+      // caller's group — which, not detached, would be the server's.
+      detached: true,
     });
     const run = new SandboxProcess(child, spec);
     child.on('error', () => undefined); // reported through 'exit' (a spawn error also ends it)
@@ -279,7 +306,12 @@ export class SandboxProcess {
 /** The error every open call fails with when the process ends. */
 function exitError(reason: ExitReason): PlugboardError {
   const code = reason.kind === 'memory' || reason.kind === 'cpu' ? 'PLUGIN_SANDBOX_LIMIT' : 'PLUGIN_SANDBOX_CRASHED';
+  // The detail may quote the plugin's own crash (its stderr): for the log, never for a client.
   return new PlugboardError(code, `the plugin's process ended: ${reason.detail}`, {
+    publicMessage:
+      code === 'PLUGIN_SANDBOX_LIMIT'
+        ? `The plugin's process was stopped at its ${reason.kind} limit`
+        : "The plugin's process ended during the call",
     details: { exit: reason.kind, code: reason.code, signal: reason.signal },
   });
 }

@@ -13,7 +13,8 @@ import {
   type ServiceRef,
 } from '../core/services/service-ref.ts';
 import type { JsonValue } from '../core/stores/json.ts';
-import { brokerFetch } from './fetch-broker.ts';
+import { SANDBOX_DISPOSE } from './dispose.ts';
+import { FetchBroker } from './fetch-broker.ts';
 import { describeIsolation, type IsolationReport, SANDBOX_REPORT } from './isolation-report.ts';
 import { LogBudget } from './log-budget.ts';
 import type { ChildMessage, ConfigCheck, PluginShape } from './protocol.ts';
@@ -29,6 +30,10 @@ const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error'] as const);
 const RESERVED_LOG_FIELDS = new Set(['plugin', 'level', 'time', 'timestamp', 'msg', 'message', 'sandboxed', 'sandbox']);
 const MAX_LOG_MESSAGE = 2000;
 const MAX_LOG_FIELDS = 16_384;
+/** Response headers and data one call may set (each is a message from the process). */
+const MAX_EFFECTS_PER_CALL = 64;
+/** What the child answers for a streamed chunk whose context it no longer keeps (see child-host.ts). */
+export const UNKNOWN_STREAM_CONTEXT = 'unknown stream context';
 /** Service calls a sandboxed plugin may have open at once (each runs in the server). */
 const MAX_SERVICE_CALLS = 64;
 
@@ -85,9 +90,10 @@ class SandboxedPlugin {
   #configCheck: { readonly key: string; readonly check: ConfigCheck } | undefined;
   readonly supervisor: Supervisor;
   plugin!: AnyPlugin;
-  readonly #contextKeys = new WeakMap<ChatContext, number>();
+  readonly #contextKeys = new WeakMap<ChatContext, { readonly key: number; readonly process: SandboxProcess }>();
   #nextContextKey = 1;
   readonly #logBudget = new LogBudget(100, 200);
+  readonly #fetchBroker: FetchBroker;
   #serviceCallsInFlight = 0;
 
   constructor(
@@ -95,6 +101,7 @@ class SandboxedPlugin {
     logger: Logger,
   ) {
     this.#logger = logger;
+    this.#fetchBroker = new FetchBroker(options.allowHosts, () => this.#logger, { mayLog: () => this.#mayLog() });
     this.supervisor = new Supervisor(
       (config) => this.#spawn(config),
       { ...DEFAULT_RESTART_POLICY, ...options.restart },
@@ -120,7 +127,7 @@ class SandboxedPlugin {
       (process.shape.metadata.provides ?? []).length > 0 ? 'providing services' : undefined,
     ].filter((what) => what !== undefined);
     if (unsupported.length > 0) {
-      await this.supervisor.stop();
+      await this.dispose();
       throw new PlugboardError(
         'PLUGIN_SANDBOX_UNSUPPORTED',
         `plugin "${process.shape.metadata.name}" uses ${unsupported.join(' and ')}, which a sandboxed plugin cannot; mark it trusted: true to run it in the server's process`,
@@ -129,6 +136,13 @@ class SandboxedPlugin {
     }
     this.plugin = this.#build();
     this.supervisor.setInitializer((next) => this.#replayInitialize(next));
+  }
+
+  /** Ends the process for good and releases its cgroup (the proxy is dropped, or never started). */
+  async dispose(): Promise<void> {
+    this.#fetchBroker.close();
+    await this.supervisor.stop();
+    await this.#environment?.release();
   }
 
   /** The proxy object the runtime registers. */
@@ -155,6 +169,7 @@ class SandboxedPlugin {
     plugin.shutdown = (call: PluginCall) => this.#shutdown(call);
     plugin.healthCheck = (call: PluginCall) => this.#health(call);
     plugin[SANDBOX_REPORT] = (): IsolationReport => this.report();
+    plugin[SANDBOX_DISPOSE] = () => this.dispose();
     return plugin as unknown as AnyPlugin;
   }
 
@@ -216,18 +231,26 @@ class SandboxedPlugin {
       window,
       remote: true,
       settle: async (pending, context, final, signal) => {
-        let key = this.#contextKeys.get(context);
-        let sent: ChatContext | null = null;
-        if (key === undefined) {
-          key = this.#nextContextKey++;
-          this.#contextKeys.set(context, key);
-          sent = context;
-        }
         const process = this.supervisor.process ?? (await this.supervisor.current(signal));
-        return (await process.channel.call(SETTLE, [pending, sent, final, key], { signal })) as {
-          text: string;
-          held: number;
-        };
+        // The context goes with a stream's first chunk to each process (a restarted one has none).
+        const known = this.#contextKeys.get(context);
+        const key = known?.process === process ? known.key : this.#nextContextKey++;
+        const settle = (sent: ChatContext | null) =>
+          process.channel.call(SETTLE, [pending, sent, final, key], { signal }) as Promise<{
+            text: string;
+            held: number;
+          }>;
+        if (known?.process === process) {
+          try {
+            return await settle(null);
+          } catch (error) {
+            // The process dropped it (more streams at once than it keeps): send it again.
+            if (!(error instanceof Error && error.message === UNKNOWN_STREAM_CONTEXT)) throw error;
+          }
+        }
+        const settled = await settle(context);
+        this.#contextKeys.set(context, { key, process });
+        return settled;
       },
     };
   }
@@ -247,7 +270,15 @@ class SandboxedPlugin {
     } else {
       this.#logger.info({ sandbox: { pid: report.pid, enforcement: report.enforcement } }, 'plugin runs sandboxed');
     }
-    if (this.#shape.methods.includes('initialize')) await this.#forward('initialize', [config], call);
+    if (this.#shape.methods.includes('initialize')) {
+      try {
+        await this.#forward('initialize', [config], call);
+      } catch (error) {
+        // A plugin that did not start is not shut down by the runtime: its process must not live on.
+        await this.dispose();
+        throw error;
+      }
+    }
     this.#initialized = true;
   }
 
@@ -268,8 +299,7 @@ class SandboxedPlugin {
         await process.channel.call('shutdown', [], { signal: call.signal });
       }
     } finally {
-      await this.supervisor.stop();
-      await this.#environment?.release();
+      await this.dispose();
     }
   }
 
@@ -293,15 +323,18 @@ class SandboxedPlugin {
     const callId = this.#nextContextKey++;
     this.#inFlightCalls.set(callId, call);
     const onAbort = () => void this.#checkYields(process);
+    let effects = 0;
     call.signal.addEventListener('abort', onAbort, { once: true });
     try {
       return await process.channel.call(method, args.map(encodeValue), {
         ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
         signal: call.signal,
         effect: (kind, name, value) => {
+          if (++effects > MAX_EFFECTS_PER_CALL) return;
           if (kind === 'header') call.setResponseHeader(name, String(value));
           else call.setResponseData(name, value as JsonValue);
         },
+        mayStream: method === 'chat',
       });
     } finally {
       call.signal.removeEventListener('abort', onAbort);
@@ -318,25 +351,22 @@ class SandboxedPlugin {
   }
 
   async #spawn(config: JsonValue | undefined): Promise<SandboxProcess> {
+    // Answers go to the process that asked (during a restart, the supervisor has none "running" yet).
+    let spawned: SandboxProcess | undefined;
     const started = await startSandboxProcess(
       this.options,
       config,
       {
         log: (message) => this.#log(message),
-        serviceCall: (message) => void this.#serviceCall(message),
-        fetch: (message) =>
-          void brokerFetch(
-            message,
-            this.options.allowHosts,
-            (reply) => started.process.channel.send(reply),
-            this.#logger,
-          ),
+        serviceCall: (message) => void this.#serviceCall(message, spawned),
+        fetch: (message) => void this.#fetchBroker.handle(message, (reply) => spawned?.channel.send(reply)),
         stderr: (line) => {
           if (this.#mayLog()) this.#logger.warn({ sandbox: { stderr: line } }, 'sandboxed plugin wrote to stderr');
         },
       },
       this.#environment,
     );
+    spawned = started.process;
     this.#environment = started.environment;
     return started.process;
   }
@@ -369,8 +399,10 @@ class SandboxedPlugin {
     return true;
   }
 
-  async #serviceCall(message: Extract<ChildMessage, { t: 'service-call' }>): Promise<void> {
-    const process = this.supervisor.process;
+  async #serviceCall(
+    message: Extract<ChildMessage, { t: 'service-call' }>,
+    process: SandboxProcess | undefined,
+  ): Promise<void> {
     if (this.#serviceCallsInFlight >= MAX_SERVICE_CALLS) {
       process?.channel.send({
         t: 'service-result',
@@ -425,7 +457,9 @@ class SandboxedPlugin {
       if (error instanceof PlugboardError) reply(false, undefined, error);
       else {
         // The service's own exception may name hosts or queries of the server: the plugin gets its summary only.
-        this.#logger.warn({ err: error, service: message.service }, 'a service call of a sandboxed plugin failed');
+        if (this.#mayLog()) {
+          this.#logger.warn({ err: error, service: message.service }, 'a service call of a sandboxed plugin failed');
+        }
         reply(
           false,
           undefined,

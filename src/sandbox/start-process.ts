@@ -48,26 +48,33 @@ export async function startSandboxProcess(
     trustedRoots: [join(INSTALL_ROOT, 'src'), join(INSTALL_ROOT, 'dist')],
     allowedHosts: options.allowHosts,
   };
-  const process = await SandboxProcess.start({
-    argv: launchArgv({
-      entry: env.entry,
-      permissionFlag: env.platform.node.permissionFlag,
-      wrapper: env.platform.namespaces.command ?? [],
-      cgroupProcs: env.cgroup?.procsFiles ?? [],
-      pluginReadable: pluginReadable(options.modulePath, options.configFile),
-      heapMb: options.memoryMb,
-    }),
-    env: sandboxEnv(),
-    modulePath: options.modulePath,
-    policy,
-    ...(config === undefined ? {} : { config }),
-    startTimeoutMs: options.startTimeoutMs ?? (env.entry.fromBuild ? 15_000 : 60_000),
-    handlers,
-    stderr: handlers.stderr,
-    ...(env.cgroup === undefined ? {} : { cgroup: env.cgroup }),
-    watchdog: env.watchdog,
-    watchOptions: { memoryMb: options.memoryMb, cpuPercent: options.cpuPercent, throttle },
-  });
+  let process: SandboxProcess;
+  try {
+    process = await SandboxProcess.start({
+      argv: launchArgv({
+        entry: env.entry,
+        permissionFlag: env.platform.node.permissionFlag,
+        wrapper: env.platform.namespaces.command ?? [],
+        cgroupProcs: env.cgroup?.procsFiles ?? [],
+        pluginReadable: pluginReadable(options.modulePath, options.configFile),
+        heapMb: options.memoryMb,
+      }),
+      env: sandboxEnv(),
+      modulePath: options.modulePath,
+      policy,
+      ...(config === undefined ? {} : { config }),
+      startTimeoutMs: options.startTimeoutMs ?? (env.entry.fromBuild ? 15_000 : 60_000),
+      handlers,
+      stderr: handlers.stderr,
+      ...(env.cgroup === undefined ? {} : { cgroup: env.cgroup }),
+      watchdog: env.watchdog,
+      watchOptions: { memoryMb: options.memoryMb, cpuPercent: options.cpuPercent, throttle },
+    });
+  } catch (error) {
+    // A first start that failed leaves nothing behind: its cgroup goes too (a restart keeps it).
+    if (environment === undefined) await env.release();
+    throw error;
+  }
   return { process, environment: env };
 }
 
@@ -94,10 +101,6 @@ async function prepareEnvironment(options: SandboxOptions): Promise<StartedEnvir
       `cgroup: could not create one (${error instanceof Error ? error.message : String(error)}); memory and CPU are enforced by sampling only`,
     );
   }
-  if (!entry.fromBuild)
-    gaps.push(
-      `start-up: running from the TypeScript sources (${entry.reason}); npm run build makes the sandbox start in a fraction of the time`,
-    );
   const watchdog = new ResourceWatchdog();
   return {
     platform,

@@ -47,6 +47,9 @@ export class Supervisor {
   #timer: NodeJS.Timeout | undefined;
   #initialize: ((process: SandboxProcess) => Promise<void>) | undefined;
   #ready: Promise<SandboxProcess> | undefined;
+  #rejectReady: ((error: Error) => void) | undefined;
+  /** The restart running now, if any (stop waits for it). */
+  #restarting: Promise<SandboxProcess> | undefined;
 
   constructor(
     private readonly spawnProcess: (config: JsonValue | undefined) => Promise<SandboxProcess>,
@@ -102,6 +105,7 @@ export class Supervisor {
     throw new PlugboardError(
       'PLUGIN_SANDBOX_CRASHED',
       `the plugin's process is restarting after it ended (${this.#lastExit?.detail ?? 'unknown'})`,
+      { publicMessage: "The plugin's process is restarting" },
     );
   }
 
@@ -109,6 +113,10 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.#state = 'stopped';
     clearTimeout(this.#timer);
+    // Whoever waits for a replacement learns there will be none (instead of waiting out a deadline).
+    this.#rejectReady?.(this.#unavailable());
+    // A replacement being started now is stopped by #restart itself; wait for it to finish.
+    await this.#restarting?.catch(() => undefined);
     await this.#process?.stop();
   }
 
@@ -140,8 +148,10 @@ export class Supervisor {
       rejectReady = reject;
     });
     this.#ready.catch(() => undefined);
+    this.#rejectReady = rejectReady;
     this.#timer = setTimeout(() => {
-      void this.#restart().then(resolveReady, rejectReady);
+      this.#restarting = this.#restart();
+      void this.#restarting.then(resolveReady, rejectReady);
     }, delay);
     this.#timer.unref();
   }
@@ -154,6 +164,11 @@ export class Supervisor {
       await this.#initialize?.(process);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
+      if ((this.#state as SupervisorState) === 'stopped') {
+        // Stopped meanwhile: nothing to count or restart; just make sure the new process is gone.
+        await process?.stop();
+        throw this.#unavailable();
+      }
       this.logger().warn({ err: error }, `sandboxed plugin did not restart: ${detail}`);
       if (process !== undefined) {
         process.kill('start-failed', detail);
@@ -187,6 +202,8 @@ export class Supervisor {
       this.#state === 'stopped'
         ? 'it was stopped'
         : `it ended ${this.#crashes.length} times within ${Math.round(this.policy.windowMs / 1000)} s (last: ${this.#lastExit?.detail ?? 'unknown'}); reload the plugin once fixed`;
-    return new PlugboardError('PLUGIN_SANDBOX_UNAVAILABLE', `the plugin's sandboxed process is not running: ${why}`);
+    return new PlugboardError('PLUGIN_SANDBOX_UNAVAILABLE', `the plugin's sandboxed process is not running: ${why}`, {
+      publicMessage: "The plugin's process is not running",
+    });
   }
 }

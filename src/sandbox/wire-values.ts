@@ -46,8 +46,17 @@ export function toWireError(thrown: unknown): WireError {
  * or a plain Error carrying the original's message, name and stack (the runtime then wraps it
  * as any plugin exception, and its text stays in the log).
  */
-export function fromWireError(wire: WireError): Error {
-  if (wire.plugboard !== undefined && wire.code !== undefined) {
+export function fromWireError(given: WireError): Error {
+  // From a plugin's process: data to check, whatever the type says.
+  const wire: Partial<WireError> = typeof given === 'object' && given !== null ? given : { message: String(given) };
+  if (typeof wire.message !== 'string') return new Error('an error without a message');
+  if (
+    typeof wire.plugboard === 'object' &&
+    wire.plugboard !== null &&
+    typeof wire.code === 'string' &&
+    typeof wire.plugboard.publicMessage === 'string' &&
+    Number.isInteger(wire.plugboard.status)
+  ) {
     const p = wire.plugboard;
     const error = new PlugboardError(wire.code as AnyErrorCode, wire.message, {
       status: p.status,
@@ -61,9 +70,9 @@ export function fromWireError(wire: WireError): Error {
     return error;
   }
   const error = new Error(wire.message);
-  if (wire.name !== undefined) error.name = wire.name;
-  if (wire.code !== undefined) (error as Error & { code?: string }).code = wire.code;
-  if (wire.stack !== undefined) error.stack = wire.stack;
+  if (typeof wire.name === 'string') error.name = wire.name;
+  if (typeof wire.code === 'string') (error as Error & { code?: string }).code = wire.code;
+  if (typeof wire.stack === 'string') error.stack = wire.stack;
   return error;
 }
 

@@ -201,6 +201,8 @@ export class ChildHost {
     if (streaming === undefined || 'remote' in streaming)
       throw new PlugboardError('PLUGIN_CALL_FAILED', 'the plugin has no streaming support');
     const context = this.#contexts.resolve(key, contextOrKey, final);
+    // Dropped (more streams at once than kept): the server sends it again (see sandboxed-plugin.ts).
+    if (context === undefined) throw new PlugboardError('PLUGIN_CALL_FAILED', 'unknown stream context');
     let held = 0;
     if (!final) {
       const window = Math.min(streaming.window, pending.length);

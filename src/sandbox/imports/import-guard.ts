@@ -243,14 +243,19 @@ function isFileRequest(request: string): boolean {
  * of Plugboard's module that a plugin imported (`from 'plugboard'`), a real importer.
  */
 function importerFrames(): () => (file: string) => boolean {
-  const here = dirname(fileURLToPath(import.meta.url)) + sep;
+  // The precompiled build rewrites import.meta.url to the source file's URL (scripts/build.mjs),
+  // while its stack frames name the files under dist/: both places are ours.
+  const sourceRoot = fileURLToPath(new URL('../../', import.meta.url));
+  const builtRoot = join(sourceRoot, '..', 'dist', 'src') + sep;
+  const bothPlaces = (path: string) => [path, builtRoot + path.slice(sourceRoot.length)];
+  const heres = bothPlaces(dirname(fileURLToPath(import.meta.url)) + sep);
   const jitiFolder = join(dirname(createRequire(import.meta.url).resolve('jiti')), '..') + sep;
-  const loader = join(here, '..', '..', 'core', 'plugin', 'module-loader');
-  const isLoader = (file: string) => file.slice(0, file.length - extname(file).length) === loader;
+  const loaders = bothPlaces(join(sourceRoot, 'core', 'plugin', 'module-loader'));
+  const isLoader = (file: string) => loaders.includes(file.slice(0, file.length - extname(file).length));
   return () => {
     let atTop = true;
     return (file) => {
-      if (atTop && (file.startsWith(here) || isLoader(file))) return true;
+      if (atTop && (heres.some((here) => file.startsWith(here)) || isLoader(file))) return true;
       atTop = false;
       return file.startsWith(jitiFolder);
     };

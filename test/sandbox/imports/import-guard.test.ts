@@ -220,12 +220,12 @@ describe("the import guard and Plugboard's own code", { timeout: 3 * CHILD_TIMEO
     assert.deepEqual(calls(await runDriver(input), 'plugboard-package.plugin.ts'), ['plugboard']);
   });
 
-  test('without Plugboard as a trusted root, its copy is held to the plugin’s rules', async () => {
-    const message = refusedAtLoad(await runDriver({ ...input, trustSources: false }), 'plugboard-package.plugin.ts');
-    assert.match(
-      message,
-      /"jiti" is denied by denied_imports \("jiti"\) \(imported by .*src\/core\/plugin\/module-loader\.ts\)/,
-    );
+  test("'plugboard' is the running server's own module, not a copy: no rule of the plugin's applies inside it", async () => {
+    // module-loader.ts shares Plugboard's entry points with plugins by package name too, so even
+    // without Plugboard's folders as trusted roots nothing of Plugboard is compiled (and checked) afresh.
+    assert.deepEqual(calls(await runDriver({ ...input, trustSources: false }), 'plugboard-package.plugin.ts'), [
+      'plugboard',
+    ]);
   });
 });
 
