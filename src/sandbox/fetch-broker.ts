@@ -9,12 +9,12 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { PlugboardError } from '../core/errors/plugboard-error.ts';
 import type { Logger } from '../core/logger.ts';
-import { LogBudget } from './log-budget.ts';
+import { exactRuleMatches, forbiddenAddressKind, hostAllowed } from './fetch-allow-list.ts';
 import type { ChildMessage, ParentMessage, WireRequest, WireResponse } from './protocol.ts';
 import { toWireError } from './wire-values.ts';
 
@@ -73,61 +73,6 @@ export class InFlightSlots {
 
 /** The server-wide pool: one plugin can hold at most its own share of it. */
 const serverSlots = new InFlightSlots(GLOBAL_IN_FLIGHT);
-
-/**
- * True when `host` is on the allow-list: an exact host (`api.example.com`, or with a port
- * `localhost:8080`), or a wildcard for subdomains (`*.example.com`, which is not example.com).
- */
-export function hostAllowed(url: URL, allowHosts: readonly string[]): boolean {
-  const host = url.hostname.toLowerCase();
-  return exactRuleMatches(url, allowHosts) || allowHosts.some((allowed) => wildcardMatches(host, allowed));
-}
-
-function exactRuleMatches(url: URL, allowHosts: readonly string[]): boolean {
-  const host = url.hostname.toLowerCase();
-  const withPort = url.host.toLowerCase();
-  return allowHosts.some((allowed) => {
-    const rule = allowed.toLowerCase();
-    return !rule.startsWith('*.') && (rule === host || rule === withPort);
-  });
-}
-
-function wildcardMatches(host: string, allowed: string): boolean {
-  const rule = allowed.toLowerCase();
-  return rule.startsWith('*.') && host.endsWith(rule.slice(1)) && host.length > rule.length - 1;
-}
-
-/** Address ranges a plugin may not reach through a host name, by what they are. */
-const FORBIDDEN_RANGES: readonly (readonly [kind: string, subnets: readonly string[]])[] = [
-  ['unspecified', ['0.0.0.0/8', '::/128']],
-  ['loopback', ['127.0.0.0/8', '::1/128']],
-  ['private', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7', 'fec0::/10']],
-  ['link-local', ['169.254.0.0/16', 'fe80::/10']],
-  ['multicast', ['224.0.0.0/4', 'ff00::/8']],
-  // IETF protocol assignments, benchmarking, reserved and broadcast; IPv4-compatible IPv6 (::a.b.c.d).
-  ['reserved', ['192.0.0.0/24', '198.18.0.0/15', '240.0.0.0/4', '::/96']],
-];
-
-const FORBIDDEN_LISTS = FORBIDDEN_RANGES.map(([kind, subnets]) => {
-  const list = new BlockList();
-  for (const subnet of subnets) {
-    const [network = '', prefix = ''] = subnet.split('/');
-    list.addSubnet(network, Number(prefix), isIP(network) === 6 ? 'ipv6' : 'ipv4');
-  }
-  return [kind, list] as const;
-});
-
-/**
- * Why a sandboxed plugin may not reach `address` through a host name (`loopback`, `private`,
- * `link-local`, `unspecified`, `multicast`, `reserved`), or undefined for a public address.
- * An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) is judged by its IPv4 address.
- */
-export function forbiddenAddressKind(address: string): string | undefined {
-  const family = isIP(address);
-  if (family === 0) return 'not an IP address';
-  const type = family === 6 ? 'ipv6' : 'ipv4';
-  return FORBIDDEN_LISTS.find(([, list]) => list.check(address, type))?.[0];
-}
 
 /** Request headers the broker sets itself (framing, the connection) or that could misroute the request. */
 const DROPPED_REQUEST_HEADERS = new Set([
@@ -432,25 +377,4 @@ function failure(id: number, error: unknown): ParentMessage {
   return { t: 'fetch-result', id, ok: false, error: toWireError(error) };
 }
 
-/** Brokers made for callers of {@link brokerFetch}, one per allow-list array (one per plugin). */
-const defaultBrokers = new WeakMap<readonly string[], FetchBroker>();
-
-/**
- * @deprecated Use a {@link FetchBroker} per plugin (its own in-flight limit and log budget). Kept
- * for callers of the old signature: it makes one broker per `allowHosts` array, with its own
- * log budget.
- */
-export async function brokerFetch(
-  message: Extract<ChildMessage, { t: 'fetch' }>,
-  allowHosts: readonly string[],
-  reply: (message: ParentMessage) => void,
-  logger: Logger,
-): Promise<void> {
-  let broker = defaultBrokers.get(allowHosts);
-  if (broker === undefined) {
-    const budget = new LogBudget(1, 20);
-    broker = new FetchBroker(allowHosts, logger, { mayLog: () => budget.take() });
-    defaultBrokers.set(allowHosts, broker);
-  }
-  await broker.handle(message, reply);
-}
+export { forbiddenAddressKind, hostAllowed } from './fetch-allow-list.ts';

@@ -6,36 +6,24 @@ import type { ChatContext } from '../core/model/context.ts';
 import type { AnyPlugin, HealthReport, RemoteStreamingSupport } from '../core/plugin/kinds.ts';
 import type { PluginMetadata } from '../core/plugin/metadata.ts';
 import type { InitializeCall, PluginCall } from '../core/plugin/plugin-call.ts';
-import {
-  createServiceRef,
-  optionalService,
-  type ServiceDependency,
-  type ServiceRef,
-} from '../core/services/service-ref.ts';
+import { optionalService, type ServiceDependency } from '../core/services/service-ref.ts';
 import type { JsonValue } from '../core/stores/json.ts';
 import { SANDBOX_DISPOSE } from './dispose.ts';
 import { FetchBroker } from './fetch-broker.ts';
 import { describeIsolation, type IsolationReport, SANDBOX_REPORT } from './isolation-report.ts';
-import { LogBudget } from './log-budget.ts';
-import type { ChildMessage, ConfigCheck, PluginShape } from './protocol.ts';
+import { PluginLog } from './plugin-log.ts';
+import type { ConfigCheck, PluginShape } from './protocol.ts';
 import type { SandboxOptions } from './sandbox-options.ts';
 import type { ExitReason, SandboxProcess } from './sandbox-process.ts';
+import { knownRef, ServiceCalls } from './service-calls.ts';
 import { type StartedEnvironment, startSandboxProcess } from './start-process.ts';
 import { DEFAULT_RESTART_POLICY, Supervisor } from './supervisor.ts';
-import { encodeValue, toWireError } from './wire-values.ts';
+import { encodeValue } from './wire-values.ts';
 
-/** Levels a plugin's log line may have; anything else is logged at info. */
-const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error'] as const);
-/** Fields the server writes itself: a plugin's line cannot pass for another plugin's or the server's. */
-const RESERVED_LOG_FIELDS = new Set(['plugin', 'level', 'time', 'timestamp', 'msg', 'message', 'sandboxed', 'sandbox']);
-const MAX_LOG_MESSAGE = 2000;
-const MAX_LOG_FIELDS = 16_384;
 /** Response headers and data one call may set (each is a message from the process). */
 const MAX_EFFECTS_PER_CALL = 64;
 /** What the child answers for a streamed chunk whose context it no longer keeps (see child-host.ts). */
 export const UNKNOWN_STREAM_CONTEXT = 'unknown stream context';
-/** Service calls a sandboxed plugin may have open at once (each runs in the server). */
-const MAX_SERVICE_CALLS = 64;
 
 /** The one streaming operation of a sandboxed processor (see child-host.ts). */
 const SETTLE = 'streaming.settle';
@@ -92,16 +80,17 @@ class SandboxedPlugin {
   plugin!: AnyPlugin;
   readonly #contextKeys = new WeakMap<ChatContext, { readonly key: number; readonly process: SandboxProcess }>();
   #nextContextKey = 1;
-  readonly #logBudget = new LogBudget(100, 200);
+  readonly #log: PluginLog;
+  #serviceCalls: ServiceCalls | undefined;
   readonly #fetchBroker: FetchBroker;
-  #serviceCallsInFlight = 0;
 
   constructor(
     private readonly options: SandboxOptions,
     logger: Logger,
   ) {
     this.#logger = logger;
-    this.#fetchBroker = new FetchBroker(options.allowHosts, () => this.#logger, { mayLog: () => this.#mayLog() });
+    this.#log = new PluginLog(() => this.#logger);
+    this.#fetchBroker = new FetchBroker(options.allowHosts, () => this.#logger, { mayLog: () => this.#log.mayLog() });
     this.supervisor = new Supervisor(
       (config) => this.#spawn(config),
       { ...DEFAULT_RESTART_POLICY, ...options.restart },
@@ -119,6 +108,12 @@ class SandboxedPlugin {
   async start(config: JsonValue | undefined): Promise<void> {
     const process = await this.supervisor.start(config);
     this.#shape = process.shape;
+    this.#serviceCalls = new ServiceCalls(
+      process.shape.metadata.consumes ?? [],
+      (callId) => this.#inFlightCalls.get(callId)?.services ?? this.#services,
+      this.#log,
+      () => this.#logger,
+    );
     if (config !== undefined && process.configCheck !== undefined) {
       this.#configCheck = { key: JSON.stringify(config), check: process.configCheck };
     }
@@ -357,11 +352,11 @@ class SandboxedPlugin {
       this.options,
       config,
       {
-        log: (message) => this.#log(message),
-        serviceCall: (message) => void this.#serviceCall(message, spawned),
+        log: (message) => this.#log.line(message),
+        serviceCall: (message) => void this.#serviceCalls?.serve(message, (reply) => spawned?.channel.send(reply)),
         fetch: (message) => void this.#fetchBroker.handle(message, (reply) => spawned?.channel.send(reply)),
         stderr: (line) => {
-          if (this.#mayLog()) this.#logger.warn({ sandbox: { stderr: line } }, 'sandboxed plugin wrote to stderr');
+          if (this.#log.mayLog()) this.#logger.warn({ sandbox: { stderr: line } }, 'sandboxed plugin wrote to stderr');
         },
       },
       this.#environment,
@@ -369,104 +364,6 @@ class SandboxedPlugin {
     spawned = started.process;
     this.#environment = started.environment;
     return started.process;
-  }
-
-  /**
-   * A line the plugin logs, as the server logs it: at a level it may use, its fields without
-   * those that would pass for the server's own, within the plugin's log budget, its size bounded.
-   */
-  #log(message: Extract<ChildMessage, { t: 'log' }>): void {
-    const level = LOG_LEVELS.has(message.level) ? message.level : 'info';
-    if (!this.#mayLog()) return;
-    const fields: Record<string, unknown> = {};
-    const given = typeof message.fields === 'object' && message.fields !== null ? message.fields : {};
-    for (const [key, value] of Object.entries(given)) if (!RESERVED_LOG_FIELDS.has(key)) fields[key] = value;
-    const text = typeof message.msg === 'string' ? message.msg.slice(0, MAX_LOG_MESSAGE) : '';
-    const size = JSON.stringify(fields).length;
-    const safe = size > MAX_LOG_FIELDS ? { truncated: `${size} characters of fields dropped` } : fields;
-    this.#logger[level]({ ...safe, sandboxed: true }, text);
-  }
-
-  /** Spends one line of the log budget; after a flood, says how many lines were dropped. */
-  #mayLog(): boolean {
-    if (!this.#logBudget.take()) return false;
-    const dropped = this.#logBudget.dropped();
-    if (dropped > 0)
-      this.#logger.warn(
-        { sandbox: { dropped_log_lines: dropped } },
-        `sandboxed plugin logged too fast: ${dropped} lines dropped`,
-      );
-    return true;
-  }
-
-  async #serviceCall(
-    message: Extract<ChildMessage, { t: 'service-call' }>,
-    process: SandboxProcess | undefined,
-  ): Promise<void> {
-    if (this.#serviceCallsInFlight >= MAX_SERVICE_CALLS) {
-      process?.channel.send({
-        t: 'service-result',
-        id: message.id,
-        ok: false,
-        error: toWireError(
-          new PlugboardError('SERVICE_UNAVAILABLE', `more than ${MAX_SERVICE_CALLS} service calls at once`),
-        ),
-      });
-      return;
-    }
-    this.#serviceCallsInFlight++;
-    try {
-      await this.#serveServiceCall(message, process);
-    } finally {
-      this.#serviceCallsInFlight--;
-    }
-  }
-
-  async #serveServiceCall(
-    message: Extract<ChildMessage, { t: 'service-call' }>,
-    process: SandboxProcess | undefined,
-  ): Promise<void> {
-    const reply = (ok: boolean, value?: unknown, error?: unknown) =>
-      process?.channel.send({
-        t: 'service-result',
-        id: message.id,
-        ok,
-        ...(ok
-          ? { value: encodeValue(value) }
-          : { error: (encodeValue(error) as { $plugboardError: never }).$plugboardError }),
-      });
-    try {
-      const services = this.#inFlightCalls.get(message.callId)?.services ?? this.#services;
-      const declared = (this.#shape.metadata.consumes ?? []).find((dependency) => dependency.id === message.service);
-      if (services === undefined || declared === undefined) {
-        throw new PlugboardError(
-          'SERVICE_NOT_DECLARED',
-          `service "${message.service}" is not in the plugin's metadata.consumes`,
-        );
-      }
-      const service = services.get(knownRef(declared.id, declared.members)) as Record<string, unknown>;
-      // Only the service's own methods: its ref's members when it lists them, never Object's (constructor …).
-      const method = String(message.method);
-      const listed = declared.members.length === 0 || declared.members.includes(method);
-      const member = listed && !(method in Object.prototype) ? service[method] : undefined;
-      if (typeof member !== 'function' || !Array.isArray(message.args)) {
-        throw new PlugboardError('SERVICE_INVALID', `service "${message.service}" has no method ${method}`);
-      }
-      reply(true, await (member as (...args: unknown[]) => unknown).apply(service, message.args));
-    } catch (error) {
-      if (error instanceof PlugboardError) reply(false, undefined, error);
-      else {
-        // The service's own exception may name hosts or queries of the server: the plugin gets its summary only.
-        if (this.#mayLog()) {
-          this.#logger.warn({ err: error, service: message.service }, 'a service call of a sandboxed plugin failed');
-        }
-        reply(
-          false,
-          undefined,
-          new PlugboardError('SERVICE_UNAVAILABLE', `service "${message.service}" failed (see the server log)`),
-        );
-      }
-    }
   }
 
   #exited(reason: ExitReason, willRestart: boolean): void {
@@ -488,28 +385,4 @@ class SandboxedPlugin {
   }
 }
 
-/** Plugboard's own service refs by id (their defaults included); another id gets a stand-in ref. */
-let ownRefs: Map<string, ServiceRef<unknown>> | undefined;
-function knownRef(id: string, members: readonly string[]): ServiceRef<unknown> {
-  const own = ownRefs?.get(id);
-  if (own !== undefined) return own;
-  return createServiceRef<Record<string, unknown>>({ id, members }) as ServiceRef<unknown>;
-}
-
-/** Loads the table of Plugboard's exported service refs (lazily: index.ts imports much). */
-export async function loadOwnServiceRefs(): Promise<void> {
-  if (ownRefs !== undefined) return;
-  const index = (await import('../index.ts')) as Record<string, unknown>;
-  ownRefs = new Map();
-  for (const value of Object.values(index)) {
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      'id' in value &&
-      'members' in value &&
-      'defaultFactory' in value
-    ) {
-      ownRefs.set((value as ServiceRef<unknown>).id, value as ServiceRef<unknown>);
-    }
-  }
-}
+export { loadOwnServiceRefs } from './service-calls.ts';

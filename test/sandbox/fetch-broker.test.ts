@@ -15,7 +15,6 @@ import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from '../../src/core/logger.ts';
 import {
-  brokerFetch,
   FetchBroker,
   type FetchBrokerOptions,
   forbiddenAddressKind,
@@ -399,28 +398,5 @@ describe('fetch broker: limits', () => {
     await waitHeld(1);
     release();
     assert.equal((await later).ok, true, 'a fetch after close() runs as usual');
-  });
-
-  test('the old brokerFetch signature still works, one broker per allow-list', async () => {
-    const { server, waitHeld, release } = await holdingServer();
-    const allowHosts = [`127.0.0.1:${server.port}`];
-    const url = `http://127.0.0.1:${server.port}/`;
-    const call = () =>
-      new Promise<FetchResult>((resolve) => {
-        void brokerFetch(
-          { t: 'fetch', id: nextId++, request: { url, method: 'GET', headers: [] } },
-          allowHosts,
-          (reply) => resolve(reply as FetchResult),
-          recordingLogger(),
-        );
-      });
-    const held = Array.from({ length: 8 }, call);
-    await waitHeld(8);
-    assert.match((await call()).error?.message ?? '', /from this plugin/, 'the same array shares one limit');
-    release();
-    assert.ok(
-      (await Promise.all(held)).every((answer) => answer.ok),
-      'the held fetches succeed',
-    );
   });
 });
