@@ -21,7 +21,12 @@ let database: SqlDatabase;
 
 before(async () => {
   scratch = await createScratchDatabase();
-  database = usePostgres(new pg.Pool({ connectionString: scratch.url, max: 5 }), 'PostgreSQL test', 'plugboard_', true);
+  const pool = new pg.Pool({ connectionString: scratch.url, max: 5 });
+  // An idle connection the server ends (a DBA's pg_terminate_backend, a restart) is the pool's to
+  // replace, as the connections service's pools do (test/connections/registry-postgres.test.ts);
+  // without a listener it would be an uncaught exception that fails this file, not a contract test.
+  pool.on('error', () => undefined);
+  database = usePostgres(pool, 'PostgreSQL test', 'plugboard_', true);
   await migrate(database);
   database.pgvector = await detectPgvector(database);
 });
